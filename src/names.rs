@@ -1,0 +1,242 @@
+//! Validation of every name a user hands to kvgen, before anything is rendered.
+//!
+//! Names end up in generated code, in the Wrangler config and in the shell
+//! commands kvgen prints, so only a conservative alphabet gets through.
+
+use heck::ToShoutySnakeCase;
+
+use crate::error::BadInput;
+
+/// Words that cannot be used as a JavaScript binding name (ECMAScript reserved
+/// words, strict-mode reserved words, and the literals).
+const JS_RESERVED: &[&str] = &[
+    "arguments",
+    "await",
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "enum",
+    "eval",
+    "export",
+    "extends",
+    "false",
+    "finally",
+    "for",
+    "function",
+    "if",
+    "implements",
+    "import",
+    "in",
+    "instanceof",
+    "interface",
+    "let",
+    "new",
+    "null",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "return",
+    "static",
+    "super",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "undefined",
+    "var",
+    "void",
+    "while",
+    "with",
+    "yield",
+];
+
+/// Longest namespace name accepted (Cloudflare's own limit on titles is
+/// larger; this keeps printed commands readable).
+const MAX_NAMESPACE_LEN: usize = 64;
+
+/// Checks a namespace name: letters, digits, `-`, `_` and `.`, starting with a
+/// letter or digit.
+pub fn namespace(name: &str) -> Result<&str, BadInput> {
+    let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if name.is_empty() {
+        return Err(BadInput::new("the namespace name is empty"));
+    }
+    if name.len() > MAX_NAMESPACE_LEN {
+        return Err(BadInput::new(format!(
+            "the namespace name {} is {} characters long; kvgen accepts at most {MAX_NAMESPACE_LEN}",
+            show(name),
+            name.chars().count()
+        )));
+    }
+    if let Some(bad) = name.chars().find(|c| !valid_char(*c)) {
+        return Err(BadInput::new(format!(
+            "the namespace name {} contains {}; use letters, digits, '-', '_' and '.'",
+            show(name),
+            show_char(bad)
+        )));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(BadInput::new(format!(
+            "the namespace name {} must start with a letter or a digit",
+            show(name)
+        )));
+    }
+    Ok(name)
+}
+
+/// The binding derived from a namespace name: SHOUTY_SNAKE_CASE, characters
+/// outside `[A-Za-z0-9_]` dropped, a leading digit prefixed with `_`, and `KV`
+/// when nothing is left.
+pub fn binding_from_namespace(namespace: &str) -> String {
+    let mut binding: String = namespace
+        .to_shouty_snake_case()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if binding.is_empty() {
+        return "KV".to_string();
+    }
+    if binding.starts_with(|c: char| c.is_ascii_digit()) {
+        binding.insert(0, '_');
+    }
+    binding
+}
+
+/// Checks a binding name given with `--binding`: an ASCII JavaScript
+/// identifier that is not a reserved word.
+pub fn binding(name: &str) -> Result<&str, BadInput> {
+    if name.is_empty() {
+        return Err(BadInput::new("the binding name is empty"));
+    }
+    let mut chars = name.chars();
+    let first = chars.next().unwrap_or_default();
+    let first_ok = first.is_ascii_alphabetic() || first == '_' || first == '$';
+    if let Some(bad) = std::iter::once(first)
+        .filter(|_| !first_ok)
+        .chain(chars.filter(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '$')))
+        .next()
+    {
+        return Err(BadInput::new(format!(
+            "the binding {} is not a JavaScript identifier: it contains {} (use letters, digits, '_' and '$', not starting with a digit)",
+            show(name),
+            show_char(bad)
+        )));
+    }
+    if JS_RESERVED.contains(&name) {
+        return Err(BadInput::new(format!(
+            "the binding {} is a reserved word in JavaScript; choose another name",
+            show(name)
+        )));
+    }
+    Ok(name)
+}
+
+/// Checks an environment name given with `--env`.
+pub fn env(name: &str) -> Result<&str, BadInput> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAMESPACE_LEN
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(name)
+    } else {
+        Err(BadInput::new(format!(
+            "the environment name {} is not valid; use letters, digits, '-' and '_', starting with a letter or digit",
+            show(name)
+        )))
+    }
+}
+
+/// Checks a namespace id (`--id`, `--preview-id`): 32 lowercase hex characters,
+/// as `wrangler kv namespace create` prints them.
+pub fn namespace_id<'a>(flag: &str, id: &'a str) -> Result<&'a str, BadInput> {
+    if id.len() == 32 && id.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')) {
+        Ok(id)
+    } else {
+        Err(BadInput::new(format!(
+            "{flag} {} is not a namespace id: expected 32 lowercase hex characters, as printed by `wrangler kv namespace create`",
+            show(id)
+        )))
+    }
+}
+
+/// A user value shown inside an error message, escaped so that control
+/// characters and quotes cannot garble the terminal.
+pub fn show(value: &str) -> String {
+    format!("{value:?}")
+}
+
+fn show_char(c: char) -> String {
+    format!("{c:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bindings_from_namespaces_follow_the_cli_rule() {
+        assert_eq!(binding_from_namespace("user-cache"), "USER_CACHE");
+        assert_eq!(binding_from_namespace("userCache"), "USER_CACHE");
+        assert_eq!(binding_from_namespace("sessions"), "SESSIONS");
+        assert_eq!(binding_from_namespace("v2.flags"), "V2_FLAGS");
+        assert_eq!(binding_from_namespace("2fa-codes"), "_2FA_CODES");
+        assert_eq!(binding_from_namespace("---"), "KV");
+        assert_eq!(binding_from_namespace("__"), "KV");
+    }
+
+    #[test]
+    fn namespaces_reject_anything_outside_the_alphabet() {
+        for bad in [
+            "", "a b", "a\"b", "a`b", "a${b}", "a\nb", "../x", "x/y", "-x", ".x", "é",
+        ] {
+            assert!(namespace(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert!(namespace(&"a".repeat(65)).is_err());
+        for good in ["users", "user-cache", "v2.flags", "2fa", "a_b"] {
+            assert_eq!(namespace(good).unwrap(), good);
+        }
+    }
+
+    #[test]
+    fn bindings_must_be_identifiers_and_not_reserved() {
+        for good in ["CACHE", "_x", "$kv", "userCache", "KV2"] {
+            assert_eq!(binding(good).unwrap(), good);
+        }
+        for bad in [
+            "", "2KV", "A-B", "A B", "a\"", "a`", "${x}", "a\n", "class", "await", "null",
+        ] {
+            assert!(binding(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn ids_are_32_lowercase_hex() {
+        assert!(namespace_id("--id", "0123456789abcdef0123456789abcdef").is_ok());
+        assert!(namespace_id("--id", "0123456789ABCDEF0123456789abcdef").is_err());
+        assert!(namespace_id("--id", "0123").is_err());
+        assert!(namespace_id("--id", "0123456789abcdef0123456789abcdeg").is_err());
+    }
+
+    #[test]
+    fn envs_are_plain_names() {
+        assert!(env("staging").is_ok());
+        assert!(env("prod-eu_1").is_ok());
+        for bad in ["", "a.b", "a b", "\"x\"", "-x"] {
+            assert!(env(bad).is_err());
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Text of the files kvgen edits: byte-order marks, line endings and positions.
+//!
+//! Editors work on text without a BOM; whatever they insert is given the line
+//! ending the file already uses, so a CRLF file stays CRLF.
+
+use std::borrow::Cow;
+
+const BOM: char = '\u{feff}';
+
+/// A file's text split into its optional byte-order mark and the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text<'a> {
+    pub bom: bool,
+    pub body: &'a str,
+}
+
+impl<'a> Text<'a> {
+    pub fn new(raw: &'a str) -> Self {
+        match raw.strip_prefix(BOM) {
+            Some(body) => Text { bom: true, body },
+            None => Text {
+                bom: false,
+                body: raw,
+            },
+        }
+    }
+
+    /// The body with LF line endings, which is what editors work on.
+    pub fn lf(&self) -> Cow<'a, str> {
+        if self.body.contains("\r\n") {
+            Cow::Owned(self.body.replace("\r\n", "\n"))
+        } else {
+            Cow::Borrowed(self.body)
+        }
+    }
+
+    /// The edited body (LF line endings) turned back into the file's form:
+    /// the BOM put back, every line that was there keeping its own line
+    /// ending, and new lines getting the ending most of the file uses.
+    pub fn finish(&self, edited_lf: &str) -> String {
+        let mut out = String::with_capacity(edited_lf.len() + 64);
+        if self.bom {
+            out.push(BOM);
+        }
+        out.push_str(&restore_line_endings(self.body, edited_lf));
+        out
+    }
+}
+
+/// True when most line breaks in `text` are CRLF.
+pub fn uses_crlf(text: &str) -> bool {
+    let all = text.matches('\n').count();
+    let crlf = text.matches("\r\n").count();
+    all > 0 && crlf * 2 > all
+}
+
+/// Gives the lines of `edited_lf` the line endings of `original`: a line that
+/// is unchanged keeps the ending it had, a new or changed line gets the ending
+/// most of `original` uses.
+pub fn restore_line_endings(original: &str, edited_lf: &str) -> String {
+    if !original.contains("\r\n") {
+        return edited_lf.to_string();
+    }
+    let default_crlf = uses_crlf(original);
+    let old: Vec<(&str, bool)> = original
+        .split_inclusive('\n')
+        .map(|line| match line.strip_suffix("\r\n") {
+            Some(content) => (content, true),
+            None => (line.strip_suffix('\n').unwrap_or(line), false),
+        })
+        .collect();
+    let new: Vec<(&str, bool)> = edited_lf
+        .split_inclusive('\n')
+        .map(|line| match line.strip_suffix('\n') {
+            Some(content) => (content, true),
+            None => (line, false),
+        })
+        .collect();
+    let old_contents: Vec<&str> = old.iter().map(|(c, _)| *c).collect();
+    let new_contents: Vec<&str> = new.iter().map(|(c, _)| *c).collect();
+    let mut crlf = vec![default_crlf; new.len()];
+    for op in similar::capture_diff_slices(similar::Algorithm::Myers, &old_contents, &new_contents)
+    {
+        if let similar::DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        } = op
+        {
+            for k in 0..len {
+                crlf[new_index + k] = old[old_index + k].1;
+            }
+        }
+    }
+    let mut out = String::with_capacity(edited_lf.len() + new.len());
+    for ((content, newline), crlf) in new.iter().zip(crlf) {
+        out.push_str(content);
+        if *newline {
+            out.push_str(if crlf { "\r\n" } else { "\n" });
+        }
+    }
+    out
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].trim_end_matches('\r').chars().count() + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_is_split_and_restored() {
+        let raw = "\u{feff}a = 1\n";
+        let text = Text::new(raw);
+        assert!(text.bom);
+        assert_eq!(text.body, "a = 1\n");
+        assert_eq!(text.finish("a = 1\nb = 2\n"), "\u{feff}a = 1\nb = 2\n");
+        assert_eq!(Text::new("a\r\nb\r\n").lf(), "a\nb\n");
+    }
+
+    #[test]
+    fn inserted_lines_follow_crlf() {
+        let original = "a = 1\r\n\r\n[x]\r\nb = 2\r\n";
+        let edited = "a = 1\n\n[y]\nc = 3\n\n[x]\nb = 2\n";
+        assert_eq!(
+            restore_line_endings(original, edited),
+            "a = 1\r\n\r\n[y]\r\nc = 3\r\n\r\n[x]\r\nb = 2\r\n"
+        );
+    }
+
+    #[test]
+    fn mixed_files_keep_each_line_ending() {
+        let original = "a\r\nb\nc\r\n";
+        let edited = "a\nb\nx\nc\n";
+        assert_eq!(restore_line_endings(original, edited), "a\r\nb\nx\r\nc\r\n");
+    }
+
+    #[test]
+    fn a_missing_final_newline_stays_missing() {
+        assert_eq!(restore_line_endings("a\r\nb", "a\nx\nb"), "a\r\nx\r\nb");
+    }
+
+    #[test]
+    fn lf_files_are_left_alone() {
+        assert_eq!(restore_line_endings("a\n", "a\nb\n"), "a\nb\n");
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        let text = "ab\nçd = x\n";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 3), (2, 1));
+        assert_eq!(line_col(text, 6), (2, 3));
+    }
+}
