@@ -1,7 +1,17 @@
 //! kvgen: Workers KV code and bindings for an existing Cloudflare Worker.
+//!
+//! Every command is a pure function from a validated request and the
+//! project on disk to a [`plan::Plan`]; reporting, `--dry-run`, `--json` and
+//! writing are views of that plan.
 
+pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod diff;
 pub mod error;
 pub mod names;
+pub mod plan;
+pub mod project;
+pub mod rust_crate;
+pub mod templates;
 pub mod text;

@@ -1,0 +1,84 @@
+//! The command line as clap sees it. Raw arguments only: validation happens
+//! when a command turns them into a request.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::project::Lang;
+
+/// Workers KV code and bindings for an existing Cloudflare Worker.
+///
+/// Run inside a Worker repository (TypeScript or Rust). kvgen generates the
+/// KV code and adds the binding to the Wrangler config in place, keeping
+/// every comment. Exit codes: 0 done (or dry run), 1 conflict (nothing
+/// written), 2 bad input.
+#[derive(Debug, Parser)]
+#[command(name = "kvgen", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', long = "cwd", value_name = "DIR", global = true)]
+    pub cwd: Option<PathBuf>,
+    /// The Wrangler config [default: the first wrangler.json, wrangler.jsonc
+    /// or wrangler.toml found walking up from the current folder].
+    #[arg(long, value_name = "PATH", global = true)]
+    pub config: Option<PathBuf>,
+    /// Language of the generated code [default: detected: a Cargo.toml that
+    /// depends on `worker` is rust, a package.json or tsconfig.json is ts].
+    #[arg(long, value_enum, global = true)]
+    pub lang: Option<Lang>,
+    /// Where the modules go, relative to the project root [default: src/kv].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub dir: Option<String>,
+    /// The KV binding to use [default: create: derived from NAMESPACE, e.g.
+    /// user-cache -> USER_CACHE]. Added to the config when missing.
+    #[arg(long, value_name = "NAME", global = true)]
+    pub binding: Option<String>,
+    /// Put the binding under env.NAME (bindings are not inherited by
+    /// environments) [default: the top level].
+    #[arg(long, value_name = "NAME", global = true)]
+    pub env: Option<String>,
+    /// Print the plan and a unified diff of every file; write nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Overwrite files whose content differs from what kvgen would write
+    /// [default: report a conflict and write nothing].
+    #[arg(long, global = true)]
+    pub force: bool,
+    /// Print the result as one JSON object instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add a kv_namespaces binding for NAMESPACE and generate the typed store
+    /// (store.ts/keys.ts, or store.rs/keys.rs).
+    Create(CreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Name of the KV namespace (letters, digits, '-', '_', '.'), e.g. user-cache.
+    pub namespace: String,
+    /// The namespace id (32 lowercase hex characters, as printed by
+    /// `wrangler kv namespace create`) [default: none: Wrangler creates the
+    /// namespace on deploy].
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// The id of the namespace used by `wrangler dev --remote` [default: none].
+    #[arg(long, value_name = "ID")]
+    pub preview_id: Option<String>,
+    /// Default expiry of stored values, in seconds (at least 60), or `none`
+    /// for no expiry; baked into the generated store [default: 3600].
+    #[arg(long, value_name = "SECONDS|none")]
+    pub ttl: Option<String>,
+}

@@ -1,0 +1,176 @@
+//! The commands: each turns validated arguments and the project on disk into
+//! a [`Plan`], which [`finish`] reports and, unless told otherwise, applies.
+
+mod create;
+
+use std::io::Write;
+use std::path::{Component, Path};
+
+use anyhow::Context;
+use serde_json::json;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::error::{BadInput, EXIT_CONFLICT, EXIT_OK};
+use crate::plan::{Plan, Status};
+use crate::project::{Lang, Project};
+
+/// Runs the command line; returns the exit code.
+pub fn run(cli: &Cli) -> anyhow::Result<u8> {
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let cwd = match &cli.global.cwd {
+        Some(dir) => {
+            let dir = cwd.join(dir);
+            if !dir.is_dir() {
+                return Err(BadInput::new(format!("-C {}: no such folder", dir.display())).into());
+            }
+            dir
+        }
+        None => cwd,
+    };
+    let (name, plan) = match &cli.command {
+        Command::Create(args) => ("create", create::plan(&cwd, &cli.global, args)?),
+    };
+    finish(name, plan, &cli.global)
+}
+
+/// Discovers the project for a generating command.
+fn project(cwd: &Path, global: &GlobalArgs) -> Result<Project, BadInput> {
+    Project::discover(cwd, global.config.as_deref(), global.lang)
+}
+
+/// The module folder (`--dir`), checked: relative, inside the project, plain
+/// names only; for Rust a direct child of the crate root's folder, since it
+/// becomes a module of the crate.
+fn module_dir(global: &GlobalArgs, lang: Lang) -> Result<String, BadInput> {
+    let dir = global.dir.as_deref().unwrap_or("src/kv");
+    let path = Path::new(dir);
+    let plain = |c: &Component| match c {
+        Component::Normal(name) => name.to_str().is_some_and(|n| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                && n != "."
+                && n != ".."
+        }),
+        _ => false,
+    };
+    if dir.is_empty() || path.is_absolute() || !path.components().all(|c| plain(&c)) {
+        return Err(BadInput::new(format!(
+            "--dir {}: expected a relative folder inside the project made of plain names (letters, digits, '-', '_', '.'), e.g. src/kv",
+            crate::names::show(dir)
+        )));
+    }
+    let parts: Vec<&str> = path
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .collect();
+    if lang == Lang::Rust {
+        let module = parts.last().copied().unwrap_or_default();
+        let is_ident = module.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && module
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && !RUST_KEYWORDS.contains(&module);
+        if parts.len() != 2 || parts[0] != "src" || !is_ident {
+            return Err(BadInput::new(format!(
+                "--dir {}: for Rust the folder must be src/<module>, with <module> a snake_case name that is not a keyword (e.g. src/kv)",
+                crate::names::show(dir)
+            )));
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+const RUST_KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe",
+    "use", "where", "while", "abstract", "become", "box", "do", "final", "macro", "override",
+    "priv", "typeof", "unsized", "virtual", "yield", "try",
+];
+
+/// Reports the plan and, unless it is a dry run or has conflicts, applies it.
+fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<u8> {
+    plan.finish();
+    let conflicts = plan.has_conflicts();
+    let write = !global.dry_run && !conflicts;
+    if write {
+        plan.apply()?;
+    }
+    let code = if conflicts && !global.dry_run {
+        EXIT_CONFLICT
+    } else {
+        EXIT_OK
+    };
+    let mut out = std::io::stdout().lock();
+    if global.json {
+        let files: Vec<_> = plan
+            .files
+            .iter()
+            .map(|f| {
+                let mut entry = serde_json::to_value(f).expect("file changes serialize");
+                if global.dry_run {
+                    entry["diff"] =
+                        json!(crate::diff::unified(&f.path, f.before.as_deref(), &f.after));
+                }
+                entry
+            })
+            .collect();
+        let report = json!({
+            "command": command,
+            "dry_run": global.dry_run,
+            "written": write,
+            "exit_code": code,
+            "files": files,
+            "next_steps": if conflicts { Vec::new() } else { plan.next_steps.clone() },
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        return Ok(code);
+    }
+    for file in &plan.files {
+        writeln!(out, "{:>10}  {}", file.status.word(), file.path)?;
+    }
+    if global.dry_run {
+        for file in &plan.files {
+            let diff = crate::diff::unified(&file.path, file.before.as_deref(), &file.after);
+            if !diff.is_empty() {
+                writeln!(out)?;
+                write!(out, "{diff}")?;
+            }
+        }
+    }
+    if conflicts {
+        let mut err = std::io::stderr().lock();
+        writeln!(err)?;
+        for file in plan.files.iter().filter(|f| f.status == Status::Conflict) {
+            writeln!(
+                err,
+                "conflict: {}: {}",
+                file.path,
+                file.reason.as_deref().unwrap_or("differs")
+            )?;
+        }
+        if global.dry_run {
+            writeln!(
+                err,
+                "A real run would write nothing. Add --force to overwrite."
+            )?;
+        } else {
+            writeln!(
+                err,
+                "Nothing was written. Add --dry-run to see the differences, --force to overwrite."
+            )?;
+        }
+        return Ok(code);
+    }
+    if global.dry_run {
+        writeln!(out, "\nDry run: nothing was written.")?;
+    }
+    if !plan.next_steps.is_empty() {
+        writeln!(out, "\nNext steps:")?;
+        for step in &plan.next_steps {
+            writeln!(out, "  {step}")?;
+        }
+    }
+    Ok(code)
+}

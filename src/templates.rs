@@ -1,0 +1,139 @@
+//! The code templates, embedded in the binary, and their rendering.
+//!
+//! `templates/<lang>/<command>/NAME.j2` renders to `NAME`; files under
+//! `templates/<lang>/common/` are shared helpers that every command writes.
+
+use heck::{ToKebabCase, ToLowerCamelCase, ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
+use include_dir::{Dir, include_dir};
+use minijinja::syntax::SyntaxConfig;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+
+use crate::project::Lang;
+
+static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+
+/// A rendered file: its name inside the module folder and its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub name: String,
+    pub content: String,
+}
+
+fn lang_dir(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Ts => "ts",
+        Lang::Rust => "rust",
+    }
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_syntax(
+        SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build()
+            .expect("the default delimiters are valid"),
+    );
+    env.add_filter("snake_case", |s: String| s.to_snake_case());
+    env.add_filter("shouty_snake_case", |s: String| s.to_shouty_snake_case());
+    env.add_filter("camel_case", |s: String| s.to_lower_camel_case());
+    env.add_filter("pascal_case", |s: String| s.to_upper_camel_case());
+    env.add_filter("kebab_case", |s: String| s.to_kebab_case());
+    // A string literal valid in both TypeScript and Rust (JSON escaping).
+    env.add_filter("string_literal", |s: String| {
+        serde_json::to_string(&s).expect("strings serialize")
+    });
+    env
+}
+
+/// Renders the files of `command` (and the shared `common` files) for `lang`,
+/// sorted by name.
+pub fn render(
+    lang: Lang,
+    command: &str,
+    context: Value,
+) -> Result<Vec<Rendered>, minijinja::Error> {
+    let env = environment();
+    let mut out = Vec::new();
+    for folder in ["common", command] {
+        let path = format!("{}/{folder}", lang_dir(lang));
+        let Some(dir) = TEMPLATES.get_dir(&path) else {
+            continue;
+        };
+        for file in dir.files() {
+            let Some(name) = file
+                .path()
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".j2"))
+            else {
+                continue;
+            };
+            let source = file.contents_utf8().expect("templates are UTF-8");
+            let template =
+                env.template_from_named_str(file.path().to_str().unwrap_or(name), source)?;
+            out.push(Rendered {
+                name: name.to_string(),
+                content: template.render(&context)?,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Re-indents TypeScript written with tabs to the project's indentation.
+pub fn reindent(content: &str, unit: &str) -> String {
+    if unit == "\t" {
+        return content.to_string();
+    }
+    let mut out = String::with_capacity(content.len() + content.len() / 8);
+    for line in content.split_inclusive('\n') {
+        let tabs = line.len() - line.trim_start_matches('\t').len();
+        for _ in 0..tabs {
+            out.push_str(unit);
+        }
+        out.push_str(&line[tabs..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_renders_and_keeps_its_trailing_newline() {
+        for lang in [Lang::Ts, Lang::Rust] {
+            for ttl in [Value::from(3600), Value::from(())] {
+                let files =
+                    render(lang, "create", minijinja::context! { default_ttl => ttl }).unwrap();
+                assert!(files.len() >= 3, "{lang:?}: {files:?}");
+                for file in files {
+                    assert!(file.content.ends_with('\n'), "{}", file.name);
+                    assert!(
+                        !file.content.contains("{{"),
+                        "{} has unrendered syntax",
+                        file.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_variable_is_an_error_not_an_empty_string() {
+        assert!(render(Lang::Ts, "create", minijinja::context! {}).is_err());
+    }
+
+    #[test]
+    fn reindent_replaces_leading_tabs_only() {
+        assert_eq!(
+            reindent("a\n\tb\t\"\\t\"\n\t\tc\n", "  "),
+            "a\n  b\t\"\\t\"\n    c\n"
+        );
+        assert_eq!(reindent("\tx\n", "\t"), "\tx\n");
+    }
+}

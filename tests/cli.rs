@@ -1,0 +1,573 @@
+//! The real `kvgen` binary against copies of fixture projects: what a user
+//! sees (status lines, exit codes) and what is on disk afterwards.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+const ID: &str = "0123456789abcdef0123456789abcdef";
+const OTHER_ID: &str = "fedcba9876543210fedcba9876543210";
+
+/// A temporary copy of a fixture project.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn copy(fixture: &str) -> Project {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture);
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(&source, dir.path());
+        Project { dir }
+    }
+
+    fn with_files(files: &[(&str, &str)]) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        Project { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn read(&self, file: &str) -> String {
+        fs::read_to_string(self.path().join(file)).unwrap()
+    }
+
+    fn write(&self, file: &str, text: &str) {
+        fs::write(self.path().join(file), text).unwrap();
+    }
+
+    fn kvgen(&self, args: &[&str]) -> Run {
+        let output = Command::cargo_bin("kvgen")
+            .unwrap()
+            .current_dir(self.path())
+            .args(args)
+            .output()
+            .unwrap();
+        Run {
+            code: output.status.code().unwrap(),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+
+    /// Every file with its bytes and modification time.
+    fn tree(&self) -> BTreeMap<PathBuf, (Vec<u8>, std::time::SystemTime)> {
+        let mut files = BTreeMap::new();
+        walk(self.path(), self.path(), &mut files);
+        files
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (Vec<u8>, std::time::SystemTime)>) {
+    for entry in fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            walk(root, &path, out);
+        } else {
+            let modified = entry.metadata().unwrap().modified().unwrap();
+            out.insert(
+                path.strip_prefix(root).unwrap().to_path_buf(),
+                (fs::read(&path).unwrap(), modified),
+            );
+        }
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// The status lines, as `(status, path)`.
+    fn statuses(&self) -> Vec<(String, String)> {
+        self.stdout
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .map(|l| {
+                let mut words = l.split_whitespace();
+                (
+                    words.next().unwrap().to_string(),
+                    words.next().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected
+        .iter()
+        .map(|(s, p)| (s.to_string(), p.to_string()))
+        .collect()
+}
+
+const SAMPLE: &str = "examples/hello-worker";
+
+#[test]
+fn fresh_create_writes_the_store_and_the_binding() {
+    let project = Project::copy(SAMPLE);
+    let run = project.kvgen(&["create", "user-cache"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.statuses(),
+        pairs(&[
+            ("create", "src/kv/keys.ts"),
+            ("create", "src/kv/limits.ts"),
+            ("create", "src/kv/store.ts"),
+            ("update", "wrangler.jsonc"),
+        ])
+    );
+    assert!(
+        run.stdout
+            .contains("npx wrangler kv namespace create user-cache"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("npx wrangler types"), "{}", run.stdout);
+    let config = project.read("wrangler.jsonc");
+    assert!(config.contains("\"binding\": \"USER_CACHE\""), "{config}");
+    // Comments survive.
+    assert!(config.contains("// \"placement\": { \"mode\": \"smart\" },"));
+    // The sample indents with tabs (.editorconfig), so does the generated code.
+    let store = project.read("src/kv/store.ts");
+    assert!(store.contains("\n\tconstructor("), "{store}");
+    assert!(store.contains("export class KVStore"));
+}
+
+#[test]
+fn a_second_run_is_all_identical_and_rewrites_nothing() {
+    let project = Project::copy(SAMPLE);
+    project
+        .kvgen(&["create", "user-cache", "--id", ID])
+        .assert_code(0);
+    let before = project.tree();
+    let run = project.kvgen(&["create", "user-cache", "--id", ID]);
+    run.assert_code(0);
+    assert!(
+        run.statuses().iter().all(|(s, _)| s == "identical"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.statuses().len(), 4);
+    assert_eq!(
+        project.tree(),
+        before,
+        "bytes and modification times are unchanged"
+    );
+    // With an id given, there is nothing to create with wrangler.
+    assert!(!run.stdout.contains("kv namespace create"));
+}
+
+#[test]
+fn dry_run_prints_the_diff_and_writes_nothing() {
+    let project = Project::copy(SAMPLE);
+    let before = project.tree();
+    let run = project.kvgen(&["create", "user-cache", "--dry-run"]);
+    run.assert_code(0);
+    assert_eq!(project.tree(), before);
+    assert!(
+        run.stdout
+            .contains("--- a/wrangler.jsonc\n+++ b/wrangler.jsonc\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("+\t\t\t\"binding\": \"USER_CACHE\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("--- /dev/null\n+++ b/src/kv/store.ts\n")
+    );
+    assert!(run.stdout.contains("Dry run: nothing was written."));
+}
+
+#[test]
+fn an_edited_generated_file_is_a_conflict_and_nothing_is_written() {
+    let project = Project::copy(SAMPLE);
+    project.kvgen(&["create", "user-cache"]).assert_code(0);
+    let store = project.read("src/kv/store.ts");
+    project.write("src/kv/store.ts", &format!("{store}// my change\n"));
+    let before = project.tree();
+    let run = project.kvgen(&["create", "sessions"]);
+    run.assert_code(1);
+    assert_eq!(project.tree(), before, "nothing at all is written");
+    assert_eq!(
+        run.statuses(),
+        pairs(&[
+            ("identical", "src/kv/keys.ts"),
+            ("identical", "src/kv/limits.ts"),
+            ("conflict", "src/kv/store.ts"),
+            ("skip", "wrangler.jsonc"),
+        ])
+    );
+    assert!(
+        run.stderr.contains("conflict: src/kv/store.ts"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--force"));
+
+    // --dry-run shows the same plan, and exits 0.
+    let dry = project.kvgen(&["create", "sessions", "--dry-run"]);
+    dry.assert_code(0);
+    assert_eq!(dry.statuses(), run.statuses());
+    assert_eq!(project.tree(), before);
+
+    // --force overwrites the edit and goes on with the rest.
+    let forced = project.kvgen(&["create", "sessions", "--force"]);
+    forced.assert_code(0);
+    assert_eq!(
+        forced.statuses(),
+        pairs(&[
+            ("identical", "src/kv/keys.ts"),
+            ("identical", "src/kv/limits.ts"),
+            ("force", "src/kv/store.ts"),
+            ("update", "wrangler.jsonc"),
+        ])
+    );
+    assert_eq!(project.read("src/kv/store.ts"), store);
+    assert!(
+        project
+            .read("wrangler.jsonc")
+            .contains("\"binding\": \"SESSIONS\"")
+    );
+}
+
+#[test]
+fn a_binding_with_another_id_is_a_conflict_unless_forced() {
+    let project = Project::copy(SAMPLE);
+    project
+        .kvgen(&["create", "user-cache", "--id", ID])
+        .assert_code(0);
+    let before = project.tree();
+    let run = project.kvgen(&["create", "user-cache", "--id", OTHER_ID]);
+    run.assert_code(1);
+    assert_eq!(project.tree(), before);
+    assert!(
+        run.statuses()
+            .contains(&("conflict".to_string(), "wrangler.jsonc".to_string()))
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("binding USER_CACHE has id {ID}, not {OTHER_ID}")),
+        "{}",
+        run.stderr
+    );
+
+    let forced = project.kvgen(&["create", "user-cache", "--id", OTHER_ID, "--force"]);
+    forced.assert_code(0);
+    assert!(
+        forced
+            .statuses()
+            .contains(&("force".to_string(), "wrangler.jsonc".to_string()))
+    );
+    let config = project.read("wrangler.jsonc");
+    assert!(
+        config.contains(OTHER_ID) && !config.contains(ID),
+        "{config}"
+    );
+}
+
+#[test]
+fn an_id_is_filled_in_when_the_binding_had_none() {
+    let project = Project::copy(SAMPLE);
+    project.kvgen(&["create", "user-cache"]).assert_code(0);
+    let run = project.kvgen(&["create", "user-cache", "--id", ID]);
+    run.assert_code(0);
+    assert!(
+        run.statuses()
+            .contains(&("update".to_string(), "wrangler.jsonc".to_string()))
+    );
+    assert!(
+        project
+            .read("wrangler.jsonc")
+            .contains(&format!("\"id\": \"{ID}\""))
+    );
+}
+
+#[test]
+fn an_unparseable_config_is_exit_2_with_its_position_and_nothing_changes() {
+    for (name, invalid, position) in [
+        (
+            "wrangler.toml",
+            "tests/fixtures/corpus/invalid/060-cloudflare-workers-rs.toml",
+            "wrangler.toml:3:27:",
+        ),
+        (
+            "wrangler.jsonc",
+            "tests/fixtures/corpus/invalid/061-cloudflare-workers-rs.jsonc",
+            "wrangler.jsonc:5:32:",
+        ),
+    ] {
+        let text = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(invalid)).unwrap();
+        let project = Project::with_files(&[(name, &text), ("package.json", "{}")]);
+        let before = project.tree();
+        let run = project.kvgen(&["create", "cache"]);
+        run.assert_code(2);
+        assert!(run.stderr.contains(position), "{}", run.stderr);
+        assert_eq!(project.tree(), before, "{name}: nothing written");
+        assert!(!project.path().join("src").exists());
+    }
+}
+
+#[test]
+fn every_rejected_name_is_exit_2_and_nothing_changes() {
+    let project = Project::copy(SAMPLE);
+    let before = project.tree();
+    let cases: &[&[&str]] = &[
+        &["create", "user\"cache"],
+        &["create", "user`cache"],
+        &["create", "a${process.env}"],
+        &["create", "line\nbreak"],
+        &["create", "../escape"],
+        &["create", "x/y"],
+        &["create", ""],
+        &["create", "ok", "--binding", "class"],
+        &["create", "ok", "--binding", "2FAST"],
+        &["create", "ok", "--binding", "A-B"],
+        &["create", "ok", "--binding", "A\"];evil"],
+        &["create", "ok", "--binding", "${x}"],
+        &["create", "ok", "--env", "stag ing"],
+        &["create", "ok", "--env", "../x"],
+        &["create", "ok", "--id", "not-an-id"],
+        &["create", "ok", "--id", "0123456789ABCDEF0123456789ABCDEF"],
+        &["create", "ok", "--preview-id", "123"],
+        &["create", "ok", "--ttl", "59"],
+        &["create", "ok", "--ttl", "0"],
+        &["create", "ok", "--ttl", "soon"],
+        &["create", "ok", "--dir", "../outside"],
+        &["create", "ok", "--dir", "/abs"],
+        &["create", "ok", "--lang", "python"],
+    ];
+    for args in cases {
+        let run = project.kvgen(args);
+        assert_eq!(
+            run.code, 2,
+            "{args:?} should be rejected: {}{}",
+            run.stdout, run.stderr
+        );
+        assert!(!run.stderr.trim().is_empty(), "{args:?}: a reason is given");
+        assert_eq!(project.tree(), before, "{args:?}: nothing written");
+    }
+}
+
+#[test]
+fn outside_a_worker_project_is_exit_2_naming_what_was_looked_for() {
+    let project = Project::with_files(&[("README.md", "not a worker")]);
+    let run = project.kvgen(&["create", "cache"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("wrangler.json, wrangler.jsonc, wrangler.toml"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn json_output_is_one_object_with_files_and_next_steps() {
+    let project = Project::copy(SAMPLE);
+    let run = project.kvgen(&["create", "user-cache", "--json"]);
+    run.assert_code(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["command"], "create");
+    assert_eq!(report["written"], true);
+    assert_eq!(report["files"][3]["path"], "wrangler.jsonc");
+    assert_eq!(report["files"][3]["status"], "update");
+    assert_eq!(
+        report["next_steps"][0],
+        "npx wrangler kv namespace create user-cache"
+    );
+
+    let bad = project.kvgen(&["create", "x", "--id", "nope", "--json"]);
+    bad.assert_code(2);
+    let report: serde_json::Value = serde_json::from_str(&bad.stdout).unwrap();
+    assert_eq!(report["exit_code"], 2);
+    assert!(report["error"].as_str().unwrap().contains("--id"));
+}
+
+#[test]
+fn env_bindings_go_inside_their_environment_in_toml() {
+    let project = Project::copy("tests/fixtures/projects/ts-toml-envs");
+    let original = project.read("wrangler.toml");
+    let run = project.kvgen(&["create", "cache", "--env", "staging", "--id", ID]);
+    run.assert_code(0);
+    let config = project.read("wrangler.toml");
+    let expected_block = format!(
+        "\n[[env.staging.kv_namespaces]]\nbinding = \"CACHE\"\nid = \"{ID}\"\n\n[env.production]"
+    );
+    assert!(config.contains(&expected_block), "{config}");
+    assert!(!config.contains("\n[env]\n"), "no bare [env] header");
+    assert_eq!(
+        config.len(),
+        original.len() + expected_block.len() - "\n[env.production]".len()
+    );
+    // The sources indent with two spaces, so does the generated code.
+    assert!(project.read("src/kv/store.ts").contains("\n  constructor("));
+    let again = project.kvgen(&["create", "cache", "--env", "staging", "--id", ID]);
+    again.assert_code(0);
+    assert!(again.statuses().iter().all(|(s, _)| s == "identical"));
+}
+
+#[test]
+fn options_cwd_config_and_dir_are_honoured() {
+    let project = Project::copy(SAMPLE);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let config = project.path().join("wrangler.jsonc");
+    let run = Command::cargo_bin("kvgen")
+        .unwrap()
+        .current_dir(elsewhere.path())
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--dir",
+            "src/storage",
+            "create",
+            "cache",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(project.path().join("src/storage/store.ts").is_file());
+
+    let run = Command::cargo_bin("kvgen")
+        .unwrap()
+        .args([
+            "-C",
+            project.path().join("src").to_str().unwrap(),
+            "create",
+            "other",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        project
+            .read("wrangler.jsonc")
+            .contains("\"binding\": \"OTHER\"")
+    );
+}
+
+#[test]
+fn the_default_ttl_is_baked_into_the_store() {
+    let project = Project::copy(SAMPLE);
+    project
+        .kvgen(&["create", "cache", "--ttl", "86400"])
+        .assert_code(0);
+    assert!(project.read("src/kv/store.ts").contains("= 86400;"));
+    // Another TTL means another store.ts: a conflict, not a silent change.
+    project
+        .kvgen(&["create", "cache", "--ttl", "none"])
+        .assert_code(1);
+    project
+        .kvgen(&["create", "cache", "--ttl", "none", "--force"])
+        .assert_code(0);
+    assert!(project.read("src/kv/store.ts").contains("= null;"));
+}
+
+#[test]
+fn rust_create_wires_the_module_and_dependencies() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let run = project.kvgen(&["create", "user-cache"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.statuses(),
+        pairs(&[
+            ("update", "Cargo.toml"),
+            ("create", "src/kv/keys.rs"),
+            ("create", "src/kv/limits.rs"),
+            ("create", "src/kv/mod.rs"),
+            ("create", "src/kv/store.rs"),
+            ("update", "src/lib.rs"),
+            ("update", "wrangler.toml"),
+        ])
+    );
+    let manifest = project.read("Cargo.toml");
+    assert!(
+        manifest.contains("serde = { version = \"1\", features = [\"derive\"] }"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("serde_json = \"1.0.100\""),
+        "the chosen version stays: {manifest}"
+    );
+    assert!(
+        project
+            .read("src/lib.rs")
+            .starts_with("mod kv;\n\nuse worker::*;")
+    );
+    assert!(
+        project
+            .read("wrangler.toml")
+            .contains("[[kv_namespaces]]\nbinding = \"USER_CACHE\"\n")
+    );
+    assert!(!run.stdout.contains("wrangler types"));
+    let again = project.kvgen(&["create", "user-cache"]);
+    again.assert_code(0);
+    assert!(
+        again.statuses().iter().all(|(s, _)| s == "identical"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn crlf_and_bom_configs_keep_them() {
+    let project = Project::with_files(&[
+        (
+            "wrangler.toml",
+            "\u{feff}name = \"w\"\r\nmain = \"src/index.ts\"\r\n\r\n[vars]\r\nA = \"1\"\r\n",
+        ),
+        ("package.json", "{}"),
+    ]);
+    project.kvgen(&["create", "cache"]).assert_code(0);
+    assert_eq!(
+        project.read("wrangler.toml"),
+        "\u{feff}name = \"w\"\r\nmain = \"src/index.ts\"\r\n\r\n[[kv_namespaces]]\r\nbinding = \"CACHE\"\r\n\r\n[vars]\r\nA = \"1\"\r\n"
+    );
+}
