@@ -14,7 +14,7 @@ args=(-C examples/hello-worker create demo --dry-run)
 if command -v hyperfine >/dev/null 2>&1; then
   hyperfine --shell=none --warmup 20 --runs "$runs" --export-json target/bench-create.json \
     "$bin ${args[*]}" >/dev/null
-  median_ms=$(python3 -c 'import json; r=json.load(open("target/bench-create.json"))["results"][0]; print(f"{r[\"median\"]*1000:.2f}")')
+  median_ms=$(python3 -c 'import json; r = json.load(open("target/bench-create.json"))["results"][0]; print("%.2f" % (r["median"] * 1000))')
 else
   times=()
   for _ in $(seq "$runs"); do
