@@ -5,21 +5,11 @@
 //! Set `KVGEN_SKIP_E2E=1` to skip this test in quick local loops; CI never
 //! sets it.
 
-use std::fs;
+mod common;
+
+use common::copy_tree;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 /// One target folder shared by every run, so repeated runs are warm.
 fn target_dir() -> PathBuf {

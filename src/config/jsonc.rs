@@ -212,29 +212,7 @@ pub fn ensure_kv_namespace(
         }
         out = out.replace(&placeholder, &one_line);
     }
-    verify(&out, env, want)?;
     Ok((out, status))
-}
-
-fn verify(out: &str, env: Option<&str>, want: &KvBinding) -> Result<(), EditError> {
-    let found = kv_namespaces(out, env)?;
-    let ok = found.iter().any(|e| {
-        e.binding == want.binding
-            && (want.id.is_none() || e.id == want.id)
-            && (want.preview_id.is_none() || e.preview_id == want.preview_id)
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(EditError {
-            line: 1,
-            col: 1,
-            message: format!(
-                "kvgen could not add binding {} to this file without changing its meaning; please add it by hand",
-                want.binding
-            ),
-        })
-    }
 }
 
 /// The object at `key` in `parent`, added (empty) when missing.

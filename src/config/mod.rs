@@ -104,12 +104,49 @@ pub fn ensure_kv_namespace(
         Format::Toml => toml::ensure_kv_namespace(&lf, env, want, force)?,
         Format::Jsonc => jsonc::ensure_kv_namespace(&lf, env, want, force)?,
     };
-    let text = if body == lf {
-        raw.to_string()
-    } else {
-        text.finish(&body)
+    if body == lf {
+        return Ok(Edit {
+            text: raw.to_string(),
+            status,
+        });
+    }
+    verify(format, &body, env, want)?;
+    Ok(Edit {
+        text: text.finish(&body),
+        status,
+    })
+}
+
+/// Re-reads an edited config and checks the binding is there as asked: an
+/// edit that would not parse, or would not say what was asked, is refused
+/// rather than written.
+fn verify(
+    format: Format,
+    body: &str,
+    env: Option<&str>,
+    want: &KvBinding,
+) -> Result<(), EditError> {
+    let found = match format {
+        Format::Toml => toml::kv_namespaces(body, env)?,
+        Format::Jsonc => jsonc::kv_namespaces(body, env)?,
     };
-    Ok(Edit { text, status })
+    let ok = found.iter().any(|e| {
+        e.binding == want.binding
+            && (want.id.is_none() || e.id == want.id)
+            && (want.preview_id.is_none() || e.preview_id == want.preview_id)
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(EditError {
+            line: 1,
+            col: 1,
+            message: format!(
+                "kvgen could not add binding {} to this file without changing its meaning; please add it by hand",
+                want.binding
+            ),
+        })
+    }
 }
 
 /// Checks that a config file parses, reporting the first error's position.

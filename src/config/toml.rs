@@ -117,31 +117,7 @@ pub fn ensure_kv_namespace(
     if status == EditStatus::Unchanged || matches!(status, EditStatus::Conflict(_)) {
         return Ok((body.to_string(), status));
     }
-    verify(&out, env, want)?;
     Ok((out, status))
-}
-
-/// Re-reads the edited text and checks the binding is there as asked: an
-/// edit that would not parse, or would not say what was asked, is refused.
-fn verify(out: &str, env: Option<&str>, want: &KvBinding) -> Result<(), EditError> {
-    let found = kv_namespaces(out, env)?;
-    let ok = found.iter().any(|e| {
-        e.binding == want.binding
-            && (want.id.is_none() || e.id == want.id)
-            && (want.preview_id.is_none() || e.preview_id == want.preview_id)
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(EditError {
-            line: 1,
-            col: 1,
-            message: format!(
-                "kvgen could not add binding {} to this file without changing its meaning; please add it by hand",
-                want.binding
-            ),
-        })
-    }
 }
 
 fn target_table<'d>(
