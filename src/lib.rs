@@ -15,3 +15,4 @@ pub mod project;
 pub mod rust_crate;
 pub mod templates;
 pub mod text;
+pub mod ts_style;

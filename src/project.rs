@@ -19,22 +19,6 @@ pub enum Lang {
     Rust,
 }
 
-/// One level of indentation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Indent {
-    Tab,
-    Spaces(usize),
-}
-
-impl Indent {
-    pub fn unit(self) -> String {
-        match self {
-            Indent::Tab => "\t".to_string(),
-            Indent::Spaces(n) => " ".repeat(n),
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Project {
     /// The folder that holds the Wrangler config.
@@ -144,21 +128,31 @@ pub fn depends_on_worker(manifest: &str) -> bool {
             })
 }
 
-/// The indentation of the project's TypeScript: `.editorconfig`, then the
-/// prettier config, then `biome.json`, then the existing sources; two spaces
-/// when nothing says.
-pub fn ts_indent(root: &Path) -> Indent {
-    editorconfig_indent(root)
-        .or_else(|| prettier_indent(root))
-        .or_else(|| biome_indent(root))
-        .or_else(|| source_indent(&root.join("src")))
-        .unwrap_or(Indent::Spaces(2))
+/// A JSON or JSONC file, parsed; None when missing or invalid.
+pub fn json_file(path: &Path) -> Option<serde_json::Value> {
+    let text = fs::read_to_string(path).ok()?;
+    jsonc_parser::parse_to_serde_value::<serde_json::Value>(&text, &Default::default()).ok()
 }
 
-fn editorconfig_indent(root: &Path) -> Option<Indent> {
+/// The project's prettier options (JSON forms of the config, or the
+/// `prettier` key of package.json).
+pub fn prettier_config(root: &Path) -> Option<serde_json::Value> {
+    [".prettierrc", ".prettierrc.json", ".prettierrc.json5"]
+        .iter()
+        .find_map(|name| json_file(&root.join(name)))
+        .or_else(|| {
+            json_file(&root.join("package.json"))?
+                .get("prettier")
+                .cloned()
+        })
+}
+
+/// The value `.editorconfig` gives `key` for TypeScript files (lowercased),
+/// from the last section that applies (`[*]`, `[*.ts]`, `[*.{js,ts}]`).
+pub fn editorconfig_value(root: &Path, key: &str) -> Option<String> {
     let text = fs::read_to_string(root.join(".editorconfig")).ok()?;
     let mut applies = false;
-    let (mut style, mut size) = (None, None);
+    let mut found = None;
     for line in text.lines() {
         let line = line.trim();
         if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
@@ -170,97 +164,23 @@ fn editorconfig_indent(root: &Path) -> Option<Indent> {
                 || (section.contains('{') && section.contains("ts"));
             continue;
         }
-        let Some((key, value)) = line.split_once('=') else {
+        let Some((k, value)) = line.split_once('=') else {
             continue;
         };
-        if !applies {
-            continue;
-        }
-        let value = value.trim().to_ascii_lowercase();
-        match key.trim().to_ascii_lowercase().as_str() {
-            "indent_style" => style = Some(value),
-            "indent_size" => size = value.parse::<usize>().ok(),
-            _ => {}
+        if applies && k.trim().eq_ignore_ascii_case(key) {
+            found = Some(value.trim().to_ascii_lowercase());
         }
     }
-    match style.as_deref() {
-        Some("tab") => Some(Indent::Tab),
-        Some("space") => Some(Indent::Spaces(size.unwrap_or(2))),
-        _ => None,
-    }
+    found
 }
 
-fn json_file(path: &Path) -> Option<serde_json::Value> {
-    let text = fs::read_to_string(path).ok()?;
-    jsonc_parser::parse_to_serde_value::<serde_json::Value>(&text, &Default::default()).ok()
-}
-
-fn prettier_indent(root: &Path) -> Option<Indent> {
-    let config = [".prettierrc", ".prettierrc.json", ".prettierrc.json5"]
-        .iter()
-        .find_map(|name| json_file(&root.join(name)))
-        .or_else(|| {
-            json_file(&root.join("package.json"))?
-                .get("prettier")
-                .cloned()
-        })?;
-    let width = config.get("tabWidth").and_then(|w| w.as_u64()).unwrap_or(2) as usize;
-    match config.get("useTabs").and_then(|t| t.as_bool()) {
-        Some(true) => Some(Indent::Tab),
-        Some(false) => Some(Indent::Spaces(width)),
-        None => config.get("tabWidth").map(|_| Indent::Spaces(width)),
-    }
-}
-
-fn biome_indent(root: &Path) -> Option<Indent> {
-    let config = ["biome.json", "biome.jsonc"]
-        .iter()
-        .find_map(|name| json_file(&root.join(name)))?;
-    let formatter = |v: &serde_json::Value| v.get("formatter").cloned();
-    let settings = config
-        .get("javascript")
-        .and_then(formatter)
-        .into_iter()
-        .chain(formatter(&config));
-    for f in settings {
-        let width = f.get("indentWidth").and_then(|w| w.as_u64()).unwrap_or(2) as usize;
-        match f.get("indentStyle").and_then(|s| s.as_str()) {
-            Some("tab") => return Some(Indent::Tab),
-            Some("space") => return Some(Indent::Spaces(width)),
-            _ => {}
-        }
-    }
-    // Biome's own default is tabs.
-    Some(Indent::Tab)
-}
-
-/// Looks at the indented lines of up to 20 TypeScript/JavaScript sources.
-fn source_indent(src: &Path) -> Option<Indent> {
+/// TypeScript and JavaScript sources under `src` (two levels deep, no
+/// node_modules), sorted.
+pub fn sources(src: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     collect_sources(src, &mut files, 2);
     files.sort();
-    let (mut tabs, mut spaces) = (0usize, Vec::new());
-    for file in files.iter().take(20) {
-        let Ok(text) = fs::read_to_string(file) else {
-            continue;
-        };
-        for line in text.lines() {
-            if line.starts_with('\t') {
-                tabs += 1;
-            } else if line.starts_with(' ') && !line.trim_start().starts_with('*') {
-                spaces.push(line.len() - line.trim_start_matches(' ').len());
-            }
-        }
-    }
-    if tabs == 0 && spaces.is_empty() {
-        return None;
-    }
-    if tabs >= spaces.len() {
-        return Some(Indent::Tab);
-    }
-    // The smallest indentation used is one level.
-    let unit = spaces.iter().copied().filter(|n| *n > 0).min().unwrap_or(2);
-    Some(Indent::Spaces(if unit == 4 { 4 } else { 2 }))
+    files
 }
 
 fn collect_sources(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
@@ -345,35 +265,5 @@ mod tests {
                 .lang,
             Lang::Ts
         );
-    }
-
-    #[test]
-    fn indentation_comes_from_the_first_source_that_says() {
-        let tabs = project(&[(".editorconfig", "root = true\n\n[*]\nindent_style = tab\n")]);
-        assert_eq!(ts_indent(tabs.path()), Indent::Tab);
-        let four = project(&[(
-            ".editorconfig",
-            "[*.{js,ts}]\nindent_style = space\nindent_size = 4\n",
-        )]);
-        assert_eq!(ts_indent(four.path()), Indent::Spaces(4));
-        let prettier = project(&[(".prettierrc", "{ \"useTabs\": true }")]);
-        assert_eq!(ts_indent(prettier.path()), Indent::Tab);
-        let in_package = project(&[(
-            "package.json",
-            "{ \"prettier\": { \"tabWidth\": 4, \"useTabs\": false } }",
-        )]);
-        assert_eq!(ts_indent(in_package.path()), Indent::Spaces(4));
-        let biome = project(&[(
-            "biome.json",
-            "{ \"formatter\": { \"indentStyle\": \"space\" } }",
-        )]);
-        assert_eq!(ts_indent(biome.path()), Indent::Spaces(2));
-        let sources = project(&[(
-            "src/index.ts",
-            "export default {\n\tfetch() {\n\t\treturn 1;\n\t},\n};\n",
-        )]);
-        assert_eq!(ts_indent(sources.path()), Indent::Tab);
-        let nothing = project(&[]);
-        assert_eq!(ts_indent(nothing.path()), Indent::Spaces(2));
     }
 }

@@ -84,22 +84,6 @@ pub fn render(
     Ok(out)
 }
 
-/// Re-indents TypeScript written with tabs to the project's indentation.
-pub fn reindent(content: &str, unit: &str) -> String {
-    if unit == "\t" {
-        return content.to_string();
-    }
-    let mut out = String::with_capacity(content.len() + content.len() / 8);
-    for line in content.split_inclusive('\n') {
-        let tabs = line.len() - line.trim_start_matches('\t').len();
-        for _ in 0..tabs {
-            out.push_str(unit);
-        }
-        out.push_str(&line[tabs..]);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,14 +110,5 @@ mod tests {
     #[test]
     fn a_missing_variable_is_an_error_not_an_empty_string() {
         assert!(render(Lang::Ts, "create", minijinja::context! {}).is_err());
-    }
-
-    #[test]
-    fn reindent_replaces_leading_tabs_only() {
-        assert_eq!(
-            reindent("a\n\tb\t\"\\t\"\n\t\tc\n", "  "),
-            "a\n  b\t\"\\t\"\n    c\n"
-        );
-        assert_eq!(reindent("\tx\n", "\t"), "\tx\n");
     }
 }

@@ -156,6 +156,8 @@ fn fresh_create_writes_the_store_and_the_binding() {
     let store = project.read("src/kv/store.ts");
     assert!(store.contains("\n\tconstructor("), "{store}");
     assert!(store.contains("export class KVStore"));
+    // Its .prettierrc says singleQuote: so does the generated code.
+    assert!(store.contains("from './limits';"), "{store}");
 }
 
 #[test]
@@ -428,8 +430,11 @@ fn env_bindings_go_inside_their_environment_in_toml() {
         config.len(),
         original.len() + expected_block.len() - "\n[env.production]".len()
     );
-    // The sources indent with two spaces, so does the generated code.
-    assert!(project.read("src/kv/store.ts").contains("\n  constructor("));
+    // The sources indent with two spaces and use double quotes: so does the
+    // generated code.
+    let store = project.read("src/kv/store.ts");
+    assert!(store.contains("\n  constructor("), "{store}");
+    assert!(store.contains("from \"./limits\";"), "{store}");
     let again = project.kvgen(&["create", "cache", "--env", "staging", "--id", ID]);
     again.assert_code(0);
     assert!(again.statuses().iter().all(|(s, _)| s == "identical"));

@@ -15,7 +15,7 @@ fn snapshot_all(lang: Lang, label: &str, ttl: Value, indent: &str, only: &str) {
         let files =
             templates::render(lang, "create", context! { default_ttl => ttl.clone() }).unwrap();
         for file in files.into_iter().filter(|f| f.name.starts_with(only)) {
-            let content = templates::reindent(&file.content, indent);
+            let content = kvgen::ts_style::reindent(&file.content, indent);
             insta::assert_snapshot!(format!("{label}-{}", file.name), content);
         }
     });

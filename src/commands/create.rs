@@ -10,9 +10,9 @@ use crate::config::{self, KvBinding};
 use crate::error::BadInput;
 use crate::names;
 use crate::plan::{Plan, read_text};
-use crate::project::{self, Lang, Project};
+use crate::project::{Lang, Project};
 use crate::rust_crate::{self, Dependency};
-use crate::templates;
+use crate::{templates, ts_style};
 
 /// Dependencies of the generated Rust modules, besides `worker`.
 const RUST_DEPENDENCIES: &[Dependency] = &[
@@ -114,9 +114,10 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CreateArgs) -> anyhow::Resul
     let files = templates::render(project.lang, "create", context! { default_ttl => ttl })?;
     match project.lang {
         Lang::Ts => {
-            let unit = project::ts_indent(&project.root).unit();
+            let indent = ts_style::indent(&project.root);
+            let quote = ts_style::quote(&project.root);
             for file in files {
-                let content = templates::reindent(&file.content, &unit);
+                let content = ts_style::apply(&file.content, indent, quote);
                 plan.generated(
                     &project.root,
                     &format!("{dir}/{}", file.name),

@@ -7,6 +7,6 @@
 
 export default {
 	async fetch(request, env, ctx): Promise<Response> {
-		return new Response("Hello World!");
+		return new Response('Hello World!');
 	},
 } satisfies ExportedHandler<Env>;
