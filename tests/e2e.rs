@@ -1,0 +1,388 @@
+//! End to end: the code kvgen generates, proven in the tools a Workers
+//! developer uses. For each fixture Worker this copies it to a temporary
+//! folder, runs the real `kvgen` binary, and then:
+//!
+//! - TypeScript: `wrangler types` and `wrangler deploy --dry-run` accept the
+//!   edited config; `tsc --noEmit` (strict) passes; `prettier --check` passes
+//!   on the generated files under the fixture's own prettier config; and the
+//!   behaviour tests in `tests/e2e/test/` run in workerd (vitest with the
+//!   `cloudflareTest` plugin, the KV namespace from the edited config).
+//! - Rust: `cargo check`, `cargo clippy -D warnings`, `cargo fmt --check` and
+//!   the generated unit tests on the host, and check + clippy for
+//!   `wasm32-unknown-unknown` when that target can be installed.
+//!
+//! Needs Node.js 20+ and npm; `tests/e2e/node_modules` is installed with
+//! `npm ci` when missing (`.ci/run` does it up front). Set
+//! `KVGEN_SKIP_E2E=1` to skip these tests on purpose in quick local loops;
+//! CI never sets it.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use common::copy_tree;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn e2e_dir() -> PathBuf {
+    repo().join("tests/e2e")
+}
+
+/// Says something on the terminal even though libtest captures test
+/// output (it captures the print macros, not direct writes).
+fn announce(message: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{message}");
+}
+
+fn skipped() -> bool {
+    if std::env::var_os("KVGEN_SKIP_E2E").is_some() {
+        announce("e2e: skipped because KVGEN_SKIP_E2E is set");
+        return true;
+    }
+    false
+}
+
+fn show(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Runs a command and fails the test, with its output, when it fails.
+fn run(what: &str, command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    assert!(output.status.success(), "{what} failed: {}", show(&output));
+    output
+}
+
+/// Node and the e2e workspace, installed once per test process.
+fn node_workspace() {
+    static READY: OnceLock<Result<(), String>> = OnceLock::new();
+    let ready = READY.get_or_init(|| {
+        for tool in ["node", "npm"] {
+            if Command::new(tool).arg("--version").output().is_err() {
+                return Err(format!(
+                    "`{tool}` was not found: the end-to-end tests need Node.js 20 or later with npm \
+                     (install them, e.g. from nodejs.org or your package manager); \
+                     set KVGEN_SKIP_E2E=1 only to skip these tests on purpose"
+                ));
+            }
+        }
+        if !e2e_dir().join("node_modules/.bin/vitest").exists() {
+            announce("e2e: installing tests/e2e with `npm ci` ...");
+            let output = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(e2e_dir())
+                .output()
+                .map_err(|e| format!("npm ci: {e}"))?;
+            if !output.status.success() {
+                return Err(format!("`npm ci` in tests/e2e failed: {}", show(&output)));
+            }
+        }
+        Ok(())
+    });
+    if let Err(message) = ready {
+        panic!("{message}");
+    }
+}
+
+fn node_bin(name: &str) -> PathBuf {
+    e2e_dir().join("node_modules/.bin").join(name)
+}
+
+/// A tool from the e2e workspace, run in `dir`, non-interactively.
+fn tool(name: &str, dir: &Path) -> Command {
+    let mut command = Command::new(node_bin(name));
+    command
+        .current_dir(dir)
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .env("WRANGLER_SEND_METRICS", "false");
+    command
+}
+
+fn kvgen(project: &Path, args: &[&str]) -> String {
+    let output = run(
+        &format!("kvgen {}", args.join(" ")),
+        Command::new(env!("CARGO_BIN_EXE_kvgen"))
+            .current_dir(project)
+            .args(args),
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// A copy of a fixture Worker in a temporary folder.
+fn copy_fixture(fixture: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("worker");
+    copy_tree(&repo().join(fixture), &project);
+    (dir, project)
+}
+
+struct TsFixture<'a> {
+    path: &'a str,
+    config: &'a str,
+    env: Option<&'a str>,
+    /// Whether `wrangler types` output is part of the fixture's tsconfig
+    /// (create-cloudflare style) or the Env is hand-written.
+    wrangler_types_in_tsconfig: bool,
+}
+
+fn typescript_worker(fixture: TsFixture<'_>) {
+    node_workspace();
+    let (_dir, project) = copy_fixture(fixture.path);
+    // The e2e workspace's packages, where the fixture's tsconfig and
+    // wrangler look for them.
+    std::os::unix::fs::symlink(e2e_dir().join("node_modules"), project.join("node_modules"))
+        .unwrap();
+    let mut args = vec!["create", "e2e-kv"];
+    let mut env_args = Vec::new();
+    if let Some(env) = fixture.env {
+        args.extend(["--env", env]);
+        env_args = vec!["--env", env];
+    }
+
+    // kvgen, twice: the second run changes nothing.
+    kvgen(&project, &args);
+    let again = kvgen(&project, &args);
+    assert!(
+        again
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .all(|l| l.trim_start().starts_with("identical")),
+        "second run:\n{again}"
+    );
+
+    // Wrangler accepts the edited config and sees the binding.
+    let types_file = if fixture.wrangler_types_in_tsconfig {
+        "worker-configuration.d.ts".to_string()
+    } else {
+        project
+            .parent()
+            .unwrap()
+            .join("env.d.ts")
+            .display()
+            .to_string()
+    };
+    run(
+        "wrangler types",
+        tool("wrangler", &project)
+            .args([
+                "types",
+                &types_file,
+                "--include-runtime=false",
+                "--config",
+                fixture.config,
+            ])
+            .args(&env_args),
+    );
+    let types = std::fs::read_to_string(project.join(&types_file)).unwrap();
+    assert!(
+        types.contains("E2E_KV: KVNamespace"),
+        "wrangler types:\n{types}"
+    );
+    let out_dir = project.parent().unwrap().join("bundle");
+    let deploy = run(
+        "wrangler deploy --dry-run",
+        tool("wrangler", &project)
+            .args([
+                "deploy",
+                "--dry-run",
+                "--outdir",
+                out_dir.to_str().unwrap(),
+                "--config",
+                fixture.config,
+            ])
+            .args(&env_args),
+    );
+    let deploy = String::from_utf8_lossy(&deploy.stdout);
+    assert!(
+        deploy.contains("env.E2E_KV") && deploy.contains("KV Namespace"),
+        "{deploy}"
+    );
+
+    // The whole project type-checks with the generated modules in it.
+    run(
+        "tsc --noEmit",
+        tool("tsc", &project).args(["--noEmit", "-p", "tsconfig.json"]),
+    );
+
+    // The generated files are formatted as the project's prettier wants.
+    let generated: Vec<String> = std::fs::read_dir(project.join("src/kv"))
+        .unwrap()
+        .flatten()
+        .map(|e| format!("src/kv/{}", e.file_name().to_string_lossy()))
+        .collect();
+    assert!(generated.len() >= 3, "{generated:?}");
+    run(
+        "prettier --check",
+        tool("prettier", &project).arg("--check").args(&generated),
+    );
+
+    // The behaviour tests, in workerd.
+    let mut vitest = tool("vitest", &e2e_dir());
+    vitest
+        .args(["run", "--reporter=dot"])
+        .env("KVGEN_E2E_PROJECT", &project)
+        .env("KVGEN_E2E_CONFIG", fixture.config);
+    if let Some(env) = fixture.env {
+        vitest.env("KVGEN_E2E_ENV", env);
+    }
+    run("vitest in workerd", &mut vitest);
+}
+
+#[test]
+fn create_cloudflare_worker_with_jsonc() {
+    if skipped() {
+        return;
+    }
+    // The sample Worker of the README: create-cloudflare's layout, tabs,
+    // comments, and its .prettierrc (single quotes, width 140).
+    typescript_worker(TsFixture {
+        path: "examples/hello-worker",
+        config: "wrangler.jsonc",
+        env: None,
+        wrangler_types_in_tsconfig: true,
+    });
+}
+
+#[test]
+fn toml_worker_with_environments() {
+    if skipped() {
+        return;
+    }
+    // wrangler.toml with [env.staging] and [env.production], the binding
+    // added to staging; two-space sources, no prettier config, a strict
+    // tsconfig with every extra check on.
+    typescript_worker(TsFixture {
+        path: "tests/fixtures/projects/ts-toml-envs",
+        config: "wrangler.toml",
+        env: Some("staging"),
+        wrangler_types_in_tsconfig: false,
+    });
+}
+
+#[test]
+fn prettier_leaves_generated_code_alone_under_common_configs() {
+    if skipped() {
+        return;
+    }
+    node_workspace();
+    // kvgen applies indentation and quotes; everything else must hold at any
+    // print width, since prettier would re-join or re-break lines otherwise.
+    for (print_width, use_tabs, tab_width, single_quote) in [
+        (80, false, 2, false),
+        (80, true, 4, true),
+        (100, false, 4, false),
+        (120, true, 2, false),
+        (140, true, 2, true),
+        (140, false, 2, true),
+        (200, false, 4, true),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            r#"{{ "printWidth": {print_width}, "useTabs": {use_tabs}, "tabWidth": {tab_width}, "singleQuote": {single_quote} }}"#
+        );
+        for (name, text) in [
+            (".prettierrc", config.as_str()),
+            ("package.json", "{}"),
+            (
+                "wrangler.jsonc",
+                r#"{ "name": "x", "main": "src/index.ts" }"#,
+            ),
+        ] {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        kvgen(dir.path(), &["create", "demo"]);
+        run(
+            &format!("prettier --check under {config}"),
+            tool("prettier", dir.path()).args(["--check", "src/kv"]),
+        );
+    }
+}
+
+/// One target folder shared by every run, so repeated runs are warm.
+fn rust_target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("rust-worker-target")
+}
+
+fn cargo(project: &Path, args: &[&str]) {
+    run(
+        &format!("cargo {}", args.join(" ")),
+        Command::new(env!("CARGO"))
+            .current_dir(project)
+            .env("CARGO_TARGET_DIR", rust_target_dir())
+            .env_remove("RUSTFLAGS")
+            .args(args),
+    );
+}
+
+/// True when wasm32-unknown-unknown is installed or can be installed now.
+fn wasm32_available() -> bool {
+    let installed = || {
+        Command::new("rustup")
+            .args(["target", "list", "--installed"])
+            .output()
+            .is_ok_and(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .any(|l| l == "wasm32-unknown-unknown")
+            })
+    };
+    if installed() {
+        return true;
+    }
+    let added = Command::new("timeout")
+        .args(["120", "rustup", "target", "add", "wasm32-unknown-unknown"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    added && installed()
+}
+
+#[test]
+fn workers_rs_crate() {
+    if skipped() {
+        return;
+    }
+    let (_dir, project) = copy_fixture("tests/fixtures/projects/rust-worker");
+    kvgen(&project, &["create", "user-cache"]);
+    cargo(&project, &["check", "--quiet"]);
+    cargo(
+        &project,
+        &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
+    );
+    cargo(&project, &["fmt", "--check"]);
+    cargo(&project, &["test", "--quiet"]);
+    // The other rendering of store.rs: no default expiry.
+    kvgen(
+        &project,
+        &["create", "user-cache", "--ttl", "none", "--force"],
+    );
+    cargo(
+        &project,
+        &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
+    );
+    if wasm32_available() {
+        let wasm = ["--target", "wasm32-unknown-unknown"];
+        cargo(&project, &[&["check", "--quiet"][..], &wasm].concat());
+        cargo(
+            &project,
+            &[&["clippy", "--quiet"][..], &wasm, &["--", "-D", "warnings"]].concat(),
+        );
+    } else {
+        announce(
+            "e2e: wasm32-unknown-unknown could not be installed (rustup target add failed): \
+             the wasm32 check of the generated Rust was skipped",
+        );
+    }
+}
