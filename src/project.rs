@@ -202,19 +202,23 @@ fn collect_sources(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     }
 }
 
+/// A temporary project holding `files` (name, text), for tests.
+#[cfg(test)]
+pub(crate) fn temp_project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    dir
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, text) in files {
-            let path = dir.path().join(name);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, text).unwrap();
-        }
-        dir
-    }
+    use super::temp_project as project;
 
     #[test]
     fn the_config_is_found_walking_up_in_wranglers_order() {

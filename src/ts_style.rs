@@ -320,15 +320,7 @@ fn string_literal(chars: &[char], start: usize) -> (String, usize) {
 mod tests {
     use super::*;
 
-    fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, text) in files {
-            let path = dir.path().join(name);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, text).unwrap();
-        }
-        dir
-    }
+    use crate::project::temp_project as project;
 
     #[test]
     fn double_quoted_strings_become_single_quoted() {
