@@ -182,6 +182,14 @@ fn a_second_run_is_all_identical_and_rewrites_nothing() {
     );
     // With an id given, there is nothing to create with wrangler.
     assert!(!run.stdout.contains("kv namespace create"));
+    // Nor when the id is already in the config.
+    let without_id = project.kvgen(&["create", "user-cache"]);
+    without_id.assert_code(0);
+    assert!(
+        !without_id.stdout.contains("kv namespace create"),
+        "{}",
+        without_id.stdout
+    );
 }
 
 #[test]

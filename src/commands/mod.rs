@@ -2,6 +2,7 @@
 //! a [`Plan`], which [`finish`] reports and, unless told otherwise, applies.
 
 mod create;
+mod generate;
 
 use std::io::Write;
 use std::path::{Component, Path};
