@@ -118,50 +118,127 @@ fn assert_lines_kept(name: &str, before: &str, after: &str) {
     }
 }
 
+/// An edit under test: runs on a config text, and says what the config
+/// should mean afterwards.
+trait EditUnderTest {
+    fn run(
+        &self,
+        format: Format,
+        raw: &str,
+        env: Option<&str>,
+    ) -> Result<config::Edit, config::EditError>;
+    fn expected(&self, before: Value, env: Option<&str>) -> Value;
+}
+
+struct AddBinding(KvBinding);
+
+impl EditUnderTest for AddBinding {
+    fn run(
+        &self,
+        format: Format,
+        raw: &str,
+        env: Option<&str>,
+    ) -> Result<config::Edit, config::EditError> {
+        config::ensure_kv_namespace(format, raw, env, &self.0, false)
+    }
+    fn expected(&self, before: Value, env: Option<&str>) -> Value {
+        expected(before, env, &self.0)
+    }
+}
+
+struct AddCron(&'static str);
+
+impl EditUnderTest for AddCron {
+    fn run(
+        &self,
+        format: Format,
+        raw: &str,
+        env: Option<&str>,
+    ) -> Result<config::Edit, config::EditError> {
+        config::ensure_cron(format, raw, env, self.0)
+    }
+    fn expected(&self, mut before: Value, env: Option<&str>) -> Value {
+        let mut target = &mut before;
+        if let Some(env) = env {
+            target = target
+                .as_object_mut()
+                .unwrap()
+                .entry("env")
+                .or_insert(json!({}));
+            target = target
+                .as_object_mut()
+                .unwrap()
+                .entry(env)
+                .or_insert(json!({}));
+        }
+        let triggers = target
+            .as_object_mut()
+            .unwrap()
+            .entry("triggers")
+            .or_insert(json!({}));
+        let crons = triggers
+            .as_object_mut()
+            .unwrap()
+            .entry("crons")
+            .or_insert(json!([]))
+            .as_array_mut()
+            .unwrap();
+        if !crons.contains(&json!(self.0)) {
+            crons.push(json!(self.0));
+        }
+        before
+    }
+}
+
 /// Runs one edit and checks the invariants; returns the snapshot text.
 fn check_edit(
     name: &str,
     format: Format,
     raw: &str,
     env: Option<&str>,
-    want: &KvBinding,
+    edit: &dyn EditUnderTest,
 ) -> String {
-    let edit = config::ensure_kv_namespace(format, raw, env, want, false)
+    let result = edit
+        .run(format, raw, env)
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     let label = match env {
         Some(env) => format!("env {env}"),
         None => "top level".to_string(),
     };
-    let mut shot = format!("## {label}: {:?}\n", edit.status);
-    if let EditStatus::Conflict(_) = edit.status {
-        assert_eq!(edit.text, raw, "{name}: a conflict changes nothing");
+    let mut shot = format!("## {label}: {:?}\n", result.status);
+    if let EditStatus::Conflict(_) = result.status {
+        assert_eq!(result.text, raw, "{name}: a conflict changes nothing");
         return shot;
     }
     // Running the edit again gives the same bytes.
-    let again = config::ensure_kv_namespace(format, &edit.text, env, want, false).unwrap();
+    let again = edit.run(format, &result.text, env).unwrap();
     assert_eq!(again.status, EditStatus::Unchanged, "{name}: second run");
-    assert_eq!(again.text, edit.text, "{name}: second run bytes");
-    // The result parses, and means the old config plus the binding.
+    assert_eq!(again.text, result.text, "{name}: second run bytes");
+    // The result parses, and means the old config plus the change.
     assert_eq!(
-        data(format, &edit.text),
-        expected(data(format, raw), env, want),
+        data(format, &result.text),
+        edit.expected(data(format, raw), env),
         "{name}: meaning after the edit"
     );
-    assert_lines_kept(name, raw, &edit.text);
+    assert_lines_kept(name, raw, &result.text);
     // BOM and line endings are kept.
     assert_eq!(
         raw.starts_with('\u{feff}'),
-        edit.text.starts_with('\u{feff}')
+        result.text.starts_with('\u{feff}')
     );
     if kvgen::text::uses_crlf(raw) {
-        let lone_lf = edit
+        let lone_lf = result
             .text
             .match_indices('\n')
-            .filter(|(i, _)| !edit.text[..*i].ends_with('\r'))
+            .filter(|(i, _)| !result.text[..*i].ends_with('\r'))
             .count();
-        assert_eq!(lone_lf, 0, "{name}: CRLF file got LF lines:\n{}", edit.text);
+        assert_eq!(
+            lone_lf, 0,
+            "{name}: CRLF file got LF lines:\n{}",
+            result.text
+        );
     }
-    shot.push_str(&kvgen::diff::unified(name, Some(raw), &edit.text));
+    shot.push_str(&kvgen::diff::unified(name, Some(raw), &result.text));
     shot
 }
 
@@ -171,9 +248,15 @@ fn snapshot_file(path: &Path, envs: &[Option<&str>]) -> String {
     let format = Format::of(path);
     let mut shot = String::new();
     for env in envs {
-        shot.push_str(&check_edit(name, format, &raw, *env, &want(true)));
+        shot.push_str(&check_edit(
+            name,
+            format,
+            &raw,
+            *env,
+            &AddBinding(want(true)),
+        ));
         // Without ids, the edit must also hold.
-        check_edit(name, format, &raw, *env, &want(false));
+        check_edit(name, format, &raw, *env, &AddBinding(want(false)));
     }
     shot
 }
@@ -192,6 +275,34 @@ fn corpus() {
     settings().bind(|| {
         insta::glob!("fixtures/corpus/*.{toml,json,jsonc}", |path| {
             insta::assert_snapshot!(snapshot_file(path, &[None, Some("production")]));
+        });
+    });
+}
+
+/// The cron edit of `kvgen cache warm --cron`, on one file.
+fn snapshot_cron(path: &Path, envs: &[Option<&str>]) -> String {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    let raw = fs::read_to_string(path).unwrap();
+    let format = Format::of(path);
+    envs.iter()
+        .map(|env| check_edit(name, format, &raw, *env, &AddCron("*/5 * * * *")))
+        .collect()
+}
+
+#[test]
+fn crons_fixtures() {
+    settings().bind(|| {
+        insta::glob!("fixtures/configs/*", |path| {
+            insta::assert_snapshot!(snapshot_cron(path, &[None, Some("staging")]));
+        });
+    });
+}
+
+#[test]
+fn crons_corpus() {
+    settings().bind(|| {
+        insta::glob!("fixtures/corpus/*.{toml,json,jsonc}", |path| {
+            insta::assert_snapshot!(snapshot_cron(path, &[None, Some("production")]));
         });
     });
 }

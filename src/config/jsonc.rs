@@ -190,15 +190,7 @@ pub fn ensure_kv_namespace(
         return Ok((body.to_string(), status));
     }
     if trailing_commas {
-        match created {
-            Some(CstNode::Container(CstContainerNode::Object(o))) => {
-                o.set_trailing_commas(TrailingCommaMode::IfMultiline)
-            }
-            Some(CstNode::Container(CstContainerNode::Array(a))) => {
-                a.set_trailing_commas(TrailingCommaMode::IfMultiline)
-            }
-            _ => {}
-        }
+        set_trailing_commas(created);
     }
     let mut out = root.to_string();
     if let Some(one_line) = one_line {
@@ -228,10 +220,20 @@ fn child_object(
             .object_value()
             .ok_or_else(|| structure_error(body, key, &format!("`{path}` is not an object"))),
         None => {
-            let object = parent
-                .append(key, CstInputValue::Object(Vec::new()))
-                .object_value()
-                .expect("just inserted an object");
+            // Environments come last: anything else goes before `env`.
+            let props = parent.properties();
+            let env_index = props
+                .iter()
+                .position(|p| {
+                    p.name().and_then(|n| n.decoded_value().ok()).as_deref() == Some("env")
+                })
+                .filter(|_| key != "env");
+            let value = CstInputValue::Object(Vec::new());
+            let prop = match env_index {
+                Some(index) => parent.insert(index, key, value),
+                None => parent.append(key, value),
+            };
+            let object = prop.object_value().expect("just inserted an object");
             if created.is_none() {
                 *created = Some(CstNode::Container(CstContainerNode::Object(object.clone())));
             }
@@ -298,4 +300,86 @@ fn new_entry(want: &KvBinding) -> CstInputValue {
         ));
     }
     CstInputValue::Object(fields)
+}
+
+/// The `triggers.crons` of the top level or of `env.NAME`.
+pub fn crons(body: &str, env: Option<&str>) -> Result<Vec<String>, EditError> {
+    let root = parse(body)?;
+    let object = root.object_value().expect("checked by parse");
+    let target = match env {
+        None => Some(object),
+        Some(env) => object
+            .object_value("env")
+            .and_then(|envs| envs.object_value(env)),
+    };
+    let Some(triggers) = target.and_then(|t| t.get("triggers")) else {
+        return Ok(Vec::new());
+    };
+    let triggers = triggers
+        .object_value()
+        .ok_or_else(|| structure_error(body, "triggers", "`triggers` is not an object"))?;
+    let Some(crons) = triggers.get("crons") else {
+        return Ok(Vec::new());
+    };
+    let crons = crons
+        .array_value()
+        .ok_or_else(|| structure_error(body, "crons", "`triggers.crons` is not an array"))?;
+    Ok(crons
+        .elements()
+        .iter()
+        .filter_map(|e| e.as_string_lit())
+        .filter_map(|s| s.decoded_value().ok())
+        .collect())
+}
+
+/// Makes sure `expr` is in `triggers.crons` of the top level or `env.NAME`.
+pub fn ensure_cron(
+    body: &str,
+    env: Option<&str>,
+    expr: &str,
+) -> Result<(String, EditStatus), EditError> {
+    if crons(body, env)?.iter().any(|c| c == expr) {
+        return Ok((body.to_string(), EditStatus::Unchanged));
+    }
+    let root = parse(body)?;
+    let object = root.object_value().expect("checked by parse");
+    let trailing_commas = object.uses_trailing_commas();
+    let mut created: Option<CstNode> = None;
+    let target = match env {
+        None => object,
+        Some(env) => {
+            let envs = child_object(body, &object, "env", "env", &mut created)?;
+            child_object(body, &envs, env, &format!("env.{env}"), &mut created)?
+        }
+    };
+    let triggers = child_object(body, &target, "triggers", "triggers", &mut created)?;
+    let value = CstInputValue::String(expr.to_string());
+    match triggers.array_value("crons") {
+        Some(crons) => {
+            crons.append(value);
+        }
+        None => {
+            let prop = triggers.append("crons", CstInputValue::Array(vec![value]));
+            if created.is_none() {
+                created = prop.value();
+            }
+        }
+    }
+    if trailing_commas {
+        set_trailing_commas(created);
+    }
+    Ok((root.to_string(), EditStatus::Changed))
+}
+
+/// Gives a container this edit created the file's trailing-comma style.
+fn set_trailing_commas(created: Option<CstNode>) {
+    match created {
+        Some(CstNode::Container(CstContainerNode::Object(o))) => {
+            o.set_trailing_commas(TrailingCommaMode::IfMultiline)
+        }
+        Some(CstNode::Container(CstContainerNode::Array(a))) => {
+            a.set_trailing_commas(TrailingCommaMode::IfMultiline)
+        }
+        _ => {}
+    }
 }

@@ -149,6 +149,50 @@ fn verify(
     }
 }
 
+/// Makes sure the cron expression `expr` is in `triggers.crons` of the top
+/// level (`env` = None) or of `env.NAME`.
+pub fn ensure_cron(
+    format: Format,
+    raw: &str,
+    env: Option<&str>,
+    expr: &str,
+) -> Result<Edit, EditError> {
+    let text = Text::new(raw);
+    let lf = text.lf();
+    let (body, status) = match format {
+        Format::Toml => toml::ensure_cron(&lf, env, expr)?,
+        Format::Jsonc => jsonc::ensure_cron(&lf, env, expr)?,
+    };
+    if body == lf {
+        return Ok(Edit {
+            text: raw.to_string(),
+            status,
+        });
+    }
+    if !crons(format, &body, env)?.iter().any(|c| c == expr) {
+        return Err(EditError {
+            line: 1,
+            col: 1,
+            message: format!(
+                "kvgen could not add the cron trigger {expr:?} to this file without changing its meaning; please add it by hand"
+            ),
+        });
+    }
+    Ok(Edit {
+        text: text.finish(&body),
+        status,
+    })
+}
+
+/// Reads `triggers.crons` of the top level or of `env.NAME`.
+pub fn crons(format: Format, raw: &str, env: Option<&str>) -> Result<Vec<String>, EditError> {
+    let lf = Text::new(raw).lf();
+    match format {
+        Format::Toml => toml::crons(&lf, env),
+        Format::Jsonc => jsonc::crons(&lf, env),
+    }
+}
+
 /// Checks that a config file parses, reporting the first error's position.
 pub fn check_parses(format: Format, raw: &str) -> Result<(), EditError> {
     let lf = Text::new(raw).lf();

@@ -1,7 +1,9 @@
 //! `wrangler.toml` through toml_edit: the document keeps every byte it was
 //! parsed from, and new entries are placed and indented like their neighbours.
 
-use toml_edit::{ArrayOfTables, DocumentMut, InlineTable, Item, Table, TomlError, Value, value};
+use toml_edit::{
+    ArrayOfTables, DocumentMut, InlineTable, Item, Table, TableLike, TomlError, Value, value,
+};
 
 use super::{EditError, EditStatus, FieldChange, KvBinding, reconcile};
 
@@ -216,36 +218,7 @@ fn add_entry(
             position
         }
         Some(Item::Value(Value::Array(array))) => {
-            let mut entry = Value::InlineTable(inline_entry(want));
-            let count = array.len();
-            if let Some(last) = array.get_mut(count.wrapping_sub(1)) {
-                let prefix = last
-                    .decor()
-                    .prefix()
-                    .and_then(|p| p.as_str())
-                    .unwrap_or("")
-                    .to_string();
-                let suffix = last
-                    .decor()
-                    .suffix()
-                    .and_then(|s| s.as_str())
-                    .unwrap_or("")
-                    .to_string();
-                // The new element starts on a line of its own when the last
-                // one does, with the same indentation and nothing else.
-                let prefix = match prefix.rsplit_once('\n') {
-                    Some((_, indent)) => format!("\n{indent}"),
-                    None => " ".to_string(),
-                };
-                if suffix.contains('#') {
-                    entry.decor_mut().set_prefix(prefix);
-                } else {
-                    last.decor_mut().set_suffix("");
-                    entry.decor_mut().set_prefix(prefix);
-                    entry.decor_mut().set_suffix(suffix);
-                }
-            }
-            array.push_formatted(entry);
+            push_like_last(array, Value::InlineTable(inline_entry(want)));
             None
         }
         Some(_) => unreachable!("entries() accepted the list"),
@@ -258,24 +231,75 @@ fn add_entry(
             None
         }
         None => {
-            let (position, anchor) = new_table_position(env, positions);
             let mut table = Table::new();
             fill_table(&mut table, want);
-            let (header_indent, key_indent) = anchor
-                .and_then(|path| find_table(target, env, &path))
-                .map(|t| (header_indent(t), key_indent(t)))
-                .unwrap_or_default();
-            for key in ["binding", "id", "preview_id"] {
-                set_key_indent(&mut table, key, &key_indent);
-            }
-            table.decor_mut().set_prefix(format!("\n{header_indent}"));
-            table.set_position(position);
             let mut aot = ArrayOfTables::new();
+            let position = place_new_table(
+                &mut table,
+                target,
+                env,
+                positions,
+                &["binding", "id", "preview_id"],
+            );
             aot.push(table);
             target.insert("kv_namespaces", Item::ArrayOfTables(aot));
             position
         }
     }
+}
+
+/// Gives a new header table its place (see [`new_table_position`]) and the
+/// indentation of the table it follows; returns its position.
+fn place_new_table(
+    table: &mut Table,
+    target: &Table,
+    env: Option<&str>,
+    positions: &[(Vec<String>, isize)],
+    keys: &[&str],
+) -> Option<isize> {
+    let (position, anchor) = new_table_position(env, positions);
+    let (header_indent, key_indent) = anchor
+        .and_then(|path| find_table(target, env, &path))
+        .map(|t| (header_indent(t), key_indent(t)))
+        .unwrap_or_default();
+    for key in keys {
+        set_key_indent(table, key, &key_indent);
+    }
+    table.decor_mut().set_prefix(format!("\n{header_indent}"));
+    table.set_position(position);
+    position
+}
+
+/// Appends `entry` to an array formatted like its last element: on a line of
+/// its own with the same indentation when the last one is, else after ", ".
+fn push_like_last(array: &mut toml_edit::Array, mut entry: Value) {
+    let count = array.len();
+    if let Some(last) = array.get_mut(count.wrapping_sub(1)) {
+        let prefix = last
+            .decor()
+            .prefix()
+            .and_then(|p| p.as_str())
+            .unwrap_or("")
+            .to_string();
+        let suffix = last
+            .decor()
+            .suffix()
+            .and_then(|s| s.as_str())
+            .unwrap_or("")
+            .to_string();
+        let prefix = match prefix.rsplit_once('\n') {
+            Some((_, indent)) => format!("\n{indent}"),
+            None => " ".to_string(),
+        };
+        if suffix.contains('#') {
+            entry.decor_mut().set_prefix(prefix);
+        } else {
+            last.decor_mut().set_suffix("");
+            entry.decor_mut().set_prefix(prefix);
+            entry.decor_mut().set_suffix(suffix);
+        }
+    }
+    array.push_formatted(entry);
 }
 
 /// A new table placed at `position` ends with a blank line when another
@@ -487,4 +511,92 @@ fn set_key_indent(table: &mut Table, key: &str, indent: &str) {
     if let Some(mut k) = table.key_mut(key) {
         k.leaf_decor_mut().set_prefix(indent);
     }
+}
+
+/// The `triggers.crons` of the top level or of `env.NAME`.
+pub fn crons(body: &str, env: Option<&str>) -> Result<Vec<String>, EditError> {
+    let doc = parse(body)?;
+    let mut table: &dyn TableLike = doc.as_table();
+    if let Some(env) = env {
+        let found = doc
+            .get("env")
+            .and_then(Item::as_table_like)
+            .and_then(|t| t.get(env))
+            .and_then(Item::as_table_like);
+        match found {
+            Some(t) => table = t,
+            None => return Ok(Vec::new()),
+        }
+    }
+    let Some(triggers) = table.get("triggers") else {
+        return Ok(Vec::new());
+    };
+    let crons = triggers
+        .as_table_like()
+        .ok_or_else(|| not_a(body, "triggers", "`triggers` is not a table"))?
+        .get("crons");
+    match crons {
+        None => Ok(Vec::new()),
+        Some(item) => Ok(item
+            .as_array()
+            .ok_or_else(|| not_a(body, "crons", "`triggers.crons` is not an array"))?
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()),
+    }
+}
+
+fn not_a(body: &str, key: &str, message: &str) -> EditError {
+    EditError::at(body, find_key(body, key).unwrap_or(0), message)
+}
+
+/// Makes sure `expr` is in `triggers.crons` of the top level or `env.NAME`:
+/// appended to the list the file has (in its style), or a new `[triggers]`
+/// table placed like a new `[[kv_namespaces]]`.
+pub fn ensure_cron(
+    body: &str,
+    env: Option<&str>,
+    expr: &str,
+) -> Result<(String, EditStatus), EditError> {
+    if crons(body, env)?.iter().any(|c| c == expr) {
+        return Ok((body.to_string(), EditStatus::Unchanged));
+    }
+    let mut doc = parse(body)?;
+    let positions = header_positions(doc.as_table());
+    let target = target_table(&mut doc, body, env)?;
+    let crons = || Value::Array(std::iter::once(expr).collect());
+    let mut new_table_at = None;
+    match target.get_mut("triggers") {
+        None => {
+            let mut table = Table::new();
+            table.insert("crons", Item::Value(crons()));
+            new_table_at = place_new_table(&mut table, target, env, &positions, &["crons"]);
+            target.insert("triggers", Item::Table(table));
+        }
+        Some(item) => {
+            let indent = item.as_table().map(key_indent).unwrap_or_default();
+            let triggers = item
+                .as_table_like_mut()
+                .ok_or_else(|| not_a(body, "triggers", "`triggers` is not a table"))?;
+            match triggers.get_mut("crons") {
+                None => {
+                    triggers.insert("crons", Item::Value(crons()));
+                    if let Some(mut key) = triggers.key_mut("crons").filter(|_| !indent.is_empty())
+                    {
+                        key.leaf_decor_mut().set_prefix(indent);
+                    }
+                }
+                Some(list) => {
+                    let array = list
+                        .as_array_mut()
+                        .ok_or_else(|| not_a(body, "crons", "`triggers.crons` is not an array"))?;
+                    push_like_last(array, Value::from(expr));
+                }
+            }
+        }
+    }
+    if let Some(position) = new_table_at {
+        separate_next_table(doc.as_table_mut(), position, &positions);
+    }
+    Ok((doc.to_string(), EditStatus::Changed))
 }
