@@ -39,7 +39,8 @@ pub struct GlobalArgs {
     #[arg(long, value_name = "DIR", global = true)]
     pub dir: Option<String>,
     /// The KV binding to use [default: create: derived from NAMESPACE, e.g.
-    /// user-cache -> USER_CACHE]. Added to the config when missing.
+    /// user-cache -> USER_CACHE; cache: CACHE]. Added to the config when
+    /// missing.
     #[arg(long, value_name = "NAME", global = true)]
     pub binding: Option<String>,
     /// Put the binding under env.NAME (bindings are not inherited by
@@ -63,6 +64,40 @@ pub enum Command {
     /// Add a kv_namespaces binding for NAMESPACE and generate the typed store
     /// (store.ts/keys.ts, or store.rs/keys.rs).
     Create(CreateArgs),
+    /// Generate cache patterns on KV: cache-aside, write-through,
+    /// stale-while-revalidate, invalidation and warming (binding CACHE unless
+    /// --binding says otherwise).
+    Cache(CacheArgs),
+}
+
+/// A cache pattern of `kvgen cache`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Pattern {
+    /// cacheAside: read, else load and store (a null load is not cached).
+    Aside,
+    /// writeThrough: persist first, then update the cache.
+    WriteThrough,
+    /// staleWhileRevalidate: serve stale values while one refresh runs.
+    Swr,
+    /// invalidate and invalidatePrefix, within the operation budget.
+    Invalidate,
+    /// warm: fill the cache ahead of requests (e.g. from a cron trigger).
+    Warm,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// The patterns to generate [default: all five].
+    #[arg(value_enum, value_name = "PATTERN")]
+    pub patterns: Vec<Pattern>,
+    /// Default expiry of cached values, in seconds (at least 60), or `none`
+    /// for no expiry; baked into the modules [default: 3600].
+    #[arg(long, value_name = "SECONDS|none")]
+    pub ttl: Option<String>,
+    /// With the warm pattern: also add this cron expression to
+    /// `triggers.crons` in the Wrangler config, e.g. "*/30 * * * *".
+    #[arg(long, value_name = "EXPR")]
+    pub cron: Option<String>,
 }
 
 #[derive(Debug, Args)]

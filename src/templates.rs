@@ -48,12 +48,13 @@ fn environment() -> Environment<'static> {
     env
 }
 
-/// Renders the files of `command` (and the shared `common` files) for `lang`,
-/// sorted by name.
+/// Renders the files of `command` whose output name `keep` accepts, and the
+/// shared `common` files, for `lang`, sorted by name.
 pub fn render(
     lang: Lang,
     command: &str,
     context: Value,
+    keep: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<Rendered>, minijinja::Error> {
     let env = environment();
     let mut out = Vec::new();
@@ -71,6 +72,9 @@ pub fn render(
             else {
                 continue;
             };
+            if folder == command && !keep(name) {
+                continue;
+            }
             let source = file.contents_utf8().expect("templates are UTF-8");
             let template =
                 env.template_from_named_str(file.path().to_str().unwrap_or(name), source)?;
@@ -92,8 +96,13 @@ mod tests {
     fn every_template_renders_and_keeps_its_trailing_newline() {
         for lang in [Lang::Ts, Lang::Rust] {
             for ttl in [Value::from(3600), Value::from(())] {
-                let files =
-                    render(lang, "create", minijinja::context! { default_ttl => ttl }).unwrap();
+                let files = render(
+                    lang,
+                    "create",
+                    minijinja::context! { default_ttl => ttl },
+                    &|_| true,
+                )
+                .unwrap();
                 assert!(files.len() >= 3, "{lang:?}: {files:?}");
                 for file in files {
                     assert!(file.content.ends_with('\n'), "{}", file.name);
@@ -109,6 +118,6 @@ mod tests {
 
     #[test]
     fn a_missing_variable_is_an_error_not_an_empty_string() {
-        assert!(render(Lang::Ts, "create", minijinja::context! {}).is_err());
+        assert!(render(Lang::Ts, "create", minijinja::context! {}, &|_| true).is_err());
     }
 }

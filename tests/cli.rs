@@ -575,3 +575,165 @@ fn crlf_and_bom_configs_keep_them() {
         "\u{feff}name = \"w\"\r\nmain = \"src/index.ts\"\r\n\r\n[[kv_namespaces]]\r\nbinding = \"CACHE\"\r\n\r\n[vars]\r\nA = \"1\"\r\n"
     );
 }
+
+#[test]
+fn cache_patterns_one_after_another_never_conflict() {
+    let project = Project::copy(SAMPLE);
+    let run = project.kvgen(&["cache", "swr"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.statuses(),
+        pairs(&[
+            ("create", "src/kv/limits.ts"),
+            ("create", "src/kv/swr.ts"),
+            ("update", "wrangler.jsonc"),
+        ])
+    );
+    assert!(
+        project
+            .read("wrangler.jsonc")
+            .contains("\"binding\": \"CACHE\"")
+    );
+    assert!(
+        run.stdout
+            .contains("npx wrangler kv namespace create cache"),
+        "{}",
+        run.stdout
+    );
+    let run = project.kvgen(&["cache", "aside"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.statuses(),
+        pairs(&[
+            ("create", "src/kv/cache-aside.ts"),
+            ("identical", "src/kv/limits.ts"),
+            ("identical", "wrangler.jsonc"),
+        ])
+    );
+    // The store of `create` shares limits.ts with the cache modules.
+    let run = project.kvgen(&["create", "users"]);
+    run.assert_code(0);
+    assert!(
+        run.statuses()
+            .contains(&("identical".to_string(), "src/kv/limits.ts".to_string()))
+    );
+}
+
+#[test]
+fn cache_without_patterns_writes_all_five_and_reruns_identical() {
+    let project = Project::copy(SAMPLE);
+    let run = project.kvgen(&["cache"]);
+    run.assert_code(0);
+    let created: Vec<String> = run
+        .statuses()
+        .into_iter()
+        .filter(|(s, _)| s == "create")
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(
+        created,
+        [
+            "src/kv/cache-aside.ts",
+            "src/kv/invalidate.ts",
+            "src/kv/limits.ts",
+            "src/kv/swr.ts",
+            "src/kv/warm.ts",
+            "src/kv/write-through.ts",
+        ]
+    );
+    let before = project.tree();
+    let again = project.kvgen(&["cache"]);
+    again.assert_code(0);
+    assert!(
+        again.statuses().iter().all(|(s, _)| s == "identical"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(project.tree(), before);
+}
+
+#[test]
+fn cache_warm_cron_adds_the_trigger_once_and_shows_the_handler() {
+    let project = Project::copy("tests/fixtures/projects/ts-toml-envs");
+    let run = project.kvgen(&[
+        "cache",
+        "warm",
+        "--cron",
+        "*/30 * * * *",
+        "--env",
+        "production",
+    ]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("async scheduled(controller, env, ctx)"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("warm(env.CACHE"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("npx wrangler kv namespace create cache --env production")
+    );
+    let config = project.read("wrangler.toml");
+    assert!(
+        config.contains("[env.production.triggers]\ncrons = [\"*/30 * * * *\"]\n"),
+        "{config}"
+    );
+    let again = project.kvgen(&[
+        "cache",
+        "warm",
+        "--cron",
+        "*/30 * * * *",
+        "--env",
+        "production",
+    ]);
+    again.assert_code(0);
+    assert!(
+        again.statuses().iter().all(|(s, _)| s == "identical"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(project.read("wrangler.toml"), config);
+    assert_eq!(config.matches("*/30 * * * *").count(), 1);
+}
+
+#[test]
+fn cache_rejects_bad_crons_and_crons_without_warm() {
+    let project = Project::copy(SAMPLE);
+    let before = project.tree();
+    for args in [
+        &["cache", "swr", "--cron", "*/5 * * * *"][..],
+        &["cache", "warm", "--cron", "every minute"][..],
+        &["cache", "warm", "--cron", "* * * * * \"; rm -rf"][..],
+        &["cache", "--ttl", "30"][..],
+        &["cache", "lru"][..],
+        &["cache", "--binding", "new"][..],
+    ] {
+        let run = project.kvgen(args);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert_eq!(project.tree(), before, "{args:?}");
+    }
+}
+
+#[test]
+fn rust_cache_modules_are_declared_in_the_module_list() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    project.kvgen(&["create", "users"]).assert_code(0);
+    let run = project.kvgen(&["cache", "aside", "swr"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.statuses(),
+        pairs(&[
+            ("identical", "Cargo.toml"),
+            ("create", "src/kv/cache_aside.rs"),
+            ("identical", "src/kv/limits.rs"),
+            ("update", "src/kv/mod.rs"),
+            ("create", "src/kv/swr.rs"),
+            ("identical", "src/lib.rs"),
+            ("update", "wrangler.toml"),
+        ])
+    );
+    assert!(project.read("src/kv/mod.rs").ends_with(
+        "pub mod cache_aside;\npub mod keys;\npub mod limits;\npub mod store;\npub mod swr;\n"
+    ));
+}

@@ -129,6 +129,14 @@ fn copy_fixture(fixture: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, project)
 }
 
+/// Every command kvgen has, as the end-to-end tests run it. The behaviour
+/// tests use the bindings these add: E2E_KV and CACHE.
+const COMMANDS: &[&[&str]] = &[
+    &["create", "e2e-kv"],
+    &["cache"],
+    &["cache", "warm", "--cron", "*/5 * * * *"],
+];
+
 struct TsFixture<'a> {
     path: &'a str,
     config: &'a str,
@@ -145,23 +153,21 @@ fn typescript_worker(fixture: TsFixture<'_>) {
     // wrangler look for them.
     std::os::unix::fs::symlink(e2e_dir().join("node_modules"), project.join("node_modules"))
         .unwrap();
-    let mut args = vec!["create", "e2e-kv"];
-    let mut env_args = Vec::new();
-    if let Some(env) = fixture.env {
-        args.extend(["--env", env]);
-        env_args = vec!["--env", env];
-    }
+    let env_args: Vec<&str> = fixture.env.map(|e| vec!["--env", e]).unwrap_or_default();
 
-    // kvgen, twice: the second run changes nothing.
-    kvgen(&project, &args);
-    let again = kvgen(&project, &args);
-    assert!(
-        again
-            .lines()
-            .take_while(|l| !l.trim().is_empty())
-            .all(|l| l.trim_start().starts_with("identical")),
-        "second run:\n{again}"
-    );
+    // Every command, each twice: the second run changes nothing.
+    for command in COMMANDS {
+        let args = [*command, &env_args].concat();
+        kvgen(&project, &args);
+        let again = kvgen(&project, &args);
+        assert!(
+            again
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .all(|l| l.trim_start().starts_with("identical")),
+            "second run of {args:?}:\n{again}"
+        );
+    }
 
     // Wrangler accepts the edited config and sees the binding.
     let types_file = if fixture.wrangler_types_in_tsconfig {
@@ -191,6 +197,10 @@ fn typescript_worker(fixture: TsFixture<'_>) {
         types.contains("E2E_KV: KVNamespace"),
         "wrangler types:\n{types}"
     );
+    assert!(
+        types.contains("CACHE: KVNamespace"),
+        "wrangler types:\n{types}"
+    );
     let out_dir = project.parent().unwrap().join("bundle");
     let deploy = run(
         "wrangler deploy --dry-run",
@@ -207,7 +217,7 @@ fn typescript_worker(fixture: TsFixture<'_>) {
     );
     let deploy = String::from_utf8_lossy(&deploy.stdout);
     assert!(
-        deploy.contains("env.E2E_KV") && deploy.contains("KV Namespace"),
+        deploy.contains("env.E2E_KV") && deploy.contains("env.CACHE"),
         "{deploy}"
     );
 
@@ -355,7 +365,9 @@ fn workers_rs_crate() {
         return;
     }
     let (_dir, project) = copy_fixture("tests/fixtures/projects/rust-worker");
-    kvgen(&project, &["create", "user-cache"]);
+    for command in COMMANDS {
+        kvgen(&project, command);
+    }
     cargo(&project, &["check", "--quiet"]);
     cargo(
         &project,
@@ -363,11 +375,9 @@ fn workers_rs_crate() {
     );
     cargo(&project, &["fmt", "--check"]);
     cargo(&project, &["test", "--quiet"]);
-    // The other rendering of store.rs: no default expiry.
-    kvgen(
-        &project,
-        &["create", "user-cache", "--ttl", "none", "--force"],
-    );
+    // The other rendering of the modules: no default expiry.
+    kvgen(&project, &["create", "e2e-kv", "--ttl", "none", "--force"]);
+    kvgen(&project, &["cache", "--ttl", "none", "--force"]);
     cargo(
         &project,
         &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],

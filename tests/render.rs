@@ -1,54 +1,118 @@
-//! Snapshots of every file `kvgen create` generates, for both languages.
-//! They prove the output is stable; tests/rust_check.rs and the end-to-end
-//! tests prove it works.
+//! Snapshots of every file the generating commands render, for both
+//! languages. They prove the output is stable; tests/e2e.rs proves it works.
 
 use kvgen::project::Lang;
 use kvgen::templates;
 use minijinja::{Value, context};
 
-/// Snapshots the rendered files whose name starts with `only` (all: "").
-fn snapshot_all(lang: Lang, label: &str, ttl: Value, indent: &str, only: &str) {
+/// Snapshots the files `command` renders whose name passes `only`
+/// (`common/` files are snapshotted with `create`).
+fn snapshot_all(
+    lang: Lang,
+    command: &str,
+    label: &str,
+    ttl: Value,
+    indent: &str,
+    only: &dyn Fn(&str) -> bool,
+) {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../snapshots/render");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
-        let files =
-            templates::render(lang, "create", context! { default_ttl => ttl.clone() }).unwrap();
-        for file in files.into_iter().filter(|f| f.name.starts_with(only)) {
+        let files = templates::render(
+            lang,
+            command,
+            context! { default_ttl => ttl.clone() },
+            &|_| true,
+        )
+        .unwrap();
+        for file in files.into_iter().filter(|f| only(&f.name)) {
             let content = kvgen::ts_style::reindent(&file.content, indent);
             insta::assert_snapshot!(format!("{label}-{}", file.name), content);
         }
     });
 }
 
+fn all(_: &str) -> bool {
+    true
+}
+
+fn store(name: &str) -> bool {
+    name.starts_with("store")
+}
+
+fn not_limits(name: &str) -> bool {
+    !name.starts_with("limits")
+}
+
 #[test]
 fn typescript_create() {
-    snapshot_all(Lang::Ts, "ts-create", Value::from(3600), "\t", "");
+    snapshot_all(
+        Lang::Ts,
+        "create",
+        "ts-create",
+        Value::from(3600),
+        "\t",
+        &all,
+    );
 }
 
 #[test]
 fn typescript_create_two_spaces_no_expiry() {
     snapshot_all(
         Lang::Ts,
+        "create",
         "ts-create-spaces-no-ttl",
         Value::from(()),
         "  ",
-        "store",
+        &store,
     );
 }
 
 #[test]
 fn rust_create() {
-    snapshot_all(Lang::Rust, "rust-create", Value::from(3600), "\t", "");
+    snapshot_all(
+        Lang::Rust,
+        "create",
+        "rust-create",
+        Value::from(3600),
+        "\t",
+        &all,
+    );
 }
 
 #[test]
 fn rust_create_no_expiry() {
     snapshot_all(
         Lang::Rust,
+        "create",
         "rust-create-no-ttl",
         Value::from(()),
         "\t",
-        "store",
+        &store,
+    );
+}
+
+#[test]
+fn typescript_cache() {
+    snapshot_all(
+        Lang::Ts,
+        "cache",
+        "ts-cache",
+        Value::from(3600),
+        "\t",
+        &not_limits,
+    );
+}
+
+#[test]
+fn rust_cache() {
+    snapshot_all(
+        Lang::Rust,
+        "cache",
+        "rust-cache",
+        Value::from(3600),
+        "\t",
+        &not_limits,
     );
 }

@@ -71,7 +71,12 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CreateArgs) -> anyhow::Resul
     )?;
 
     let ttl = request.default_ttl.map_or(Value::from(()), Value::from);
-    let files = templates::render(project.lang, "create", context! { default_ttl => ttl })?;
+    let files = templates::render(
+        project.lang,
+        "create",
+        context! { default_ttl => ttl },
+        &|_| true,
+    )?;
     generate::add_modules(&mut plan, &project, &dir, files, global.force)?;
 
     plan.next_steps = generate::binding_next_steps(

@@ -1,6 +1,7 @@
 //! The commands: each turns validated arguments and the project on disk into
 //! a [`Plan`], which [`finish`] reports and, unless told otherwise, applies.
 
+mod cache;
 mod create;
 mod generate;
 
@@ -30,6 +31,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
     };
     let (name, plan) = match &cli.command {
         Command::Create(args) => ("create", create::plan(&cwd, &cli.global, args)?),
+        Command::Cache(args) => ("cache", cache::plan(&cwd, &cli.global, args)?),
     };
     finish(name, plan, &cli.global)
 }

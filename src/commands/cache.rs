@@ -1,0 +1,141 @@
+//! `kvgen cache [PATTERN…]`: cache patterns on KV, one module per pattern,
+//! the binding (CACHE by default) and, for warming, a cron trigger.
+
+use std::path::Path;
+
+use minijinja::{Value, context};
+
+use super::generate;
+use crate::cli::{CacheArgs, GlobalArgs, Pattern};
+use crate::config::{self, KvBinding};
+use crate::error::BadInput;
+use crate::names;
+use crate::plan::Plan;
+use crate::project::Lang;
+use crate::templates;
+
+/// The binding used when `--binding` is not given.
+const DEFAULT_BINDING: &str = "CACHE";
+
+impl Pattern {
+    /// The module's file name without its extension, in kebab case (the
+    /// Rust file uses `_`).
+    fn stem(self) -> &'static str {
+        match self {
+            Pattern::Aside => "cache-aside",
+            Pattern::WriteThrough => "write-through",
+            Pattern::Swr => "swr",
+            Pattern::Invalidate => "invalidate",
+            Pattern::Warm => "warm",
+        }
+    }
+
+    const ALL: [Pattern; 5] = [
+        Pattern::Aside,
+        Pattern::WriteThrough,
+        Pattern::Swr,
+        Pattern::Invalidate,
+        Pattern::Warm,
+    ];
+}
+
+struct Request {
+    patterns: Vec<Pattern>,
+    binding: KvBinding,
+    env: Option<String>,
+    default_ttl: Option<u64>,
+    cron: Option<String>,
+}
+
+fn request(global: &GlobalArgs, args: &CacheArgs) -> Result<Request, BadInput> {
+    let mut patterns = if args.patterns.is_empty() {
+        Pattern::ALL.to_vec()
+    } else {
+        args.patterns.clone()
+    };
+    patterns.sort();
+    patterns.dedup();
+    let binding = names::binding(global.binding.as_deref().unwrap_or(DEFAULT_BINDING))?;
+    let env = global.env.as_deref().map(names::env).transpose()?;
+    let cron = args.cron.as_deref().map(names::cron).transpose()?;
+    if cron.is_some() && !patterns.contains(&Pattern::Warm) {
+        return Err(BadInput::new(
+            "--cron schedules the warm pattern: add `warm` to the patterns (or give none for all)",
+        ));
+    }
+    Ok(Request {
+        patterns,
+        binding: KvBinding::new(binding),
+        env: env.map(str::to_string),
+        default_ttl: generate::default_ttl(args.ttl.as_deref())?,
+        cron: cron.map(str::to_string),
+    })
+}
+
+pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result<Plan> {
+    let request = request(global, args)?;
+    let project = super::project(cwd, global)?;
+    let dir = super::module_dir(global, project.lang)?;
+    let mut plan = Plan::default();
+
+    let env = request.env.as_deref();
+    let mut edits = vec![generate::kv_binding(&request.binding, env, global.force)];
+    if let Some(cron) = request.cron.as_deref() {
+        edits.push(Box::new(move |format, text| {
+            config::ensure_cron(format, text, env, cron)
+        }));
+    }
+    let config = generate::edit_config(&mut plan, &project, &edits)?;
+
+    let ttl = request.default_ttl.map_or(Value::from(()), Value::from);
+    let wanted = |name: &str| {
+        let stem = name.split('.').next().unwrap_or(name).replace('_', "-");
+        request.patterns.iter().any(|p| p.stem() == stem)
+    };
+    let files = templates::render(
+        project.lang,
+        "cache",
+        context! { default_ttl => ttl },
+        &wanted,
+    )?;
+    generate::add_modules(&mut plan, &project, &dir, files, global.force)?;
+
+    let binding = &request.binding.binding;
+    let title = binding.to_ascii_lowercase().replace('_', "-");
+    plan.next_steps = generate::binding_next_steps(&project, &config, env, binding, &title);
+    if request.cron.is_some() {
+        plan.next_steps
+            .push(scheduled_handler(project.lang, &dir, binding));
+    }
+    Ok(plan)
+}
+
+/// The `scheduled` handler that runs the warming on the cron trigger.
+fn scheduled_handler(lang: Lang, dir: &str, binding: &str) -> String {
+    match lang {
+        Lang::Ts => {
+            let module = dir.strip_prefix("src/").unwrap_or(dir);
+            format!(
+                "add a scheduled handler to your Worker's default export, e.g.:\n\
+                 \x20   import {{ warm }} from \"./{module}/warm\";\n\
+                 \x20   async scheduled(controller, env, ctx) {{\n\
+                 \x20     ctx.waitUntil(warm(env.{binding}, entriesToWarm()));\n\
+                 \x20   }},"
+            )
+        }
+        Lang::Rust => {
+            let module = dir.rsplit('/').next().unwrap_or("kv");
+            format!(
+                "add a scheduled handler, e.g.:\n\
+                 \x20   #[event(scheduled)]\n\
+                 \x20   async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {{\n\
+                 \x20       let kv = env.kv(\"{binding}\").expect(\"the {binding} binding\");\n\
+                 \x20       match {module}::warm::warm(&kv, entries_to_warm(), Default::default()).await {{\n\
+                 \x20           Ok(report) => console_log!(\"warmed {{}} keys\", report.written),\n\
+                 \x20           Err(error) => console_error!(\"warming failed: {{error}}\"),\n\
+                 \x20       }}\n\
+                 \x20   }}"
+            )
+        }
+    }
+}
