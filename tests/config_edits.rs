@@ -38,22 +38,26 @@ fn data(format: Format, raw: &str) -> Value {
     }
 }
 
-/// What the config should mean after adding `want`: the old data plus the
-/// entry (or the entry completed), and nothing else.
-fn expected(mut before: Value, env: Option<&str>, want: &KvBinding) -> Value {
-    let mut target = &mut before;
-    if let Some(env) = env {
-        target = target
+/// The top level of config data, or `env.NAME` (created when missing).
+fn target_of<'v>(data: &'v mut Value, env: Option<&str>) -> &'v mut Value {
+    match env {
+        None => data,
+        Some(env) => data
             .as_object_mut()
             .unwrap()
             .entry("env")
-            .or_insert(json!({}));
-        target = target
+            .or_insert(json!({}))
             .as_object_mut()
             .unwrap()
             .entry(env)
-            .or_insert(json!({}));
+            .or_insert(json!({})),
     }
+}
+
+/// What the config should mean after adding `want`: the old data plus the
+/// entry (or the entry completed), and nothing else.
+fn expected(mut before: Value, env: Option<&str>, want: &KvBinding) -> Value {
+    let target = target_of(&mut before, env);
     let list = target
         .as_object_mut()
         .unwrap()
@@ -158,19 +162,7 @@ impl EditUnderTest for AddCron {
         config::ensure_cron(format, raw, env, self.0)
     }
     fn expected(&self, mut before: Value, env: Option<&str>) -> Value {
-        let mut target = &mut before;
-        if let Some(env) = env {
-            target = target
-                .as_object_mut()
-                .unwrap()
-                .entry("env")
-                .or_insert(json!({}));
-            target = target
-                .as_object_mut()
-                .unwrap()
-                .entry(env)
-                .or_insert(json!({}));
-        }
+        let target = target_of(&mut before, env);
         let triggers = target
             .as_object_mut()
             .unwrap()

@@ -102,13 +102,7 @@ pub fn ensure_kv_namespace(
     // The outermost object or array this edit creates: it gets the file's
     // trailing-comma style.
     let mut created: Option<CstNode> = None;
-    let target = match env {
-        None => object,
-        Some(env) => {
-            let envs = child_object(body, &object, "env", "env", &mut created)?;
-            child_object(body, &envs, env, &format!("env.{env}"), &mut created)?
-        }
-    };
+    let target = target_object(body, object, env, &mut created)?;
     let existing = entries(body, &target)?;
     let mut one_line = None;
     let status = match existing.iter().position(|e| e.binding == want.binding) {
@@ -205,6 +199,22 @@ pub fn ensure_kv_namespace(
         out = out.replace(&placeholder, &one_line);
     }
     Ok((out, status))
+}
+
+/// The root object, or `env.NAME` (added when missing).
+fn target_object(
+    body: &str,
+    root: CstObject,
+    env: Option<&str>,
+    created: &mut Option<CstNode>,
+) -> Result<CstObject, EditError> {
+    match env {
+        None => Ok(root),
+        Some(env) => {
+            let envs = child_object(body, &root, "env", "env", created)?;
+            child_object(body, &envs, env, &format!("env.{env}"), created)
+        }
+    }
 }
 
 /// The object at `key` in `parent`, added (empty) when missing.
@@ -345,13 +355,7 @@ pub fn ensure_cron(
     let object = root.object_value().expect("checked by parse");
     let trailing_commas = object.uses_trailing_commas();
     let mut created: Option<CstNode> = None;
-    let target = match env {
-        None => object,
-        Some(env) => {
-            let envs = child_object(body, &object, "env", "env", &mut created)?;
-            child_object(body, &envs, env, &format!("env.{env}"), &mut created)?
-        }
-    };
+    let target = target_object(body, object, env, &mut created)?;
     let triggers = child_object(body, &target, "triggers", "triggers", &mut created)?;
     let value = CstInputValue::String(expr.to_string());
     match triggers.array_value("crons") {

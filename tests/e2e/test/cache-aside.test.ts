@@ -4,19 +4,12 @@ import { env, reset } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cacheAside } from "@kv/cache-aside";
 import { counting, total } from "./counting";
+import { listed, nowSeconds } from "./kv";
 
 afterEach(async () => {
 	vi.restoreAllMocks();
 	await reset();
 });
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-/** The raw KV entry for `name`, as listed by KV itself. */
-async function listed(name: string) {
-	const page = await env.CACHE.list({ prefix: name });
-	return page.keys.find((k) => k.name === name);
-}
 
 /** A namespace that records the arguments of every get. */
 function recordingGets(kv: KVNamespace) {
@@ -58,7 +51,7 @@ describe("cacheAside", () => {
 		expect(counts).toMatchObject({ get: 1, put: 1 });
 		expect(total(counts)).toBe(2);
 		expect(await env.CACHE.get("user:1", "json")).toEqual({ name: "Ada" });
-		const entry = await listed("user:1");
+		const entry = await listed(env.CACHE, "user:1");
 		expect(entry?.expiration).toBeGreaterThanOrEqual(before + 120);
 		expect(entry?.expiration).toBeLessThanOrEqual(nowSeconds() + 120);
 		// The next call is a hit.
@@ -75,7 +68,7 @@ describe("cacheAside", () => {
 		expect(load).toHaveBeenCalledTimes(2);
 		expect(counts.put).toBe(0);
 		expect(await env.CACHE.get("missing")).toBeNull();
-		expect(await listed("missing")).toBeUndefined();
+		expect(await listed(env.CACHE, "missing")).toBeUndefined();
 	});
 
 	it("an undefined load is not cached either", async () => {
@@ -95,7 +88,7 @@ describe("cacheAside", () => {
 
 	it("ttl: null stores without expiry", async () => {
 		await cacheAside(env.CACHE, "forever", async () => 1, { ttl: null });
-		const entry = await listed("forever");
+		const entry = await listed(env.CACHE, "forever");
 		expect(entry).toBeDefined();
 		expect(entry?.expiration).toBeUndefined();
 	});
@@ -103,7 +96,7 @@ describe("cacheAside", () => {
 	it("without a ttl, stores with the default baked in by kvgen (or none)", async () => {
 		const before = nowSeconds();
 		await cacheAside(env.CACHE, "default", async () => 1);
-		const expiration = (await listed("default"))?.expiration;
+		const expiration = (await listed(env.CACHE, "default"))?.expiration;
 		if (expiration !== undefined) {
 			// kvgen's default TTL is at least 60 s.
 			expect(expiration).toBeGreaterThanOrEqual(before + 60);

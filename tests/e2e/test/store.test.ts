@@ -4,19 +4,12 @@ import { env, reset } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { KVStore } from "@kv/store";
 import { counting, total } from "./counting";
+import { listed, nowSeconds } from "./kv";
 
 afterEach(async () => {
 	vi.restoreAllMocks();
 	await reset();
 });
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-/** The raw KV entry for `name`, as listed by KV itself. */
-async function listed(name: string) {
-	const page = await env.E2E_KV.list({ prefix: name });
-	return page.keys.find((k) => k.name === name);
-}
 
 describe("KVStore without a prefix", () => {
 	it("stores JSON values and reads them back", async () => {
@@ -31,7 +24,7 @@ describe("KVStore without a prefix", () => {
 		const store = new KVStore(env.E2E_KV);
 		const before = nowSeconds();
 		await store.set("k", 1);
-		const entry = await listed("k");
+		const entry = await listed(env.E2E_KV, "k");
 		expect(entry?.expiration).toBeGreaterThanOrEqual(before + 3600);
 		expect(entry?.expiration).toBeLessThanOrEqual(nowSeconds() + 3600);
 	});
@@ -167,7 +160,7 @@ describe("limits are checked before KV is called", () => {
 		expect(total(counts)).toBe(0);
 		const later = Math.floor(now / 1000) + 600;
 		await store.set("k", 1, { expiration: later });
-		expect((await listed("k"))?.expiration).toBe(later);
+		expect((await listed(env.E2E_KV, "k"))?.expiration).toBe(later);
 	});
 });
 
@@ -186,7 +179,7 @@ describe("TTL 0 and null", () => {
 	it("ttl: null stores without expiry", async () => {
 		const store = new KVStore(env.E2E_KV);
 		await store.set("forever", 1, { ttl: null });
-		const entry = await listed("forever");
+		const entry = await listed(env.E2E_KV, "forever");
 		expect(entry).toBeDefined();
 		expect(entry?.expiration).toBeUndefined();
 	});
@@ -195,8 +188,8 @@ describe("TTL 0 and null", () => {
 		const store = new KVStore(env.E2E_KV, { defaultTtl: null });
 		await store.set("a", 1);
 		await store.set("b", 1, { ttl: 120 });
-		expect((await listed("a"))?.expiration).toBeUndefined();
-		expect((await listed("b"))?.expiration).toBeGreaterThanOrEqual(nowSeconds() + 119);
+		expect((await listed(env.E2E_KV, "a"))?.expiration).toBeUndefined();
+		expect((await listed(env.E2E_KV, "b"))?.expiration).toBeGreaterThanOrEqual(nowSeconds() + 119);
 	});
 });
 
@@ -220,7 +213,7 @@ describe("getOrSet", () => {
 	it("stores with the given options", async () => {
 		const store = new KVStore(env.E2E_KV);
 		await store.getOrSet("k", async () => 1, { ttl: null, metadata: { v: 1 } });
-		const entry = await listed("k");
+		const entry = await listed(env.E2E_KV, "k");
 		expect(entry?.expiration).toBeUndefined();
 		expect(entry?.metadata).toEqual({ v: 1 });
 	});

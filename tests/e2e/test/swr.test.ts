@@ -6,6 +6,7 @@ import { createExecutionContext, env, reset, waitOnExecutionContext } from "clou
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { staleWhileRevalidate } from "@kv/swr";
 import { counting, total } from "./counting";
+import { listed } from "./kv";
 
 afterEach(async () => {
 	vi.restoreAllMocks();
@@ -31,12 +32,6 @@ function gate() {
 	return { opened, open };
 }
 
-/** The raw KV entry for `name`, as listed by KV itself. */
-async function listed(name: string) {
-	const page = await env.CACHE.list({ prefix: name });
-	return page.keys.find((k) => k.name === name);
-}
-
 describe("staleWhileRevalidate", () => {
 	it("on a miss awaits load, stores the value to expire at ttl + staleTtl, with freshness metadata", async () => {
 		const { t0 } = clock();
@@ -47,7 +42,7 @@ describe("staleWhileRevalidate", () => {
 		expect(value).toEqual({ v: 1 });
 		expect(load).toHaveBeenCalledTimes(1);
 		expect(counts).toMatchObject({ getWithMetadata: 1, put: 1 });
-		const expiration = (await listed("miss"))?.expiration ?? 0;
+		const expiration = (await listed(env.CACHE, "miss"))?.expiration ?? 0;
 		expect(Math.abs(expiration - (t0 / 1000 + 330))).toBeLessThanOrEqual(2);
 		const { value: stored, metadata } = await env.CACHE.getWithMetadata<{ v: number }>("miss", "json");
 		expect(stored).toEqual({ v: 1 });

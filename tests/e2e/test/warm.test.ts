@@ -4,13 +4,12 @@ import { env, reset } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { warm } from "@kv/warm";
 import { counting, total } from "./counting";
+import { nowSeconds } from "./kv";
 
 afterEach(async () => {
 	vi.restoreAllMocks();
 	await reset();
 });
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** Every key name in CACHE, in KV's order. */
 async function names(): Promise<string[]> {

@@ -4,19 +4,12 @@ import { env, reset } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { writeThrough } from "@kv/write-through";
 import { counting, total } from "./counting";
+import { listed, nowSeconds } from "./kv";
 
 afterEach(async () => {
 	vi.restoreAllMocks();
 	await reset();
 });
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-/** The raw KV entry for `name`, as listed by KV itself. */
-async function listed(name: string) {
-	const page = await env.CACHE.list({ prefix: name });
-	return page.keys.find((k) => k.name === name);
-}
 
 describe("writeThrough", () => {
 	it("persists first, then writes the cache", async () => {
@@ -33,7 +26,7 @@ describe("writeThrough", () => {
 		expect(await env.CACHE.get("user:1", "json")).toEqual({ name: "new" });
 		expect(counts.put).toBe(1);
 		expect(total(counts)).toBe(1);
-		expect((await listed("user:1"))?.expiration).toBeGreaterThanOrEqual(nowSeconds() + 299);
+		expect((await listed(env.CACHE, "user:1"))?.expiration).toBeGreaterThanOrEqual(nowSeconds() + 299);
 	});
 
 	it("leaves the cache untouched when persist throws, and propagates the error", async () => {
@@ -49,7 +42,7 @@ describe("writeThrough", () => {
 
 	it("ttl: null stores without expiry", async () => {
 		await writeThrough(env.CACHE, "k", 1, async () => {}, { ttl: null });
-		const entry = await listed("k");
+		const entry = await listed(env.CACHE, "k");
 		expect(entry).toBeDefined();
 		expect(entry?.expiration).toBeUndefined();
 	});
