@@ -39,8 +39,8 @@ pub struct GlobalArgs {
     #[arg(long, value_name = "DIR", global = true)]
     pub dir: Option<String>,
     /// The KV binding to use [default: create: derived from NAMESPACE, e.g.
-    /// user-cache -> USER_CACHE; cache: CACHE]. Added to the config when
-    /// missing.
+    /// user-cache -> USER_CACHE; cache: CACHE; flags: FLAGS]. Added to the
+    /// config when missing.
     #[arg(long, value_name = "NAME", global = true)]
     pub binding: Option<String>,
     /// Put the binding under env.NAME (bindings are not inherited by
@@ -68,6 +68,42 @@ pub enum Command {
     /// stale-while-revalidate, invalidation and warming (binding CACHE unless
     /// --binding says otherwise).
     Cache(CacheArgs),
+    /// Generate feature flags on KV (percentage rollout, allow and deny
+    /// lists), using the FLAGS binding unless --binding says otherwise; `flags
+    /// set` prints the Wrangler command that stores a flag.
+    Flags(FlagsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FlagsArgs {
+    #[command(subcommand)]
+    pub action: Option<FlagsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlagsAction {
+    /// Validate a flag definition and print the `wrangler kv key put`
+    /// command that stores it (nothing is written).
+    Set(FlagSetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FlagSetArgs {
+    /// The flag's name (letters, digits, '-', '_', '.'), e.g. new-checkout.
+    pub name: String,
+    /// Whether the flag is on [default: true].
+    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+    pub enabled: Option<bool>,
+    /// Roll out to this share of users, 0 to 100 (100 = everyone, with or
+    /// without a user id) [default: no percentage: `enabled` decides].
+    #[arg(long, value_name = "N")]
+    pub percentage: Option<String>,
+    /// User ids that always get the flag (comma-separated).
+    #[arg(long, value_name = "ID,…", value_delimiter = ',')]
+    pub allow: Vec<String>,
+    /// User ids that never get the flag (comma-separated; wins over --allow).
+    #[arg(long, value_name = "ID,…", value_delimiter = ',')]
+    pub deny: Vec<String>,
 }
 
 /// A cache pattern of `kvgen cache`.

@@ -173,6 +173,26 @@ pub fn namespace_id<'a>(flag: &str, id: &'a str) -> Result<&'a str, BadInput> {
     }
 }
 
+/// Checks a feature flag's name: letters, digits, '-', '_' and '.',
+/// starting with a letter or digit, at most 200 characters (it becomes part
+/// of a KV key and of a printed shell command).
+pub fn flag(name: &str) -> Result<&str, BadInput> {
+    let ok = !name.is_empty()
+        && name.len() <= 200
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(name)
+    } else {
+        Err(BadInput::new(format!(
+            "the flag name {} is not valid; use letters, digits, '-', '_' and '.', starting with a letter or digit",
+            show(name)
+        )))
+    }
+}
+
 /// Checks a cron expression for `triggers.crons`: the five fields Cloudflare
 /// accepts (minute hour day-of-month month day-of-week), each made of
 /// digits, names (MON, JAN), `*`, `/`, `,`, `-`, `L`, `W` and `#`.

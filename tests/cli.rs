@@ -737,3 +737,146 @@ fn rust_cache_modules_are_declared_in_the_module_list() {
         "pub mod cache_aside;\npub mod keys;\npub mod limits;\npub mod store;\npub mod swr;\n"
     ));
 }
+
+#[test]
+fn flags_generates_the_module_and_the_binding() {
+    let project = Project::copy(SAMPLE);
+    let run = project.kvgen(&["flags"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.statuses(),
+        pairs(&[
+            ("create", "src/kv/flags.ts"),
+            ("create", "src/kv/limits.ts"),
+            ("update", "wrangler.jsonc"),
+        ])
+    );
+    assert!(
+        project
+            .read("wrangler.jsonc")
+            .contains("\"binding\": \"FLAGS\"")
+    );
+    assert!(
+        run.stdout
+            .contains("npx wrangler kv namespace create flags"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("kvgen flags set new-checkout --percentage 10"),
+        "{}",
+        run.stdout
+    );
+    let again = project.kvgen(&["flags"]);
+    again.assert_code(0);
+    assert!(
+        again.statuses().iter().all(|(s, _)| s == "identical"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn rust_flags_adds_sha2_only_when_missing() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let run = project.kvgen(&["flags"]);
+    run.assert_code(0);
+    assert!(
+        run.statuses()
+            .contains(&("create".to_string(), "src/kv/flags.rs".to_string()))
+    );
+    assert!(project.read("Cargo.toml").contains("sha2 = \"0.11\""));
+    assert!(project.read("src/kv/mod.rs").contains("pub mod flags;\n"));
+    let manifest = project
+        .read("Cargo.toml")
+        .replace("sha2 = \"0.11\"", "sha2 = \"=0.10.9\"");
+    project.write("Cargo.toml", &manifest);
+    let again = project.kvgen(&["flags"]);
+    again.assert_code(0);
+    assert!(
+        again.statuses().iter().all(|(s, _)| s == "identical"),
+        "{}",
+        again.stdout
+    );
+    assert!(project.read("Cargo.toml").contains("sha2 = \"=0.10.9\""));
+}
+
+/// Word `index` of a printed shell command, as a POSIX shell passes it to
+/// the program.
+fn shell_argument(command: &str, index: usize) -> String {
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("set -- {command}; printf '%s' \"${{{index}}}\""))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn flags_set_prints_a_safely_quoted_wrangler_command() {
+    let project = Project::with_files(&[]);
+    let run = project.kvgen(&[
+        "flags",
+        "set",
+        "new-checkout",
+        "--percentage",
+        "25",
+        "--allow",
+        "o'brien,ada \"the\" $HOME",
+        "--deny",
+        "bot;rm -rf /",
+        "--env",
+        "staging",
+    ]);
+    run.assert_code(0);
+    let command = run
+        .stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("npx wrangler kv key put"))
+        .expect("the command is printed");
+    assert!(
+        command.starts_with("npx wrangler kv key put --binding FLAGS \"flag:new-checkout\" '"),
+        "{command}"
+    );
+    assert!(command.ends_with(" --remote --env staging"), "{command}");
+    // npx wrangler kv key put --binding FLAGS KEY VALUE: the key is word 8,
+    // the value word 9.
+    let stored: serde_json::Value = serde_json::from_str(&shell_argument(command, 9)).unwrap();
+    assert_eq!(
+        stored,
+        serde_json::json!({
+            "enabled": true,
+            "percentage": 25,
+            "allowlist": ["o'brien", "ada \"the\" $HOME"],
+            "denylist": ["bot;rm -rf /"],
+        })
+    );
+    assert_eq!(shell_argument(command, 8), "flag:new-checkout");
+}
+
+#[test]
+fn flags_set_rejects_invalid_definitions() {
+    let project = Project::with_files(&[]);
+    for args in [
+        &["flags", "set", "x", "--percentage", "101"][..],
+        &["flags", "set", "x", "--percentage", "-1"][..],
+        &["flags", "set", "x", "--percentage", "half"][..],
+        &["flags", "set", "x", "--enabled", "maybe"][..],
+        &["flags", "set", "bad name"][..],
+        &["flags", "set", "x\"; rm -rf /"][..],
+        &["flags", "set", "x", "--allow", "a,,b"][..],
+        &["flags", "set", "x", "--binding", "class"][..],
+    ] {
+        let run = project.kvgen(args);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?}: nothing printed to stdout");
+    }
+    let json = project.kvgen(&["flags", "set", "beta", "--enabled", "false", "--json"]);
+    json.assert_code(0);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["value"], serde_json::json!({ "enabled": false }));
+    assert_eq!(report["key"], "flag:beta");
+}

@@ -130,11 +130,12 @@ fn copy_fixture(fixture: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 /// Every command kvgen has, as the end-to-end tests run it. The behaviour
-/// tests use the bindings these add: E2E_KV and CACHE.
+/// tests use the bindings these add: E2E_KV, CACHE and FLAGS.
 const COMMANDS: &[&[&str]] = &[
     &["create", "e2e-kv"],
     &["cache"],
     &["cache", "warm", "--cron", "*/5 * * * *"],
+    &["flags"],
 ];
 
 struct TsFixture<'a> {
@@ -201,6 +202,10 @@ fn typescript_worker(fixture: TsFixture<'_>) {
         types.contains("CACHE: KVNamespace"),
         "wrangler types:\n{types}"
     );
+    assert!(
+        types.contains("FLAGS: KVNamespace"),
+        "wrangler types:\n{types}"
+    );
     let out_dir = project.parent().unwrap().join("bundle");
     let deploy = run(
         "wrangler deploy --dry-run",
@@ -217,7 +222,9 @@ fn typescript_worker(fixture: TsFixture<'_>) {
     );
     let deploy = String::from_utf8_lossy(&deploy.stdout);
     assert!(
-        deploy.contains("env.E2E_KV") && deploy.contains("env.CACHE"),
+        ["env.E2E_KV", "env.CACHE", "env.FLAGS"]
+            .iter()
+            .all(|b| deploy.contains(b)),
         "{deploy}"
     );
 
@@ -337,6 +344,38 @@ fn cargo(project: &Path, args: &[&str]) {
     );
 }
 
+/// Appends to the fixture's crate root a unit test that checks the
+/// generated `kv::flags::bucket` against every vector of
+/// tests/fixtures/flags/bucket-vectors.json.
+fn add_bucket_vectors_test(project: &Path) {
+    let vectors = repo().join("tests/fixtures/flags/bucket-vectors.json");
+    let test = format!(
+        r#"
+#[cfg(test)]
+mod bucket_vectors {{
+    #[test]
+    fn bucket_matches_the_shared_vectors() {{
+        let data: serde_json::Value = serde_json::from_str(include_str!({path:?})).unwrap();
+        let vectors = data["vectors"].as_array().unwrap();
+        assert!(vectors.len() > 5000);
+        for vector in vectors {{
+            let user = vector["user"].as_str().unwrap();
+            let flag = vector["flag"].as_str().unwrap();
+            let expected = vector["bucket"].as_u64().unwrap();
+            let actual = u64::from(crate::kv::flags::bucket(user, flag));
+            assert_eq!(actual, expected, "bucket({{user:?}}, {{flag:?}})");
+        }}
+    }}
+}}
+"#,
+        path = vectors.display().to_string()
+    );
+    let lib = project.join("src/lib.rs");
+    let mut source = std::fs::read_to_string(&lib).unwrap();
+    source.push_str(&test);
+    std::fs::write(lib, source).unwrap();
+}
+
 /// True when wasm32-unknown-unknown is installed or can be installed now.
 fn wasm32_available() -> bool {
     let installed = || {
@@ -374,6 +413,9 @@ fn workers_rs_crate() {
         &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
     );
     cargo(&project, &["fmt", "--check"]);
+    // `bucket` must agree with the shared vectors (computed independently
+    // with Python's hashlib), like the TypeScript one does in workerd.
+    add_bucket_vectors_test(&project);
     cargo(&project, &["test", "--quiet"]);
     // The other rendering of the modules: no default expiry.
     kvgen(&project, &["create", "e2e-kv", "--ttl", "none", "--force"]);

@@ -116,3 +116,27 @@ fn rust_cache() {
         &not_limits,
     );
 }
+
+#[test]
+fn typescript_flags() {
+    snapshot_all(
+        Lang::Ts,
+        "flags",
+        "ts-flags",
+        Value::from(()),
+        "\t",
+        &not_limits,
+    );
+}
+
+#[test]
+fn rust_flags() {
+    snapshot_all(
+        Lang::Rust,
+        "flags",
+        "rust-flags",
+        Value::from(()),
+        "\t",
+        &not_limits,
+    );
+}

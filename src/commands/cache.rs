@@ -98,7 +98,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result
         context! { default_ttl => ttl },
         &wanted,
     )?;
-    generate::add_modules(&mut plan, &project, &dir, files, global.force)?;
+    generate::add_modules(&mut plan, &project, &dir, files, &[], global.force)?;
 
     let binding = &request.binding.binding;
     let title = binding.to_ascii_lowercase().replace('_', "-");

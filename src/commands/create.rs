@@ -77,7 +77,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CreateArgs) -> anyhow::Resul
         context! { default_ttl => ttl },
         &|_| true,
     )?;
-    generate::add_modules(&mut plan, &project, &dir, files, global.force)?;
+    generate::add_modules(&mut plan, &project, &dir, files, &[], global.force)?;
 
     plan.next_steps = generate::binding_next_steps(
         &project,

@@ -8,7 +8,8 @@ use crate::error::BadInput;
 use crate::names;
 use crate::plan::{Plan, read_text};
 use crate::project::{Lang, Project};
-use crate::rust_crate::{self, Dependency};
+use crate::rust_crate;
+pub use crate::rust_crate::Dependency;
 use crate::templates::Rendered;
 use crate::ts_style;
 
@@ -115,6 +116,7 @@ pub fn add_modules(
     project: &Project,
     dir: &str,
     files: Vec<Rendered>,
+    extra_dependencies: &[Dependency],
     force: bool,
 ) -> anyhow::Result<()> {
     match project.lang {
@@ -136,7 +138,7 @@ pub fn add_modules(
                 .iter()
                 .filter_map(|f| f.name.strip_suffix(".rs"))
                 .collect();
-            rust_wiring(plan, project, dir, &modules)?;
+            rust_wiring(plan, project, dir, &modules, extra_dependencies)?;
             for file in files {
                 plan.generated(
                     &project.root,
@@ -156,6 +158,7 @@ fn rust_wiring(
     project: &Project,
     dir: &str,
     modules: &[&str],
+    extra_dependencies: &[Dependency],
 ) -> anyhow::Result<()> {
     let root = &project.root;
     let mod_rs = format!("{dir}/mod.rs");
@@ -177,7 +180,8 @@ fn rust_wiring(
     let edit = rust_crate::ensure_mod_declaration(&source, module);
     plan.edited(root, &crate_root, Some(source), edit);
 
-    let edit = rust_crate::ensure_dependencies(&manifest, RUST_DEPENDENCIES)
+    let dependencies = [RUST_DEPENDENCIES, extra_dependencies].concat();
+    let edit = rust_crate::ensure_dependencies(&manifest, &dependencies)
         .map_err(|e| BadInput::new(format!("{}:{e}", root.join(manifest_path).display())))?;
     plan.edited(root, manifest_path, Some(manifest), edit);
     Ok(())

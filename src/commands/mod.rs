@@ -3,6 +3,7 @@
 
 mod cache;
 mod create;
+mod flags;
 mod generate;
 
 use std::io::Write;
@@ -11,7 +12,7 @@ use std::path::{Component, Path};
 use anyhow::Context;
 use serde_json::json;
 
-use crate::cli::{Cli, Command, GlobalArgs};
+use crate::cli::{Cli, Command, FlagsAction, GlobalArgs};
 use crate::error::{BadInput, EXIT_CONFLICT, EXIT_OK};
 use crate::plan::{Plan, Status};
 use crate::project::{Lang, Project};
@@ -32,6 +33,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
     let (name, plan) = match &cli.command {
         Command::Create(args) => ("create", create::plan(&cwd, &cli.global, args)?),
         Command::Cache(args) => ("cache", cache::plan(&cwd, &cli.global, args)?),
+        Command::Flags(args) => match &args.action {
+            None => ("flags", flags::plan(&cwd, &cli.global)?),
+            Some(FlagsAction::Set(set)) => return flags::set(&cli.global, set),
+        },
     };
     finish(name, plan, &cli.global)
 }
