@@ -39,8 +39,8 @@ pub struct GlobalArgs {
     #[arg(long, value_name = "DIR", global = true)]
     pub dir: Option<String>,
     /// The KV binding to use [default: create: derived from NAMESPACE, e.g.
-    /// user-cache -> USER_CACHE; cache: CACHE; flags: FLAGS]. Added to the
-    /// config when missing.
+    /// user-cache -> USER_CACHE; cache: CACHE; flags: FLAGS; session:
+    /// SESSIONS]. Added to the config when missing.
     #[arg(long, value_name = "NAME", global = true)]
     pub binding: Option<String>,
     /// Put the binding under env.NAME (bindings are not inherited by
@@ -72,6 +72,21 @@ pub enum Command {
     /// lists), using the FLAGS binding unless --binding says otherwise; `flags
     /// set` prints the Wrangler command that stores a flag.
     Flags(FlagsArgs),
+    /// Generate a session store with signed cookies on KV (binding SESSIONS
+    /// unless --binding says otherwise), and a local SESSION_SECRET in
+    /// .dev.vars.
+    Session(SessionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// Session lifetime in seconds (at least 60), baked into the store; the
+    /// cookie's Max-Age and the KV expiry follow it [default: 86400].
+    #[arg(long, value_name = "SECONDS")]
+    pub ttl: Option<String>,
+    /// Name of the session cookie, baked into the store [default: session].
+    #[arg(long, value_name = "NAME")]
+    pub cookie: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -193,6 +193,20 @@ pub fn flag(name: &str) -> Result<&str, BadInput> {
     }
 }
 
+/// Checks a cookie name: an RFC 6265 token (visible ASCII without
+/// separators), at most 64 characters, e.g. `session` or `__Host-sid`.
+pub fn cookie_name(name: &str) -> Result<&str, BadInput> {
+    let token = |c: char| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c);
+    if !name.is_empty() && name.len() <= 64 && name.chars().all(token) {
+        Ok(name)
+    } else {
+        Err(BadInput::new(format!(
+            "--cookie {}: a cookie name is letters, digits and !#$%&'*+-.^_`|~ only (at most 64), e.g. session or __Host-sid",
+            show(name)
+        )))
+    }
+}
+
 /// Checks a cron expression for `triggers.crons`: the five fields Cloudflare
 /// accepts (minute hour day-of-month month day-of-week), each made of
 /// digits, names (MON, JAN), `*`, `/`, `,`, `-`, `L`, `W` and `#`.
@@ -292,6 +306,16 @@ mod tests {
             "0 0 * * $(rm)",
         ] {
             assert!(cron(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn cookie_names_are_tokens() {
+        for good in ["session", "__Host-sid", "sid_2", "a.b"] {
+            assert_eq!(cookie_name(good).unwrap(), good);
+        }
+        for bad in ["", "a b", "a;b", "a=b", "a\"b", "é", "a\n"] {
+            assert!(cookie_name(bad).is_err(), "{bad:?} should be rejected");
         }
     }
 

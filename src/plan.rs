@@ -61,6 +61,20 @@ pub struct FileChange {
     /// Why a file conflicts or was forced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Secrets in the content that reports must not show.
+    #[serde(skip)]
+    pub secrets: Vec<String>,
+}
+
+impl FileChange {
+    /// The unified diff of this change, with any secret replaced by a mark.
+    pub fn diff(&self) -> String {
+        let mut diff = crate::diff::unified(&self.path, self.before.as_deref(), &self.after);
+        for secret in &self.secrets {
+            diff = diff.replace(secret.as_str(), "<random secret, not shown>");
+        }
+        diff
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -118,6 +132,7 @@ impl Plan {
             after: content,
             status,
             reason,
+            secrets: Vec::new(),
         });
         Ok(())
     }
@@ -138,7 +153,16 @@ impl Plan {
             after: edit.text,
             status,
             reason,
+            secrets: Vec::new(),
         });
+    }
+
+    /// Marks `secret` as something no report may show, in the file at
+    /// `path`.
+    pub fn keep_secret(&mut self, path: &str, secret: &str) {
+        for file in self.files.iter_mut().filter(|f| f.path == path) {
+            file.secrets.push(secret.to_string());
+        }
     }
 
     /// Puts the files in path order and, when anything conflicts, marks every

@@ -62,11 +62,17 @@ pub fn restore_line_endings(original: &str, edited_lf: &str) -> String {
         return edited_lf.to_string();
     }
     let default_crlf = uses_crlf(original);
-    let old: Vec<(&str, bool)> = original
+    // Each old line with its ending: Some(true) CRLF, Some(false) LF, None
+    // for a last line without one (which takes the file's usual ending if a
+    // line is added after it).
+    let old: Vec<(&str, Option<bool>)> = original
         .split_inclusive('\n')
         .map(|line| match line.strip_suffix("\r\n") {
-            Some(content) => (content, true),
-            None => (line.strip_suffix('\n').unwrap_or(line), false),
+            Some(content) => (content, Some(true)),
+            None => match line.strip_suffix('\n') {
+                Some(content) => (content, Some(false)),
+                None => (line, None),
+            },
         })
         .collect();
     let new: Vec<(&str, bool)> = edited_lf
@@ -88,7 +94,7 @@ pub fn restore_line_endings(original: &str, edited_lf: &str) -> String {
         } = op
         {
             for k in 0..len {
-                crlf[new_index + k] = old[old_index + k].1;
+                crlf[new_index + k] = old[old_index + k].1.unwrap_or(default_crlf);
             }
         }
     }

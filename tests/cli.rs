@@ -880,3 +880,121 @@ fn flags_set_rejects_invalid_definitions() {
     assert_eq!(report["value"], serde_json::json!({ "enabled": false }));
     assert_eq!(report["key"], "flag:beta");
 }
+
+#[test]
+fn session_generates_the_store_a_local_secret_and_keeps_it_out_of_git() {
+    let project = Project::copy(SAMPLE);
+    let run = project.kvgen(&["session", "--env", "staging"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.statuses(),
+        pairs(&[
+            ("create", ".dev.vars"),
+            ("create", ".gitignore"),
+            ("create", "src/kv/limits.ts"),
+            ("create", "src/kv/session.ts"),
+            ("update", "wrangler.jsonc"),
+        ])
+    );
+    assert!(
+        run.stdout
+            .contains("npx wrangler secret put SESSION_SECRET --env staging"),
+        "{}",
+        run.stdout
+    );
+    let dev_vars = project.read(".dev.vars");
+    let secret = dev_vars.strip_prefix("SESSION_SECRET=").unwrap().trim_end();
+    assert_eq!(secret.len(), 64, "{dev_vars}");
+    assert!(
+        !run.stdout.contains(secret) && !run.stderr.contains(secret),
+        "the secret is never printed"
+    );
+    assert_eq!(project.read(".gitignore"), ".dev.vars\n");
+    assert!(
+        project
+            .read("wrangler.jsonc")
+            .contains("\"binding\": \"SESSIONS\"")
+    );
+    let store = project.read("src/kv/session.ts");
+    assert!(store.contains("86400"), "the default TTL is baked in");
+
+    // Again: all identical, and the secret is the same.
+    let again = project.kvgen(&["session", "--env", "staging"]);
+    again.assert_code(0);
+    assert!(
+        again.statuses().iter().all(|(s, _)| s == "identical"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(project.read(".dev.vars"), dev_vars);
+}
+
+#[test]
+fn session_never_overwrites_dev_vars_and_never_shows_the_secret() {
+    let project = Project::copy(SAMPLE);
+    project.write(".dev.vars", "API_TOKEN=abc\n");
+    project.write(".gitignore", "node_modules\n.dev.vars\n");
+    let dry = project.kvgen(&["session", "--dry-run"]);
+    dry.assert_code(0);
+    assert!(
+        dry.stdout
+            .contains("+SESSION_SECRET=<random secret, not shown>"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(project.read(".dev.vars"), "API_TOKEN=abc\n");
+    let json = project.kvgen(&["session", "--dry-run", "--json"]);
+    assert!(json.stdout.contains("<random secret, not shown>"));
+    for (at, _) in json.stdout.match_indices("SESSION_SECRET=") {
+        let rest = &json.stdout[at + "SESSION_SECRET=".len()..];
+        assert!(
+            rest.starts_with("<random secret, not shown>"),
+            "{}",
+            json.stdout
+        );
+    }
+
+    let run = project.kvgen(&["session"]);
+    run.assert_code(0);
+    assert!(
+        run.statuses()
+            .contains(&("update".to_string(), ".dev.vars".to_string()))
+    );
+    assert!(
+        run.statuses()
+            .contains(&("identical".to_string(), ".gitignore".to_string()))
+    );
+    let dev_vars = project.read(".dev.vars");
+    assert!(
+        dev_vars.starts_with("API_TOKEN=abc\nSESSION_SECRET="),
+        "{dev_vars}"
+    );
+    project.write(".dev.vars", "SESSION_SECRET=mine\n");
+    project.kvgen(&["session"]).assert_code(0);
+    assert_eq!(project.read(".dev.vars"), "SESSION_SECRET=mine\n");
+}
+
+#[test]
+fn session_rejects_short_ttls_and_bad_cookie_names() {
+    let project = Project::copy(SAMPLE);
+    let before = project.tree();
+    for args in [
+        &["session", "--ttl", "30"][..],
+        &["session", "--ttl", "0"][..],
+        &["session", "--ttl", "none"][..],
+        &["session", "--cookie", "a;b"][..],
+        &["session", "--cookie", "sid=1"][..],
+    ] {
+        let run = project.kvgen(args);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert_eq!(project.tree(), before, "{args:?}");
+    }
+    project
+        .kvgen(&["session", "--ttl", "3600", "--cookie", "__Host-sid"])
+        .assert_code(0);
+    let store = project.read("src/kv/session.ts");
+    assert!(
+        store.contains("3600") && store.contains("__Host-sid"),
+        "{store}"
+    );
+}

@@ -130,12 +130,13 @@ fn copy_fixture(fixture: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 /// Every command kvgen has, as the end-to-end tests run it. The behaviour
-/// tests use the bindings these add: E2E_KV, CACHE and FLAGS.
+/// tests use the bindings these add: E2E_KV, CACHE, FLAGS and SESSIONS.
 const COMMANDS: &[&[&str]] = &[
     &["create", "e2e-kv"],
     &["cache"],
     &["cache", "warm", "--cron", "*/5 * * * *"],
     &["flags"],
+    &["session"],
 ];
 
 struct TsFixture<'a> {
@@ -206,6 +207,10 @@ fn typescript_worker(fixture: TsFixture<'_>) {
         types.contains("FLAGS: KVNamespace"),
         "wrangler types:\n{types}"
     );
+    assert!(
+        types.contains("SESSIONS: KVNamespace"),
+        "wrangler types:\n{types}"
+    );
     let out_dir = project.parent().unwrap().join("bundle");
     let deploy = run(
         "wrangler deploy --dry-run",
@@ -222,7 +227,7 @@ fn typescript_worker(fixture: TsFixture<'_>) {
     );
     let deploy = String::from_utf8_lossy(&deploy.stdout);
     assert!(
-        ["env.E2E_KV", "env.CACHE", "env.FLAGS"]
+        ["env.E2E_KV", "env.CACHE", "env.FLAGS", "env.SESSIONS"]
             .iter()
             .all(|b| deploy.contains(b)),
         "{deploy}"

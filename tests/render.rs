@@ -140,3 +140,26 @@ fn rust_flags() {
         &not_limits,
     );
 }
+
+#[test]
+fn typescript_session() {
+    snapshot_session(Lang::Ts, "ts-session");
+}
+
+#[test]
+fn rust_session() {
+    snapshot_session(Lang::Rust, "rust-session");
+}
+
+fn snapshot_session(lang: Lang, label: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots/render");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        let context = context! { default_ttl => 86400, cookie_name => "session" };
+        let files = templates::render(lang, "session", context, &|_| true).unwrap();
+        for file in files.into_iter().filter(|f| not_limits(&f.name)) {
+            insta::assert_snapshot!(format!("{label}-{}", file.name), file.content);
+        }
+    });
+}

@@ -5,6 +5,7 @@ mod cache;
 mod create;
 mod flags;
 mod generate;
+mod session;
 
 use std::io::Write;
 use std::path::{Component, Path};
@@ -33,6 +34,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
     let (name, plan) = match &cli.command {
         Command::Create(args) => ("create", create::plan(&cwd, &cli.global, args)?),
         Command::Cache(args) => ("cache", cache::plan(&cwd, &cli.global, args)?),
+        Command::Session(args) => ("session", session::plan(&cwd, &cli.global, args)?),
         Command::Flags(args) => match &args.action {
             None => ("flags", flags::plan(&cwd, &cli.global)?),
             Some(FlagsAction::Set(set)) => return flags::set(&cli.global, set),
@@ -118,8 +120,7 @@ fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<
             .map(|f| {
                 let mut entry = serde_json::to_value(f).expect("file changes serialize");
                 if global.dry_run {
-                    entry["diff"] =
-                        json!(crate::diff::unified(&f.path, f.before.as_deref(), &f.after));
+                    entry["diff"] = json!(f.diff());
                 }
                 entry
             })
@@ -140,7 +141,7 @@ fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<
     }
     if global.dry_run {
         for file in &plan.files {
-            let diff = crate::diff::unified(&file.path, file.before.as_deref(), &file.after);
+            let diff = file.diff();
             if !diff.is_empty() {
                 writeln!(out)?;
                 write!(out, "{diff}")?;
