@@ -74,18 +74,19 @@ fn request(global: &GlobalArgs, args: &CacheArgs) -> Result<Request, BadInput> {
 
 pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result<Plan> {
     let request = request(global, args)?;
-    let project = super::project(cwd, global)?;
-    let dir = super::module_dir(global, project.lang)?;
-    let mut plan = Plan::default();
-
     let env = request.env.as_deref();
-    let mut edits = vec![generate::kv_binding(&request.binding, env, global.force)];
+    let mut extra: Vec<generate::ConfigEdit<'_>> = Vec::new();
     if let Some(cron) = request.cron.as_deref() {
-        edits.push(Box::new(move |format, text| {
+        extra.push(Box::new(move |format, text| {
             config::ensure_cron(format, text, env, cron)
         }));
     }
-    let config = generate::edit_config(&mut plan, &project, &edits)?;
+    let generate::Prepared {
+        project,
+        dir,
+        mut plan,
+        config,
+    } = generate::prepare(cwd, global, &request.binding, env, extra)?;
 
     let ttl = request.default_ttl.map_or(Value::from(()), Value::from);
     let wanted = |name: &str| {
@@ -101,7 +102,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result
     generate::add_modules(&mut plan, &project, &dir, files, &[], global.force)?;
 
     let binding = &request.binding.binding;
-    let title = binding.to_ascii_lowercase().replace('_', "-");
+    let title = generate::namespace_title(binding);
     plan.next_steps = generate::binding_next_steps(&project, &config, env, binding, &title);
     if request.cron.is_some() {
         plan.next_steps

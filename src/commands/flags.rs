@@ -36,20 +36,17 @@ fn binding(global: &GlobalArgs) -> Result<&str, BadInput> {
 pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     let binding = KvBinding::new(binding(global)?);
     let env = global.env.as_deref().map(names::env).transpose()?;
-    let project = super::project(cwd, global)?;
-    let dir = super::module_dir(global, project.lang)?;
-    let mut plan = Plan::default();
-
-    let config = generate::edit_config(
-        &mut plan,
-        &project,
-        &[generate::kv_binding(&binding, env, global.force)],
-    )?;
+    let generate::Prepared {
+        project,
+        dir,
+        mut plan,
+        config,
+    } = generate::prepare(cwd, global, &binding, env, Vec::new())?;
     let files = templates::render(project.lang, "flags", context! {}, &|_| true)?;
     generate::add_modules(&mut plan, &project, &dir, files, &[SHA2], global.force)?;
 
     let name = &binding.binding;
-    let title = name.to_ascii_lowercase().replace('_', "-");
+    let title = generate::namespace_title(name);
     plan.next_steps = generate::binding_next_steps(&project, &config, env, name, &title);
     let mut example = String::from("kvgen flags set new-checkout --percentage 10");
     if global.binding.is_some() {

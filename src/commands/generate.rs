@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::cli::GlobalArgs;
 use crate::config::{self, Edit, EditError, EditStatus, Format, KvBinding};
 use crate::error::BadInput;
 use crate::names;
@@ -102,6 +103,44 @@ pub fn edit_config(
         },
     );
     Ok(text)
+}
+
+/// What a binding-centred command (cache, flags, session) starts from: the
+/// project, its module folder, and a plan holding the config edit.
+pub struct Prepared {
+    pub project: Project,
+    pub dir: String,
+    pub plan: Plan,
+    /// The config text after the edits.
+    pub config: String,
+}
+
+/// Finds the project and edits its config: the binding, then `extra`.
+pub fn prepare(
+    cwd: &Path,
+    global: &GlobalArgs,
+    binding: &KvBinding,
+    env: Option<&str>,
+    extra: Vec<ConfigEdit<'_>>,
+) -> anyhow::Result<Prepared> {
+    let project = super::project(cwd, global)?;
+    let dir = super::module_dir(global, project.lang)?;
+    let mut plan = Plan::default();
+    let mut edits = vec![kv_binding(binding, env, global.force)];
+    edits.extend(extra);
+    let config = edit_config(&mut plan, &project, &edits)?;
+    Ok(Prepared {
+        project,
+        dir,
+        plan,
+        config,
+    })
+}
+
+/// The namespace title the next steps suggest for a binding: `USER_CACHE`
+/// -> `user-cache`.
+pub fn namespace_title(binding: &str) -> String {
+    binding.to_ascii_lowercase().replace('_', "-")
 }
 
 /// The edit that makes sure a KV binding is in the config.

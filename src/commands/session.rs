@@ -55,15 +55,12 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &SessionArgs) -> anyhow::Resu
     let env = global.env.as_deref().map(names::env).transpose()?;
     let ttl = ttl(args.ttl.as_deref())?;
     let cookie = names::cookie_name(args.cookie.as_deref().unwrap_or(DEFAULT_COOKIE))?;
-    let project = super::project(cwd, global)?;
-    let dir = super::module_dir(global, project.lang)?;
-    let mut plan = Plan::default();
-
-    let config = generate::edit_config(
-        &mut plan,
-        &project,
-        &[generate::kv_binding(&binding, env, global.force)],
-    )?;
+    let generate::Prepared {
+        project,
+        dir,
+        mut plan,
+        config,
+    } = generate::prepare(cwd, global, &binding, env, Vec::new())?;
     let context = context! { default_ttl => ttl, cookie_name => cookie };
     let files = templates::render(project.lang, "session", context, &|_| true)?;
     generate::add_modules(
@@ -86,7 +83,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &SessionArgs) -> anyhow::Resu
     plan.edited(&project.root, ".gitignore", existing, edit);
 
     let name = &binding.binding;
-    let title = name.to_ascii_lowercase().replace('_', "-");
+    let title = generate::namespace_title(name);
     let env_flag = env.map(|e| format!(" --env {e}")).unwrap_or_default();
     plan.next_steps = generate::binding_next_steps(&project, &config, env, name, &title);
     plan.next_steps.push(format!(
