@@ -15,14 +15,6 @@ impl BadInput {
     }
 }
 
-/// Builds a [`BadInput`] from format arguments and returns it as an error.
-#[macro_export]
-macro_rules! bad_input {
-    ($($arg:tt)*) => {
-        return Err($crate::error::BadInput::new(format!($($arg)*)).into())
-    };
-}
-
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_CONFLICT: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;

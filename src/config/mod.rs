@@ -193,15 +193,6 @@ pub fn crons(format: Format, raw: &str, env: Option<&str>) -> Result<Vec<String>
     }
 }
 
-/// Checks that a config file parses, reporting the first error's position.
-pub fn check_parses(format: Format, raw: &str) -> Result<(), EditError> {
-    let lf = Text::new(raw).lf();
-    match format {
-        Format::Toml => toml::parse(&lf).map(drop),
-        Format::Jsonc => jsonc::parse(&lf).map(drop),
-    }
-}
-
 /// Reads the `kv_namespaces` of the top level or of `env.NAME`.
 pub fn kv_namespaces(
     format: Format,
