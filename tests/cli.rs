@@ -108,6 +108,17 @@ impl Run {
             .collect()
     }
 
+    /// Every file `identical`: the run changed nothing.
+    fn assert_all_identical(&self) {
+        let statuses = self.statuses();
+        assert!(!statuses.is_empty(), "no status lines:\n{}", self.stdout);
+        assert!(
+            statuses.iter().all(|(s, _)| s == "identical"),
+            "{}",
+            self.stdout
+        );
+    }
+
     fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(
             self.code, code,
@@ -169,11 +180,7 @@ fn a_second_run_is_all_identical_and_rewrites_nothing() {
     let before = project.tree();
     let run = project.kvgen(&["create", "user-cache", "--id", ID]);
     run.assert_code(0);
-    assert!(
-        run.statuses().iter().all(|(s, _)| s == "identical"),
-        "{}",
-        run.stdout
-    );
+    run.assert_all_identical();
     assert_eq!(run.statuses().len(), 4);
     assert_eq!(
         project.tree(),
@@ -445,7 +452,7 @@ fn env_bindings_go_inside_their_environment_in_toml() {
     assert!(store.contains("from \"./limits\";"), "{store}");
     let again = project.kvgen(&["create", "cache", "--env", "staging", "--id", ID]);
     again.assert_code(0);
-    assert!(again.statuses().iter().all(|(s, _)| s == "identical"));
+    again.assert_all_identical();
 }
 
 #[test]
@@ -553,11 +560,7 @@ fn rust_create_wires_the_module_and_dependencies() {
     assert!(!run.stdout.contains("wrangler types"));
     let again = project.kvgen(&["create", "user-cache"]);
     again.assert_code(0);
-    assert!(
-        again.statuses().iter().all(|(s, _)| s == "identical"),
-        "{}",
-        again.stdout
-    );
+    again.assert_all_identical();
 }
 
 #[test]
@@ -644,11 +647,7 @@ fn cache_without_patterns_writes_all_five_and_reruns_identical() {
     let before = project.tree();
     let again = project.kvgen(&["cache"]);
     again.assert_code(0);
-    assert!(
-        again.statuses().iter().all(|(s, _)| s == "identical"),
-        "{}",
-        again.stdout
-    );
+    again.assert_all_identical();
     assert_eq!(project.tree(), before);
 }
 
@@ -688,11 +687,7 @@ fn cache_warm_cron_adds_the_trigger_once_and_shows_the_handler() {
         "production",
     ]);
     again.assert_code(0);
-    assert!(
-        again.statuses().iter().all(|(s, _)| s == "identical"),
-        "{}",
-        again.stdout
-    );
+    again.assert_all_identical();
     assert_eq!(project.read("wrangler.toml"), config);
     assert_eq!(config.matches("*/30 * * * *").count(), 1);
 }
@@ -770,11 +765,7 @@ fn flags_generates_the_module_and_the_binding() {
     );
     let again = project.kvgen(&["flags"]);
     again.assert_code(0);
-    assert!(
-        again.statuses().iter().all(|(s, _)| s == "identical"),
-        "{}",
-        again.stdout
-    );
+    again.assert_all_identical();
 }
 
 #[test]
@@ -794,11 +785,7 @@ fn rust_flags_adds_sha2_only_when_missing() {
     project.write("Cargo.toml", &manifest);
     let again = project.kvgen(&["flags"]);
     again.assert_code(0);
-    assert!(
-        again.statuses().iter().all(|(s, _)| s == "identical"),
-        "{}",
-        again.stdout
-    );
+    again.assert_all_identical();
     assert!(project.read("Cargo.toml").contains("sha2 = \"=0.10.9\""));
 }
 
@@ -921,11 +908,7 @@ fn session_generates_the_store_a_local_secret_and_keeps_it_out_of_git() {
     // Again: all identical, and the secret is the same.
     let again = project.kvgen(&["session", "--env", "staging"]);
     again.assert_code(0);
-    assert!(
-        again.statuses().iter().all(|(s, _)| s == "identical"),
-        "{}",
-        again.stdout
-    );
+    again.assert_all_identical();
     assert_eq!(project.read(".dev.vars"), dev_vars);
 }
 

@@ -39,15 +39,18 @@ pub fn parse(body: &str) -> Result<CstRootNode, EditError> {
     Ok(root)
 }
 
+/// The root object, or `env.NAME` when the file has it.
+fn existing_target(root: &CstRootNode, env: Option<&str>) -> Option<CstObject> {
+    let object = root.object_value()?;
+    match env {
+        None => Some(object),
+        Some(env) => object.object_value("env")?.object_value(env),
+    }
+}
+
 pub fn kv_namespaces(body: &str, env: Option<&str>) -> Result<Vec<KvBinding>, EditError> {
     let root = parse(body)?;
-    let object = root.object_value().expect("checked by parse");
-    let target = match env {
-        None => Some(object),
-        Some(env) => object
-            .object_value("env")
-            .and_then(|envs| envs.object_value(env)),
-    };
+    let target = existing_target(&root, env);
     match target {
         Some(target) => entries(body, &target),
         None => Ok(Vec::new()),
@@ -315,13 +318,7 @@ fn new_entry(want: &KvBinding) -> CstInputValue {
 /// The `triggers.crons` of the top level or of `env.NAME`.
 pub fn crons(body: &str, env: Option<&str>) -> Result<Vec<String>, EditError> {
     let root = parse(body)?;
-    let object = root.object_value().expect("checked by parse");
-    let target = match env {
-        None => Some(object),
-        Some(env) => object
-            .object_value("env")
-            .and_then(|envs| envs.object_value(env)),
-    };
+    let target = existing_target(&root, env);
     let Some(triggers) = target.and_then(|t| t.get("triggers")) else {
         return Ok(Vec::new());
     };

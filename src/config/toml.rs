@@ -1,9 +1,7 @@
 //! `wrangler.toml` through toml_edit: the document keeps every byte it was
 //! parsed from, and new entries are placed and indented like their neighbours.
 
-use toml_edit::{
-    ArrayOfTables, DocumentMut, InlineTable, Item, Table, TableLike, TomlError, Value, value,
-};
+use toml_edit::{ArrayOfTables, DocumentMut, InlineTable, Item, Table, TomlError, Value, value};
 
 use super::{EditError, EditStatus, FieldChange, KvBinding, reconcile};
 
@@ -26,19 +24,18 @@ fn parse_error(body: &str, error: &TomlError) -> EditError {
 
 pub fn kv_namespaces(body: &str, env: Option<&str>) -> Result<Vec<KvBinding>, EditError> {
     let doc = parse(body)?;
-    let mut table = doc.as_table();
-    if let Some(env) = env {
-        let found = doc
-            .get("env")
-            .and_then(Item::as_table)
-            .and_then(|t| t.get(env))
-            .and_then(Item::as_table);
-        match found {
-            Some(t) => table = t,
-            None => return Ok(Vec::new()),
-        }
+    match existing_target(&doc, env) {
+        Some(table) => entries(body, table),
+        None => Ok(Vec::new()),
     }
-    entries(body, table)
+}
+
+/// The top-level table, or `env.NAME` when the file has it.
+fn existing_target<'d>(doc: &'d DocumentMut, env: Option<&str>) -> Option<&'d Table> {
+    match env {
+        None => Some(doc.as_table()),
+        Some(env) => doc.get("env")?.as_table()?.get(env)?.as_table(),
+    }
 }
 
 /// The entries of a table's `kv_namespaces`, in either TOML style.
@@ -516,18 +513,9 @@ fn set_key_indent(table: &mut Table, key: &str, indent: &str) {
 /// The `triggers.crons` of the top level or of `env.NAME`.
 pub fn crons(body: &str, env: Option<&str>) -> Result<Vec<String>, EditError> {
     let doc = parse(body)?;
-    let mut table: &dyn TableLike = doc.as_table();
-    if let Some(env) = env {
-        let found = doc
-            .get("env")
-            .and_then(Item::as_table_like)
-            .and_then(|t| t.get(env))
-            .and_then(Item::as_table_like);
-        match found {
-            Some(t) => table = t,
-            None => return Ok(Vec::new()),
-        }
-    }
+    let Some(table) = existing_target(&doc, env) else {
+        return Ok(Vec::new());
+    };
     let Some(triggers) = table.get("triggers") else {
         return Ok(Vec::new());
     };
