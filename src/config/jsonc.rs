@@ -339,15 +339,13 @@ pub fn crons(body: &str, env: Option<&str>) -> Result<Vec<String>, EditError> {
         .collect())
 }
 
-/// Makes sure `expr` is in `triggers.crons` of the top level or `env.NAME`.
+/// Adds `expr` to `triggers.crons` of the top level or `env.NAME` (the
+/// caller has checked it is not there yet).
 pub fn ensure_cron(
     body: &str,
     env: Option<&str>,
     expr: &str,
 ) -> Result<(String, EditStatus), EditError> {
-    if crons(body, env)?.iter().any(|c| c == expr) {
-        return Ok((body.to_string(), EditStatus::Unchanged));
-    }
     let root = parse(body)?;
     let object = root.object_value().expect("checked by parse");
     let trailing_commas = object.uses_trailing_commas();

@@ -157,6 +157,12 @@ pub fn ensure_cron(
     env: Option<&str>,
     expr: &str,
 ) -> Result<Edit, EditError> {
+    if crons(format, raw, env)?.iter().any(|c| c == expr) {
+        return Ok(Edit {
+            text: raw.to_string(),
+            status: EditStatus::Unchanged,
+        });
+    }
     let text = Text::new(raw);
     let lf = text.lf();
     let (body, status) = match format {

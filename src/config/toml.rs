@@ -538,7 +538,8 @@ fn not_a(body: &str, key: &str, message: &str) -> EditError {
     EditError::at(body, find_key(body, key).unwrap_or(0), message)
 }
 
-/// Makes sure `expr` is in `triggers.crons` of the top level or `env.NAME`:
+/// Adds `expr` to `triggers.crons` of the top level or `env.NAME` (the
+/// caller has checked it is not there yet):
 /// appended to the list the file has (in its style), or a new `[triggers]`
 /// table placed like a new `[[kv_namespaces]]`.
 pub fn ensure_cron(
@@ -546,9 +547,6 @@ pub fn ensure_cron(
     env: Option<&str>,
     expr: &str,
 ) -> Result<(String, EditStatus), EditError> {
-    if crons(body, env)?.iter().any(|c| c == expr) {
-        return Ok((body.to_string(), EditStatus::Unchanged));
-    }
     let mut doc = parse(body)?;
     let positions = header_positions(doc.as_table());
     let target = target_table(&mut doc, body, env)?;
