@@ -10,8 +10,12 @@ export interface Counts {
 	list: number;
 }
 
-export function counting(kv: KVNamespace): { kv: KVNamespace; counts: Counts } {
+/** The arguments of every counted call, by method. */
+export type Calls = Record<keyof Counts, unknown[][]>;
+
+export function counting(kv: KVNamespace): { kv: KVNamespace; counts: Counts; calls: Calls } {
 	const counts: Counts = { get: 0, getWithMetadata: 0, put: 0, delete: 0, list: 0 };
+	const calls: Calls = { get: [], getWithMetadata: [], put: [], delete: [], list: [] };
 	const wrapped = new Proxy(kv, {
 		get(target, property, receiver) {
 			const value: unknown = Reflect.get(target, property, receiver);
@@ -20,11 +24,12 @@ export function counting(kv: KVNamespace): { kv: KVNamespace; counts: Counts } {
 			}
 			return (...args: unknown[]) => {
 				counts[property as keyof Counts] += 1;
+				calls[property as keyof Counts].push(args);
 				return (value as (...a: unknown[]) => unknown).apply(target, args);
 			};
 		},
 	});
-	return { kv: wrapped, counts };
+	return { kv: wrapped, counts, calls };
 }
 
 /** Total KV operations counted so far. */

@@ -326,22 +326,9 @@ describe("memoisation", () => {
 	});
 
 	it("passes cacheTtl on every read, and checks it", async () => {
-		const options: unknown[] = [];
-		const kv = new Proxy(env.FLAGS, {
-			get(target, property, receiver) {
-				const value: unknown = Reflect.get(target, property, receiver);
-				if (typeof value !== "function") {
-					return value;
-				}
-				return (...args: unknown[]) => {
-					if (property === "get") {
-						options.push(args[1]);
-					}
-					return (value as (...a: unknown[]) => unknown).apply(target, args);
-				};
-			},
-		});
+		const { kv, calls } = counting(env.FLAGS);
 		await new FeatureFlags(kv, { cacheTtl: 45, memoizeSeconds: 0 }).isEnabled("f");
+		const options = calls.get.map((args) => args[1]);
 		expect(options).toEqual([{ type: "text", cacheTtl: 45 }]);
 		expect(() => new FeatureFlags(env.FLAGS, { cacheTtl: 29 })).toThrow(RangeError);
 		expect(() => new FeatureFlags(env.FLAGS, { cacheTtl: 29 })).toThrow(/30/);
