@@ -76,6 +76,67 @@ pub enum Command {
     /// unless --binding says otherwise), and a local SESSION_SECRET in
     /// .dev.vars.
     Session(SessionArgs),
+    /// Generate bulk helpers (getMany, putMany, deleteMany, listAll) for the
+    /// only KV binding in the config, or --binding; `bulk put FILE` and
+    /// `bulk delete FILE` turn data into checked files for `wrangler kv bulk`.
+    Bulk(BulkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BulkArgs {
+    #[command(subcommand)]
+    pub action: Option<BulkAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BulkAction {
+    /// Turn a JSON array, NDJSON or CSV file (key,value[,expiration_ttl]
+    /// [,expiration][,metadata]) into files for `wrangler kv bulk put`,
+    /// checking every entry against Workers KV's limits; nothing is written
+    /// unless all entries are valid.
+    Put(BulkPutArgs),
+    /// Turn keys (a JSON array of keys or of entries, NDJSON, or CSV with a
+    /// `key` column) into files for `wrangler kv bulk delete`.
+    Delete(BulkDataArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BulkDataArgs {
+    /// The input file, or `-` for standard input.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The input format [default: from the extension: .json, .ndjson or
+    /// .jsonl, .csv; for standard input, from the first character].
+    #[arg(long, value_enum)]
+    pub format: Option<crate::bulk::Format>,
+    /// Where the bulk files go, relative to the current folder.
+    #[arg(long, value_name = "DIR", default_value = "kv-bulk")]
+    pub out: PathBuf,
+    /// Most entries per file, 1 to 10000 (Cloudflare's limit per bulk
+    /// request); files also stay under 100 MB.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub chunk: usize,
+    /// Prepended to every key, e.g. `user:`.
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Write the valid entries even if some are invalid (the invalid ones
+    /// are listed) [default: write nothing if any entry is invalid].
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BulkPutArgs {
+    #[command(flatten)]
+    pub data: BulkDataArgs,
+    /// Expiry in seconds (at least 60) of entries that have neither
+    /// expiration_ttl nor expiration [default: none].
+    #[arg(long, value_name = "SECONDS")]
+    pub ttl: Option<String>,
+    /// Values are base64 text of binary data (written with `base64: true`).
+    /// Without it, CSV values that are not UTF-8 are encoded as base64.
+    #[arg(long)]
+    pub base64: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 //! project on disk to a [`plan::Plan`]; reporting, `--dry-run`, `--json` and
 //! writing are views of that plan.
 
+pub mod bulk;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -37,19 +37,7 @@ impl Project {
         config: Option<&Path>,
         lang: Option<Lang>,
     ) -> Result<Project, BadInput> {
-        let config = match config {
-            Some(path) => {
-                let path = cwd.join(path);
-                if !path.is_file() {
-                    return Err(BadInput::new(format!(
-                        "{}: no such Wrangler config file",
-                        path.display()
-                    )));
-                }
-                path
-            }
-            None => find_config(cwd)?,
-        };
+        let config = config_path(cwd, config)?;
         let root = config
             .parent()
             .map(Path::to_path_buf)
@@ -73,6 +61,24 @@ impl Project {
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/")
+    }
+}
+
+/// The Wrangler config: the one given with `--config` (relative to `cwd`),
+/// else the first one found walking up from `cwd`, in Wrangler's order.
+pub fn config_path(cwd: &Path, config: Option<&Path>) -> Result<PathBuf, BadInput> {
+    match config {
+        Some(path) => {
+            let path = cwd.join(path);
+            if !path.is_file() {
+                return Err(BadInput::new(format!(
+                    "{}: no such Wrangler config file",
+                    path.display()
+                )));
+            }
+            Ok(path)
+        }
+        None => find_config(cwd),
     }
 }
 

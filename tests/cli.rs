@@ -3,131 +3,14 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
-use common::copy_tree;
+use common::Project;
 
 const ID: &str = "0123456789abcdef0123456789abcdef";
 const OTHER_ID: &str = "fedcba9876543210fedcba9876543210";
-
-/// A temporary copy of a fixture project.
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn copy(fixture: &str) -> Project {
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture);
-        let dir = tempfile::tempdir().unwrap();
-        copy_tree(&source, dir.path());
-        Project { dir }
-    }
-
-    fn with_files(files: &[(&str, &str)]) -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, text) in files {
-            let path = dir.path().join(name);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, text).unwrap();
-        }
-        Project { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn read(&self, file: &str) -> String {
-        fs::read_to_string(self.path().join(file)).unwrap()
-    }
-
-    fn write(&self, file: &str, text: &str) {
-        fs::write(self.path().join(file), text).unwrap();
-    }
-
-    fn kvgen(&self, args: &[&str]) -> Run {
-        let output = Command::cargo_bin("kvgen")
-            .unwrap()
-            .current_dir(self.path())
-            .args(args)
-            .output()
-            .unwrap();
-        Run {
-            code: output.status.code().unwrap(),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
-    }
-
-    /// Every file with its bytes and modification time.
-    fn tree(&self) -> BTreeMap<PathBuf, (Vec<u8>, std::time::SystemTime)> {
-        let mut files = BTreeMap::new();
-        walk(self.path(), self.path(), &mut files);
-        files
-    }
-}
-
-fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (Vec<u8>, std::time::SystemTime)>) {
-    for entry in fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            walk(root, &path, out);
-        } else {
-            let modified = entry.metadata().unwrap().modified().unwrap();
-            out.insert(
-                path.strip_prefix(root).unwrap().to_path_buf(),
-                (fs::read(&path).unwrap(), modified),
-            );
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// The status lines, as `(status, path)`.
-    fn statuses(&self) -> Vec<(String, String)> {
-        self.stdout
-            .lines()
-            .take_while(|l| !l.trim().is_empty())
-            .map(|l| {
-                let mut words = l.split_whitespace();
-                (
-                    words.next().unwrap().to_string(),
-                    words.next().unwrap().to_string(),
-                )
-            })
-            .collect()
-    }
-
-    /// Every file `identical`: the run changed nothing.
-    fn assert_all_identical(&self) {
-        let statuses = self.statuses();
-        assert!(!statuses.is_empty(), "no status lines:\n{}", self.stdout);
-        assert!(
-            statuses.iter().all(|(s, _)| s == "identical"),
-            "{}",
-            self.stdout
-        );
-    }
-
-    fn assert_code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code, code,
-            "stdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
 
 fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
     expected

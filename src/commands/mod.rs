@@ -1,6 +1,7 @@
 //! The commands: each turns validated arguments and the project on disk into
 //! a [`Plan`], which [`finish`] reports and, unless told otherwise, applies.
 
+mod bulk;
 mod cache;
 mod create;
 mod flags;
@@ -13,7 +14,7 @@ use std::path::{Component, Path};
 use anyhow::Context;
 use serde_json::json;
 
-use crate::cli::{Cli, Command, FlagsAction, GlobalArgs};
+use crate::cli::{BulkAction, Cli, Command, FlagsAction, GlobalArgs};
 use crate::error::{BadInput, EXIT_CONFLICT, EXIT_OK};
 use crate::plan::{Plan, Status};
 use crate::project::{Lang, Project};
@@ -38,6 +39,21 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Flags(args) => match &args.action {
             None => ("flags", flags::plan(&cwd, &cli.global)?),
             Some(FlagsAction::Set(set)) => return flags::set(&cli.global, set),
+        },
+        Command::Bulk(args) => match &args.action {
+            None => ("bulk", bulk::plan(&cwd, &cli.global)?),
+            Some(BulkAction::Put(put)) => {
+                return bulk::data(
+                    &cwd,
+                    &cli.global,
+                    crate::bulk::Kind::Put,
+                    &put.data,
+                    Some(put),
+                );
+            }
+            Some(BulkAction::Delete(data)) => {
+                return bulk::data(&cwd, &cli.global, crate::bulk::Kind::Delete, data, None);
+            }
         },
     };
     finish(name, plan, &cli.global)

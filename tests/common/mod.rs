@@ -1,7 +1,12 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests (each test crate uses some).
 
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
 
 /// Copies a fixture folder recursively.
 pub fn copy_tree(from: &Path, to: &Path) {
@@ -13,5 +18,131 @@ pub fn copy_tree(from: &Path, to: &Path) {
         } else {
             fs::copy(entry.path(), target).unwrap();
         }
+    }
+}
+
+/// A temporary copy of a fixture project.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn copy(fixture: &str) -> Project {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture);
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(&source, dir.path());
+        Project { dir }
+    }
+
+    pub fn with_files(files: &[(&str, &str)]) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        Project { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn read(&self, file: &str) -> String {
+        fs::read_to_string(self.path().join(file)).unwrap()
+    }
+
+    pub fn write(&self, file: &str, text: &str) {
+        fs::write(self.path().join(file), text).unwrap();
+    }
+
+    pub fn kvgen(&self, args: &[&str]) -> Run {
+        self.kvgen_with_input(args, b"")
+    }
+
+    /// Runs kvgen with `input` on its standard input.
+    pub fn kvgen_with_input(&self, args: &[&str], input: &[u8]) -> Run {
+        let output = Command::cargo_bin("kvgen")
+            .unwrap()
+            .current_dir(self.path())
+            .args(args)
+            .write_stdin(input.to_vec())
+            .output()
+            .unwrap();
+        Run {
+            code: output.status.code().unwrap(),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+
+    /// Every file with its bytes and modification time.
+    pub fn tree(&self) -> BTreeMap<PathBuf, (Vec<u8>, std::time::SystemTime)> {
+        let mut files = BTreeMap::new();
+        walk(self.path(), self.path(), &mut files);
+        files
+    }
+}
+
+pub fn walk(
+    root: &Path,
+    dir: &Path,
+    out: &mut BTreeMap<PathBuf, (Vec<u8>, std::time::SystemTime)>,
+) {
+    for entry in fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            walk(root, &path, out);
+        } else {
+            let modified = entry.metadata().unwrap().modified().unwrap();
+            out.insert(
+                path.strip_prefix(root).unwrap().to_path_buf(),
+                (fs::read(&path).unwrap(), modified),
+            );
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The status lines, as `(status, path)`.
+    pub fn statuses(&self) -> Vec<(String, String)> {
+        self.stdout
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .map(|l| {
+                let mut words = l.split_whitespace();
+                (
+                    words.next().unwrap().to_string(),
+                    words.next().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Every file `identical`: the run changed nothing.
+    pub fn assert_all_identical(&self) {
+        let statuses = self.statuses();
+        assert!(!statuses.is_empty(), "no status lines:\n{}", self.stdout);
+        assert!(
+            statuses.iter().all(|(s, _)| s == "identical"),
+            "{}",
+            self.stdout
+        );
+    }
+
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
     }
 }

@@ -1,0 +1,693 @@
+//! `kvgen bulk`: the bulk helpers module for a binding; `kvgen bulk put FILE`
+//! and `kvgen bulk delete FILE`: data turned into checked Wrangler bulk files.
+
+use std::cell::Cell;
+use std::fs;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime};
+
+use minijinja::context;
+use serde_json::json;
+
+use super::flags::shell_quote;
+use super::generate::{self, Dependency};
+use crate::bulk::output::{self, Chunks};
+use crate::bulk::{self, Format, Kind, Rules, Settings, Stop};
+use crate::cli::{BulkDataArgs, BulkPutArgs, GlobalArgs};
+use crate::config::{self, KvBinding};
+use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_CONFLICT, EXIT_OK};
+use crate::names;
+use crate::plan::{Plan, Status, read_text};
+use crate::project;
+use crate::templates;
+
+/// Concurrency (`buffer_unordered`) in the generated Rust.
+const FUTURES_UTIL: Dependency = Dependency {
+    name: "futures-util",
+    version: "0.3",
+    features: &[],
+};
+
+/// How many invalid entries a report lists.
+const LISTED_PROBLEMS: usize = 100;
+
+/// The KV bindings of the config (top level or `env.NAME`).
+fn bindings(config: &Path, env: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let shown = config.display().to_string();
+    let raw = read_text(config, &shown)?
+        .ok_or_else(|| BadInput::new(format!("{shown}: cannot read the Wrangler config")))?;
+    let entries = config::kv_namespaces(config::Format::of(config), &raw, env)
+        .map_err(|e| BadInput::new(format!("{shown}:{e}")))?;
+    Ok(entries.into_iter().map(|e| e.binding).collect())
+}
+
+/// Where the config's bindings are, for messages.
+fn place(config: &Path, env: Option<&str>) -> String {
+    let name = config.file_name().map_or_else(
+        || config.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    match env {
+        Some(env) => format!("{name} (env.{env})"),
+        None => name,
+    }
+}
+
+/// The binding when `--binding` is not given: the only one in the config.
+fn only_binding(config: &Path, env: Option<&str>, missing: &str) -> anyhow::Result<String> {
+    let found = bindings(config, env)?;
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(BadInput::new(format!(
+            "{} has no KV binding: {missing}",
+            place(config, env)
+        ))
+        .into()),
+        several => Err(BadInput::new(format!(
+            "{} has several KV bindings ({}): pass --binding with the one to use",
+            place(config, env),
+            several.join(", ")
+        ))
+        .into()),
+    }
+}
+
+/// `kvgen bulk`: the bulk helpers module.
+pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
+    let env = global.env.as_deref().map(names::env).transpose()?;
+    let binding = match global.binding.as_deref() {
+        Some(name) => names::binding(name)?.to_string(),
+        None => {
+            let config = project::config_path(cwd, global.config.as_deref())?;
+            only_binding(&config, env, "pass --binding NAME (kvgen adds it)")?
+        }
+    };
+    let binding = KvBinding::new(binding);
+    let generate::Prepared {
+        project,
+        dir,
+        mut plan,
+        config,
+    } = generate::prepare(cwd, global, &binding, env, Vec::new())?;
+    let files = templates::render(project.lang, "bulk", context! {}, &|_| true)?;
+    generate::add_modules(
+        &mut plan,
+        &project,
+        &dir,
+        files,
+        &[FUTURES_UTIL],
+        global.force,
+    )?;
+    let name = &binding.binding;
+    let title = generate::namespace_title(name);
+    plan.next_steps = generate::binding_next_steps(&project, &config, env, name, &title);
+    Ok(plan)
+}
+
+/// The binding the printed Wrangler commands use.
+fn data_binding(cwd: &Path, global: &GlobalArgs, env: Option<&str>) -> anyhow::Result<String> {
+    let config = project::config_path(cwd, global.config.as_deref());
+    match (global.binding.as_deref(), config) {
+        (Some(name), Err(_)) if global.config.is_none() => Ok(names::binding(name)?.to_string()),
+        (Some(name), config) => {
+            let name = names::binding(name)?;
+            let config = config?;
+            let found = bindings(&config, env)?;
+            if !found.iter().any(|b| b == name) {
+                let has = if found.is_empty() {
+                    "none".to_string()
+                } else {
+                    found.join(", ")
+                };
+                return Err(BadInput::new(format!(
+                    "--binding {name}: {} has no such KV binding (it has: {has}); add it with `kvgen create`",
+                    place(&config, env)
+                ))
+                .into());
+            }
+            Ok(name.to_string())
+        }
+        (None, config) => {
+            let config = config?;
+            only_binding(&config, env, "pass --binding NAME")
+        }
+    }
+}
+
+/// `expiration_ttl` for entries without one (`--ttl`).
+fn ttl(arg: Option<&str>) -> Result<Option<u64>, BadInput> {
+    arg.map(|ttl| match ttl.parse::<u64>() {
+        Ok(seconds) if seconds >= bulk::entry::MIN_TTL => Ok(seconds),
+        _ => Err(BadInput::new(format!(
+            "--ttl {}: expected a whole number of seconds, at least 60 (the Workers KV minimum)",
+            names::show(ttl)
+        ))),
+    })
+    .transpose()
+}
+
+/// A file name part made of characters that need no quoting anywhere.
+fn plain_stem(file: &Path) -> String {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if stem.is_empty() || stem.starts_with('.') {
+        format!("data{stem}")
+    } else {
+        stem
+    }
+}
+
+/// A path for a shell command: as it is when that is safe, else quoted.
+fn shell_word(path: &str) -> String {
+    let plain = path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | ':' | '@' | '+'));
+    if plain && !path.is_empty() {
+        path.to_string()
+    } else {
+        shell_quote(path)
+    }
+}
+
+/// Counts the bytes read, for the progress bar.
+struct Counting<R> {
+    inner: R,
+    read: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// A one-line progress report on stderr, for inputs that take a while;
+/// only when stderr is a terminal.
+struct Progress {
+    enabled: bool,
+    started: Instant,
+    last: Option<Instant>,
+    total: Option<u64>,
+    read: Rc<Cell<u64>>,
+}
+
+impl Progress {
+    fn tick(&mut self, entries: u64) {
+        if !self.enabled || self.started.elapsed() < Duration::from_millis(500) {
+            return;
+        }
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(200))
+        {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let read = self.read.get();
+        let line = match self.total {
+            Some(total) if total > 0 => {
+                let width = 30;
+                let done = ((read.min(total) * width) / total) as usize;
+                format!(
+                    "[{}{}] {:>3}%  {} of {}, {entries} entries",
+                    "#".repeat(done),
+                    "-".repeat(width as usize - done),
+                    read.min(total) * 100 / total,
+                    size(read),
+                    size(total)
+                )
+            }
+            _ => format!("{} read, {entries} entries", size(read)),
+        };
+        eprint!("\r\x1b[2K{line}");
+    }
+
+    fn clear(&self) {
+        if self.last.is_some() {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+/// Bytes in decimal units, like the 100 MB limit.
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1000 => format!("{b} B"),
+        b if b < 1_000_000 => format!("{:.1} kB", b as f64 / 1e3),
+        b => format!("{:.1} MB", b as f64 / 1e6),
+    }
+}
+
+/// Folders created for the output, removed again if nothing is written.
+struct CreatedDirs(Vec<PathBuf>);
+
+impl CreatedDirs {
+    fn create(dir: &Path) -> io::Result<CreatedDirs> {
+        let mut missing = Vec::new();
+        for ancestor in dir.ancestors() {
+            if ancestor.as_os_str().is_empty() || ancestor.exists() {
+                break;
+            }
+            missing.push(ancestor.to_path_buf());
+        }
+        fs::create_dir_all(dir)?;
+        Ok(CreatedDirs(missing))
+    }
+
+    /// Removes the folders this run created (they are empty: temporary
+    /// files are gone by then).
+    fn remove(&self) {
+        for dir in &self.0 {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// One output file of the report.
+struct OutFile {
+    shown: String,
+    status: Status,
+    entries: usize,
+    bytes: u64,
+}
+
+/// `kvgen bulk put FILE` / `kvgen bulk delete FILE`.
+pub fn data(
+    cwd: &Path,
+    global: &GlobalArgs,
+    kind: Kind,
+    args: &BulkDataArgs,
+    put: Option<&BulkPutArgs>,
+) -> anyhow::Result<u8> {
+    let env = global.env.as_deref().map(names::env).transpose()?;
+    if !(1..=output::MAX_CHUNK).contains(&args.chunk) {
+        return Err(BadInput::new(format!(
+            "--chunk {}: expected 1 to {} entries per file (Cloudflare's limit per bulk request)",
+            args.chunk,
+            output::MAX_CHUNK
+        ))
+        .into());
+    }
+    let prefix = args.prefix.clone().unwrap_or_default();
+    if prefix.len() > bulk::entry::MAX_KEY_BYTES {
+        return Err(BadInput::new(format!(
+            "--prefix is {} bytes; keys (prefix included) are at most {} UTF-8 bytes",
+            prefix.len(),
+            bulk::entry::MAX_KEY_BYTES
+        ))
+        .into());
+    }
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let rules = Rules {
+        kind,
+        prefix,
+        ttl: ttl(put.and_then(|p| p.ttl.as_deref()))?,
+        base64: put.is_some_and(|p| p.base64),
+        now,
+    };
+    let binding = data_binding(cwd, global, env)?;
+
+    // The input, its format and the name of its files.
+    let stdin = args.file.as_os_str() == "-";
+    let shown_input = if stdin {
+        "stdin".to_string()
+    } else {
+        args.file.display().to_string()
+    };
+    let read = Rc::new(Cell::new(0u64));
+    let (source, format, total): (Box<dyn Read>, Format, Option<u64>) = if stdin {
+        let mut stdin = io::stdin().lock();
+        let mut head = Vec::new();
+        let format = match args.format {
+            Some(format) => format,
+            None => {
+                // Enough of the input to see its first character.
+                let mut byte = [0u8; 1];
+                let first = loop {
+                    match stdin.read(&mut byte)? {
+                        0 => break None,
+                        _ => {
+                            head.push(byte[0]);
+                            let in_bom = head.len() <= 3 && b"\xEF\xBB\xBF".starts_with(&head);
+                            if !in_bom && !byte[0].is_ascii_whitespace() {
+                                break Some(byte[0]);
+                            }
+                        }
+                    }
+                };
+                Format::sniff(first)
+            }
+        };
+        let reader: Box<dyn Read> = Box::new(io::Cursor::new(head).chain(stdin));
+        (reader, format, None)
+    } else {
+        let path = cwd.join(&args.file);
+        let file = fs::File::open(&path)
+            .map_err(|e| BadInput::new(format!("{shown_input}: cannot read it: {e}")))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(BadInput::new(format!("{shown_input}: is a folder, not a file")).into());
+        }
+        let format = match args.format {
+            Some(format) => format,
+            None => Format::from_extension(&shown_input).ok_or_else(|| {
+                BadInput::new(format!(
+                    "{shown_input}: cannot tell its format from the extension (.json, .ndjson, .jsonl, .csv); pass --format json|ndjson|csv"
+                ))
+            })?,
+        };
+        let total = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), format, total)
+    };
+    let stem = if stdin {
+        "stdin".to_string()
+    } else {
+        plain_stem(&args.file)
+    };
+
+    // Where the files go.
+    let out_dir = cwd.join(&args.out);
+    if out_dir.exists() && !out_dir.is_dir() {
+        return Err(BadInput::new(format!(
+            "--out {}: exists and is not a folder",
+            args.out.display()
+        ))
+        .into());
+    }
+    let created = if global.dry_run {
+        CreatedDirs(Vec::new())
+    } else {
+        CreatedDirs::create(&out_dir).map_err(|e| {
+            BadInput::new(format!(
+                "--out {}: cannot create it: {e}",
+                args.out.display()
+            ))
+        })?
+    };
+    let temp_dir = if global.dry_run {
+        std::env::temp_dir()
+    } else {
+        out_dir.clone()
+    };
+    let mut chunks = Chunks::new(&temp_dir, args.chunk, output::MAX_FILE_BYTES);
+    let settings = Settings {
+        rules,
+        format,
+        skip_invalid: args.skip_invalid,
+        keep_problems: LISTED_PROBLEMS,
+    };
+    let mut progress = Progress {
+        enabled: io::stderr().is_terminal() && !global.json,
+        started: Instant::now(),
+        last: None,
+        total,
+        read: Rc::clone(&read),
+    };
+    let source = Counting {
+        inner: source,
+        read: Rc::clone(&read),
+    };
+    let converted = bulk::convert(&settings, source, &mut chunks, &mut |n| progress.tick(n));
+    progress.clear();
+    let outcome = match converted {
+        Ok(outcome) => outcome,
+        Err(stop) => {
+            drop(chunks);
+            created.remove();
+            return Err(match stop {
+                Stop::Broken { line, reason } => BadInput::new(format!(
+                    "{shown_input}:{line}: {reason}; nothing was written"
+                ))
+                .into(),
+                Stop::Io(e) => anyhow::Error::new(e).context(format!(
+                    "converting {shown_input} into {}; nothing was written",
+                    args.out.display()
+                )),
+            });
+        }
+    };
+    let problem_lines: Vec<String> = outcome
+        .problems
+        .iter()
+        .map(|p| match p.index {
+            Some(i) => format!("{shown_input}:{} (entry {i}): {}", p.line, p.reason),
+            None => format!("{shown_input}:{}: {}", p.line, p.reason),
+        })
+        .collect();
+    let unlisted = outcome.invalid - outcome.problems.len() as u64;
+    let command = format!("bulk {}", kind.word());
+    if outcome.invalid > 0 && !args.skip_invalid {
+        drop(chunks);
+        created.remove();
+        let mut message = format!(
+            "{shown_input}: {} invalid {}; nothing was written (fix them, or pass --skip-invalid to write the {} valid ones):",
+            outcome.invalid,
+            if outcome.invalid == 1 {
+                "entry"
+            } else {
+                "entries"
+            },
+            outcome.valid
+        );
+        for line in &problem_lines {
+            message.push_str("\n  ");
+            message.push_str(line);
+        }
+        if unlisted > 0 {
+            message.push_str(&format!("\n  … and {unlisted} more"));
+        }
+        if global.json {
+            let report = json!({
+                "command": command,
+                "error": message,
+                "exit_code": EXIT_BAD_INPUT,
+                "input": shown_input,
+                "entries": outcome.valid,
+                "invalid": outcome.invalid,
+                "problems": outcome.problems,
+                "written": false,
+            });
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        eprintln!("error: {message}");
+        return Ok(EXIT_BAD_INPUT);
+    }
+
+    // Name the chunks and compare them with what is on disk.
+    let done = chunks.finish(&outcome.remove)?;
+    let width = 4.max(done.len().to_string().len());
+    let name = |i: usize| format!("{stem}-{}-{i:0width$}.json", kind.word());
+    let shown_out = args.out.to_string_lossy().trim_end_matches('/').to_string();
+    let mut files = Vec::new();
+    let mut pending = Vec::new();
+    for (i, chunk) in done.into_iter().enumerate() {
+        let file_name = name(i + 1);
+        let path = out_dir.join(&file_name);
+        let status = if !path.exists() {
+            Status::Create
+        } else if chunk.same_as(&path)? {
+            Status::Identical
+        } else if global.force {
+            Status::Force
+        } else {
+            Status::Conflict
+        };
+        files.push(OutFile {
+            shown: format!("{shown_out}/{file_name}"),
+            status,
+            entries: chunk.entries,
+            bytes: chunk.bytes,
+        });
+        pending.push((chunk, path, status));
+    }
+    let conflicts = files.iter().any(|f| f.status == Status::Conflict);
+    let write = !global.dry_run && !conflicts;
+    for (chunk, path, status) in pending {
+        if write && status != Status::Identical {
+            chunk.persist(&path)?;
+        }
+    }
+    if !write || files.is_empty() {
+        created.remove();
+    }
+    // Files of an earlier run that this one did not produce.
+    let stale: Vec<String> = fs::read_dir(&out_dir)
+        .map(|entries| {
+            let mut stale: Vec<String> = entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| {
+                    let pattern = format!("{stem}-{}-", kind.word());
+                    n.strip_prefix(&pattern)
+                        .and_then(|rest| rest.strip_suffix(".json"))
+                        .and_then(|number| number.parse::<usize>().ok())
+                        .is_some_and(|number| number > files.len())
+                })
+                .map(|n| format!("{shown_out}/{n}"))
+                .collect();
+            stale.sort();
+            stale
+        })
+        .unwrap_or_default();
+
+    let env_arg = env.map(|e| format!(" --env {e}")).unwrap_or_default();
+    let next_steps: Vec<String> = if conflicts {
+        Vec::new()
+    } else {
+        files
+            .iter()
+            .map(|f| {
+                format!(
+                    "npx wrangler kv bulk {} {} --binding {binding} --remote{env_arg}",
+                    kind.word(),
+                    shell_word(&f.shown)
+                )
+            })
+            .collect()
+    };
+    let code = if conflicts && !global.dry_run {
+        EXIT_CONFLICT
+    } else {
+        EXIT_OK
+    };
+    let mut out = io::stdout().lock();
+    if global.json {
+        let report = json!({
+            "command": command,
+            "dry_run": global.dry_run,
+            "written": write,
+            "exit_code": code,
+            "input": shown_input,
+            "format": format,
+            "binding": binding,
+            "entries": outcome.valid,
+            "invalid": outcome.invalid,
+            "problems": outcome.problems,
+            "files": files.iter().map(|f| json!({
+                "path": f.shown,
+                "status": f.status.word(),
+                "entries": f.entries,
+                "bytes": f.bytes,
+            })).collect::<Vec<_>>(),
+            "stale": stale,
+            "next_steps": next_steps,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        return Ok(code);
+    }
+    for f in &files {
+        writeln!(
+            out,
+            "{:>10}  {}  ({} {}, {})",
+            f.status.word(),
+            f.shown,
+            f.entries,
+            if f.entries == 1 { "entry" } else { "entries" },
+            size(f.bytes)
+        )?;
+    }
+    if files.is_empty() {
+        writeln!(out, "{shown_input} has no valid entries: no file to write.")?;
+    }
+    if outcome.invalid > 0 {
+        let mut err = io::stderr().lock();
+        writeln!(
+            err,
+            "skipped {} invalid {}:",
+            outcome.invalid,
+            if outcome.invalid == 1 {
+                "entry"
+            } else {
+                "entries"
+            }
+        )?;
+        for line in &problem_lines {
+            writeln!(err, "  {line}")?;
+        }
+        if unlisted > 0 {
+            writeln!(err, "  … and {unlisted} more")?;
+        }
+    }
+    if !stale.is_empty() {
+        let mut err = io::stderr().lock();
+        writeln!(
+            err,
+            "note: left from an earlier run and not part of this one: {}",
+            stale.join(", ")
+        )?;
+    }
+    if conflicts {
+        let mut err = io::stderr().lock();
+        writeln!(err)?;
+        for f in files.iter().filter(|f| f.status == Status::Conflict) {
+            writeln!(
+                err,
+                "conflict: {}: holds other data than this run produced",
+                f.shown
+            )?;
+        }
+        if global.dry_run {
+            writeln!(
+                err,
+                "A real run would write nothing. Add --force to overwrite."
+            )?;
+        } else {
+            writeln!(err, "Nothing was written. Add --force to overwrite.")?;
+        }
+        return Ok(code);
+    }
+    if global.dry_run {
+        writeln!(out, "\nDry run: nothing was written.")?;
+    }
+    if !next_steps.is_empty() {
+        writeln!(out, "\nNext steps:")?;
+        for step in &next_steps {
+            writeln!(out, "  {step}")?;
+        }
+    }
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_and_paths_need_no_quoting_or_are_quoted() {
+        assert_eq!(plain_stem(Path::new("data/users.ndjson")), "users");
+        assert_eq!(
+            plain_stem(Path::new("my data;rm -rf.csv")),
+            "my_data_rm_-rf"
+        );
+        assert_eq!(plain_stem(Path::new(".hidden")), "data.hidden");
+        assert_eq!(
+            shell_word("kv-bulk/users-put-0001.json"),
+            "kv-bulk/users-put-0001.json"
+        );
+        assert_eq!(shell_word("my out/a.json"), "'my out/a.json'");
+        assert_eq!(shell_word("$(x)/a.json"), "'$(x)/a.json'");
+    }
+
+    #[test]
+    fn sizes_use_decimal_units() {
+        assert_eq!(size(999), "999 B");
+        assert_eq!(size(1500), "1.5 kB");
+        assert_eq!(size(99_999_999), "100.0 MB");
+    }
+}
