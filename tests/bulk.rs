@@ -339,6 +339,25 @@ fn a_million_lines_become_a_hundred_files_of_every_entry() {
         }
     }
     assert_eq!(keys.len(), 1_000_000);
+    // No progress bar when stderr is not a terminal.
+    assert_eq!(run.stderr, "");
+    // On a terminal (util-linux `script` gives the run one), a large input
+    // shows one, on a single line redrawn in place.
+    let command = format!(
+        "{} -C {} bulk put m.ndjson --out on-a-terminal",
+        env!("CARGO_BIN_EXE_kvgen"),
+        project.path().display()
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("util-linux `script` runs the command on a terminal");
+    let terminal = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{terminal}");
+    assert!(terminal.contains("\r\x1b[2K["), "{terminal}");
+    assert!(terminal.contains("% "), "{terminal}");
+    assert!(terminal.contains(" entries"), "{terminal}");
+    assert_eq!(outputs(&project, "on-a-terminal").len(), 100);
 }
 
 #[test]

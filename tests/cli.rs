@@ -864,3 +864,78 @@ fn session_rejects_short_ttls_and_bad_cookie_names() {
         "{store}"
     );
 }
+
+#[test]
+fn bulk_uses_the_only_binding_and_names_them_when_there_are_several() {
+    let project = Project::copy(SAMPLE);
+    // The sample has no KV binding yet.
+    let before = project.tree();
+    let run = project.kvgen(&["bulk"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("wrangler.jsonc has no KV binding: pass --binding NAME (kvgen adds it)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.tree(), before);
+
+    project.kvgen(&["create", "users"]).assert_code(0);
+    let run = project.kvgen(&["bulk"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.statuses(),
+        pairs(&[
+            ("create", "src/kv/bulk.ts"),
+            ("identical", "src/kv/limits.ts"),
+            ("identical", "wrangler.jsonc"),
+        ])
+    );
+    let bulk = project.read("src/kv/bulk.ts");
+    assert!(bulk.contains("export async function getMany<"), "{bulk}");
+    assert!(
+        bulk.contains("import * as limits from './limits';"),
+        "the project's quotes"
+    );
+    project
+        .kvgen(&["bulk"])
+        .assert_code(0)
+        .assert_all_identical();
+
+    project.kvgen(&["cache"]).assert_code(0);
+    let before = project.tree();
+    let run = project.kvgen(&["bulk"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains(
+            "wrangler.jsonc has several KV bindings (USERS, CACHE): pass --binding with the one to use"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.tree(), before);
+    // A binding that is not there yet is added, like every command does.
+    let run = project.kvgen(&["bulk", "--binding", "ARCHIVE"]);
+    run.assert_code(0);
+    assert!(
+        project
+            .read("wrangler.jsonc")
+            .contains("\"binding\": \"ARCHIVE\"")
+    );
+}
+
+#[test]
+fn rust_bulk_is_declared_and_needs_no_new_dependency() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    project.kvgen(&["create", "users"]).assert_code(0);
+    let manifest = project.read("Cargo.toml");
+    let run = project.kvgen(&["bulk"]);
+    run.assert_code(0);
+    assert!(project.read("src/kv/mod.rs").contains("pub mod bulk;"));
+    assert!(
+        project
+            .read("src/kv/bulk.rs")
+            .contains("pub async fn put_many")
+    );
+    assert_eq!(project.read("Cargo.toml"), manifest);
+}

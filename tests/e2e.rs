@@ -137,6 +137,7 @@ const COMMANDS: &[&[&str]] = &[
     &["cache", "warm", "--cron", "*/5 * * * *"],
     &["flags"],
     &["session"],
+    &["bulk", "--binding", "E2E_KV"],
 ];
 
 struct TsFixture<'a> {

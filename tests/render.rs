@@ -142,6 +142,30 @@ fn rust_flags() {
 }
 
 #[test]
+fn typescript_bulk() {
+    snapshot_all(
+        Lang::Ts,
+        "bulk",
+        "ts-bulk",
+        Value::from(()),
+        "\t",
+        &not_limits,
+    );
+}
+
+#[test]
+fn rust_bulk() {
+    snapshot_all(
+        Lang::Rust,
+        "bulk",
+        "rust-bulk",
+        Value::from(()),
+        "\t",
+        &not_limits,
+    );
+}
+
+#[test]
 fn typescript_session() {
     snapshot_session(Lang::Ts, "ts-session");
 }

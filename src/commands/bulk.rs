@@ -12,7 +12,7 @@ use minijinja::context;
 use serde_json::json;
 
 use super::flags::shell_quote;
-use super::generate::{self, Dependency};
+use super::generate;
 use crate::bulk::output::{self, Chunks};
 use crate::bulk::{self, Format, Kind, Rules, Settings, Stop};
 use crate::cli::{BulkDataArgs, BulkPutArgs, GlobalArgs};
@@ -22,13 +22,6 @@ use crate::names;
 use crate::plan::{Plan, Status, read_text};
 use crate::project;
 use crate::templates;
-
-/// Concurrency (`buffer_unordered`) in the generated Rust.
-const FUTURES_UTIL: Dependency = Dependency {
-    name: "futures-util",
-    version: "0.3",
-    features: &[],
-};
 
 /// How many invalid entries a report lists.
 const LISTED_PROBLEMS: usize = 100;
@@ -92,14 +85,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
         config,
     } = generate::prepare(cwd, global, &binding, env, Vec::new())?;
     let files = templates::render(project.lang, "bulk", context! {}, &|_| true)?;
-    generate::add_modules(
-        &mut plan,
-        &project,
-        &dir,
-        files,
-        &[FUTURES_UTIL],
-        global.force,
-    )?;
+    generate::add_modules(&mut plan, &project, &dir, files, &[], global.force)?;
     let name = &binding.binding;
     let title = generate::namespace_title(name);
     plan.next_steps = generate::binding_next_steps(&project, &config, env, name, &title);
@@ -456,15 +442,14 @@ pub fn data(
     if outcome.invalid > 0 && !args.skip_invalid {
         drop(chunks);
         created.remove();
+        let plural = |n: u64| if n == 1 { "entry" } else { "entries" };
         let mut message = format!(
-            "{shown_input}: {} invalid {}; nothing was written (fix them, or pass --skip-invalid to write the {} valid ones):",
+            "{shown_input}: {} invalid {}; nothing was written (fix {}, or pass --skip-invalid to write the {} valid {}):",
             outcome.invalid,
-            if outcome.invalid == 1 {
-                "entry"
-            } else {
-                "entries"
-            },
-            outcome.valid
+            plural(outcome.invalid),
+            if outcome.invalid == 1 { "it" } else { "them" },
+            outcome.valid,
+            plural(outcome.valid)
         );
         for line in &problem_lines {
             message.push_str("\n  ");
