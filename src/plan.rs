@@ -219,14 +219,16 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The permissions of a new file kvgen writes: 0644 (rw-r--r--).
 #[cfg(unix)]
-fn default_permissions() -> fs::Permissions {
+pub fn default_permissions() -> fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     fs::Permissions::from_mode(0o644)
 }
 
+/// The permissions of a new file kvgen writes: writable.
 #[cfg(not(unix))]
-fn default_permissions() -> fs::Permissions {
+pub fn default_permissions() -> fs::Permissions {
     let mut permissions = fs::metadata(".").map(|m| m.permissions()).unwrap();
     permissions.set_readonly(false);
     permissions

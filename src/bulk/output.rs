@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempPath;
 
+use crate::plan::default_permissions;
+
 /// Most bytes a bulk file may have: Cloudflare takes at most 100 MB per
 /// bulk request, so every file stays under it.
 pub const MAX_FILE_BYTES: u64 = 100_000_000;
@@ -248,19 +250,6 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(filled)
-}
-
-#[cfg(unix)]
-fn default_permissions() -> fs::Permissions {
-    use std::os::unix::fs::PermissionsExt;
-    fs::Permissions::from_mode(0o644)
-}
-
-#[cfg(not(unix))]
-fn default_permissions() -> fs::Permissions {
-    let mut permissions = fs::metadata(".").map(|m| m.permissions()).unwrap();
-    permissions.set_readonly(false);
-    permissions
 }
 
 #[cfg(test)]

@@ -618,23 +618,12 @@ pub fn data(
         )?;
     }
     if conflicts {
-        let mut err = io::stderr().lock();
-        writeln!(err)?;
-        for f in files.iter().filter(|f| f.status == Status::Conflict) {
-            writeln!(
-                err,
-                "conflict: {}: holds other data than this run produced",
-                f.shown
-            )?;
-        }
-        if global.dry_run {
-            writeln!(
-                err,
-                "A real run would write nothing. Add --force to overwrite."
-            )?;
-        } else {
-            writeln!(err, "Nothing was written. Add --force to overwrite.")?;
-        }
+        let conflicting: Vec<(&str, &str)> = files
+            .iter()
+            .filter(|f| f.status == Status::Conflict)
+            .map(|f| (f.shown.as_str(), "holds other data than this run produced"))
+            .collect();
+        super::report_conflicts(&conflicting, global.dry_run, "Add --force to overwrite.")?;
         return Ok(code);
     }
     if global.dry_run {

@@ -115,6 +115,24 @@ const RUST_KEYWORDS: &[&str] = &[
     "priv", "typeof", "unsized", "virtual", "yield", "try",
 ];
 
+/// Tells on stderr which files conflict (path, reason) and that nothing was
+/// (or, in a dry run, would be) written; `hint` says what to do about it.
+fn report_conflicts(conflicts: &[(&str, &str)], dry_run: bool, hint: &str) -> std::io::Result<()> {
+    let mut err = std::io::stderr().lock();
+    writeln!(err)?;
+    for (path, reason) in conflicts {
+        writeln!(err, "conflict: {path}: {reason}")?;
+    }
+    if dry_run {
+        writeln!(
+            err,
+            "A real run would write nothing. Add --force to overwrite."
+        )
+    } else {
+        writeln!(err, "Nothing was written. {hint}")
+    }
+}
+
 /// Reports the plan and, unless it is a dry run or has conflicts, applies it.
 fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<u8> {
     plan.finish();
@@ -165,27 +183,17 @@ fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<
         }
     }
     if conflicts {
-        let mut err = std::io::stderr().lock();
-        writeln!(err)?;
-        for file in plan.files.iter().filter(|f| f.status == Status::Conflict) {
-            writeln!(
-                err,
-                "conflict: {}: {}",
-                file.path,
-                file.reason.as_deref().unwrap_or("differs")
-            )?;
-        }
-        if global.dry_run {
-            writeln!(
-                err,
-                "A real run would write nothing. Add --force to overwrite."
-            )?;
-        } else {
-            writeln!(
-                err,
-                "Nothing was written. Add --dry-run to see the differences, --force to overwrite."
-            )?;
-        }
+        let conflicting: Vec<(&str, &str)> = plan
+            .files
+            .iter()
+            .filter(|f| f.status == Status::Conflict)
+            .map(|f| (f.path.as_str(), f.reason.as_deref().unwrap_or("differs")))
+            .collect();
+        report_conflicts(
+            &conflicting,
+            global.dry_run,
+            "Add --dry-run to see the differences, --force to overwrite.",
+        )?;
         return Ok(code);
     }
     if global.dry_run {
