@@ -511,3 +511,24 @@ fn files_of_an_earlier_larger_run_are_pointed_out_not_deleted() {
     assert!(project.path().join("kv-bulk/s-put-0002.json").exists());
     assert_eq!(commands(&run).len(), 1);
 }
+
+#[test]
+fn outside_a_worker_the_binding_must_be_given() {
+    let project = Project::with_files(&[("d.ndjson", "{\"key\":\"a\",\"value\":\"1\"}\n")]);
+    let run = project.kvgen(&["bulk", "put", "d.ndjson"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("not a Worker project"),
+        "{}",
+        run.stderr
+    );
+    assert!(!project.path().join("kv-bulk").exists());
+    let run = project.kvgen(&["bulk", "put", "d.ndjson", "--binding", "DATA"]);
+    run.assert_code(0);
+    assert_eq!(
+        commands(&run),
+        ["kv bulk put kv-bulk/d-put-0001.json --binding DATA --remote"]
+    );
+    let run = project.kvgen(&["bulk", "put", "d.ndjson", "--binding", "not-an-identifier"]);
+    run.assert_code(2);
+}
