@@ -270,6 +270,17 @@ mod tests {
     }
 
     #[test]
+    fn full_batches_leave_memory_for_files() {
+        let mut keys = Keys::with_batch(3);
+        for (i, key) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().enumerate() {
+            keys.add(key.as_bytes(), i as u64, i as u64 + 1, 0).unwrap();
+        }
+        let sorter = keys.finish().unwrap();
+        assert_eq!(sorter.runs.len(), 2, "two full batches were spilled");
+        assert_eq!(sorter.records.len(), 2, "only the rest is in memory");
+    }
+
+    #[test]
     fn records_survive_the_round_trip_through_bytes() {
         let seen = Seen {
             hash: (u64::MAX, 7),
