@@ -40,7 +40,9 @@ pub struct GlobalArgs {
     pub dir: Option<String>,
     /// The KV binding to use [default: create: derived from NAMESPACE, e.g.
     /// user-cache -> USER_CACHE; cache: CACHE; flags: FLAGS; session:
-    /// SESSIONS]. Added to the config when missing.
+    /// SESSIONS; bulk: the only KV binding in the config]. Added to the
+    /// config when missing (`bulk put/delete` only name it in the commands
+    /// they print, so it must be there).
     #[arg(long, value_name = "NAME", global = true)]
     pub binding: Option<String>,
     /// Put the binding under env.NAME (bindings are not inherited by
@@ -90,10 +92,10 @@ pub struct BulkArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BulkAction {
-    /// Turn a JSON array, NDJSON or CSV file (key,value[,expiration_ttl]
-    /// [,expiration][,metadata]) into files for `wrangler kv bulk put`,
-    /// checking every entry against Workers KV's limits; nothing is written
-    /// unless all entries are valid.
+    /// Turn a JSON array, NDJSON or CSV file (with the header
+    /// key,value[,expiration_ttl][,expiration][,metadata]) into files for
+    /// `wrangler kv bulk put`, checking every entry against Workers KV's
+    /// limits; nothing is written unless all entries are valid.
     Put(BulkPutArgs),
     /// Turn keys (a JSON array of keys or of entries, NDJSON, or CSV with a
     /// `key` column) into files for `wrangler kv bulk delete`.

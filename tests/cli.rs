@@ -891,6 +891,12 @@ fn bulk_uses_the_only_binding_and_names_them_when_there_are_several() {
             ("identical", "wrangler.jsonc"),
         ])
     );
+    assert!(
+        run.stdout
+            .contains("  kvgen bulk put data.ndjson   # checks data and writes files"),
+        "{}",
+        run.stdout
+    );
     let bulk = project.read("src/kv/bulk.ts");
     assert!(bulk.contains("export async function getMany<"), "{bulk}");
     assert!(
