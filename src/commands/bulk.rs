@@ -89,15 +89,12 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     let name = &binding.binding;
     let title = generate::namespace_title(name);
     plan.next_steps = generate::binding_next_steps(&project, &config, env, name, &title);
-    let mut example = String::from("kvgen bulk put data.ndjson");
-    if global.binding.is_some() {
-        example.push_str(&format!(" --binding {name}"));
-    }
-    if let Some(env) = env {
-        example.push_str(&format!(" --env {env}"));
-    }
-    plan.next_steps.push(format!(
-        "{example}   # checks data and writes files for `wrangler kv bulk put`"
+    plan.next_steps.push(generate::follow_up(
+        "kvgen bulk put data.ndjson",
+        global,
+        name,
+        env,
+        "checks data and writes files for `wrangler kv bulk put`",
     ));
     Ok(plan)
 }

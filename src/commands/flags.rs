@@ -48,15 +48,12 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     let name = &binding.binding;
     let title = generate::namespace_title(name);
     plan.next_steps = generate::binding_next_steps(&project, &config, env, name, &title);
-    let mut example = String::from("kvgen flags set new-checkout --percentage 10");
-    if global.binding.is_some() {
-        example.push_str(&format!(" --binding {name}"));
-    }
-    if let Some(env) = env {
-        example.push_str(&format!(" --env {env}"));
-    }
-    plan.next_steps.push(format!(
-        "{example}   # prints the command that stores a flag"
+    plan.next_steps.push(generate::follow_up(
+        "kvgen flags set new-checkout --percentage 10",
+        global,
+        name,
+        env,
+        "prints the command that stores a flag",
     ));
     Ok(plan)
 }

@@ -249,6 +249,25 @@ fn crate_root(manifest: &str, root: &Path) -> Result<String, BadInput> {
         })
 }
 
+/// A kvgen command to run next, with the `--binding` (when the user gave
+/// one) and `--env` of this run, and a comment saying what it does.
+pub fn follow_up(
+    command: &str,
+    global: &GlobalArgs,
+    binding: &str,
+    env: Option<&str>,
+    comment: &str,
+) -> String {
+    let mut step = command.to_string();
+    if global.binding.is_some() {
+        step.push_str(&format!(" --binding {binding}"));
+    }
+    if let Some(env) = env {
+        step.push_str(&format!(" --env {env}"));
+    }
+    format!("{step}   # {comment}")
+}
+
 /// The next steps every command shares: create the namespace when the
 /// binding in the (edited) config has no id, and regenerate the `Env` types
 /// of a TypeScript project that has them.
