@@ -21,7 +21,6 @@ use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_CONFLICT, EXIT_OK};
 use crate::names;
 use crate::plan::{Plan, Status, read_text};
 use crate::project;
-use crate::templates;
 
 /// How many invalid entries a report lists.
 const LISTED_PROBLEMS: usize = 100;
@@ -78,17 +77,9 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
         }
     };
     let binding = KvBinding::new(binding);
-    let generate::Prepared {
-        project,
-        dir,
-        mut plan,
-        config,
-    } = generate::prepare(cwd, global, &binding, env, Vec::new())?;
-    let files = templates::render(project.lang, "bulk", context! {}, &|_| true)?;
-    generate::add_modules(&mut plan, &project, &dir, files, &[], global.force)?;
+    let mut plan =
+        generate::binding_modules(cwd, global, &binding, env, "bulk", context! {}, &[])?.plan;
     let name = &binding.binding;
-    let title = generate::namespace_title(name);
-    plan.next_steps = generate::binding_next_steps(&project, &config, env, name, &title);
     plan.next_steps.push(generate::follow_up(
         "kvgen bulk put data.ndjson",
         global,

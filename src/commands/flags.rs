@@ -14,7 +14,6 @@ use crate::config::KvBinding;
 use crate::error::{BadInput, EXIT_OK};
 use crate::names;
 use crate::plan::Plan;
-use crate::templates;
 
 /// The binding used when `--binding` is not given.
 const DEFAULT_BINDING: &str = "FLAGS";
@@ -36,18 +35,9 @@ fn binding(global: &GlobalArgs) -> Result<&str, BadInput> {
 pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     let binding = KvBinding::new(binding(global)?);
     let env = global.env.as_deref().map(names::env).transpose()?;
-    let generate::Prepared {
-        project,
-        dir,
-        mut plan,
-        config,
-    } = generate::prepare(cwd, global, &binding, env, Vec::new())?;
-    let files = templates::render(project.lang, "flags", context! {}, &|_| true)?;
-    generate::add_modules(&mut plan, &project, &dir, files, &[SHA2], global.force)?;
-
+    let mut plan =
+        generate::binding_modules(cwd, global, &binding, env, "flags", context! {}, &[SHA2])?.plan;
     let name = &binding.binding;
-    let title = generate::namespace_title(name);
-    plan.next_steps = generate::binding_next_steps(&project, &config, env, name, &title);
     plan.next_steps.push(generate::follow_up(
         "kvgen flags set new-checkout --percentage 10",
         global,

@@ -137,6 +137,32 @@ pub fn prepare(
     })
 }
 
+/// [`prepare`], then the command's modules rendered with `context` and added
+/// (with `dependencies` for Rust), and the shared next steps
+/// ([`binding_next_steps`]) in the plan.
+pub fn binding_modules(
+    cwd: &Path,
+    global: &GlobalArgs,
+    binding: &KvBinding,
+    env: Option<&str>,
+    command: &str,
+    context: minijinja::Value,
+    dependencies: &[Dependency],
+) -> anyhow::Result<Prepared> {
+    let mut prepared = prepare(cwd, global, binding, env, Vec::new())?;
+    let Prepared {
+        project,
+        dir,
+        plan,
+        config,
+    } = &mut prepared;
+    let files = crate::templates::render(project.lang, command, context, &|_| true)?;
+    add_modules(plan, project, dir, files, dependencies, global.force)?;
+    let name = &binding.binding;
+    plan.next_steps = binding_next_steps(project, config, env, name, &namespace_title(name));
+    Ok(prepared)
+}
+
 /// The namespace title the next steps suggest for a binding: `USER_CACHE`
 /// -> `user-cache`.
 pub fn namespace_title(binding: &str) -> String {

@@ -11,7 +11,6 @@ use crate::config::{Edit, EditStatus, KvBinding};
 use crate::error::BadInput;
 use crate::names;
 use crate::plan::{Plan, read_text};
-use crate::templates;
 use crate::text::Text;
 
 /// The binding used when `--binding` is not given.
@@ -55,21 +54,17 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &SessionArgs) -> anyhow::Resu
     let env = global.env.as_deref().map(names::env).transpose()?;
     let ttl = ttl(args.ttl.as_deref())?;
     let cookie = names::cookie_name(args.cookie.as_deref().unwrap_or(DEFAULT_COOKIE))?;
-    let generate::Prepared {
-        project,
-        dir,
-        mut plan,
-        config,
-    } = generate::prepare(cwd, global, &binding, env, Vec::new())?;
     let context = context! { default_ttl => ttl, cookie_name => cookie };
-    let files = templates::render(project.lang, "session", context, &|_| true)?;
-    generate::add_modules(
-        &mut plan,
-        &project,
-        &dir,
-        files,
+    let generate::Prepared {
+        project, mut plan, ..
+    } = generate::binding_modules(
+        cwd,
+        global,
+        &binding,
+        env,
+        "session",
+        context,
         RUST_DEPENDENCIES,
-        global.force,
     )?;
 
     // A secret for `wrangler dev`, in a file git never sees.
@@ -82,10 +77,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &SessionArgs) -> anyhow::Resu
     let edit = gitignore(existing.as_deref());
     plan.edited(&project.root, ".gitignore", existing, edit);
 
-    let name = &binding.binding;
-    let title = generate::namespace_title(name);
     let env_flag = env.map(|e| format!(" --env {e}")).unwrap_or_default();
-    plan.next_steps = generate::binding_next_steps(&project, &config, env, name, &title);
     plan.next_steps.push(format!(
         "npx wrangler secret put {SECRET_NAME}{env_flag}   # a long random value; .dev.vars has one for wrangler dev"
     ));
