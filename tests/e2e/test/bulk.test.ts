@@ -4,7 +4,7 @@ import { env, reset } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { backoff, deleteMany, getMany, listAll, putMany } from "@kv/bulk";
 import { counting, total } from "./counting";
-import { listed, nowSeconds } from "./kv";
+import { listed, names as allNames, nowSeconds } from "./kv";
 
 afterEach(async () => {
 	vi.useRealTimers();
@@ -21,11 +21,8 @@ const PUT_500 = "KV PUT failed: 500 Internal Server Error";
 /** No wait between retries, so the tests stay fast. */
 const noDelay = () => 0;
 
-/** Every key name in E2E_KV, in KV's order (at most 1000). */
-async function names(): Promise<string[]> {
-	const page = await env.E2E_KV.list();
-	return page.keys.map((k) => k.name);
-}
+/** Every key name in E2E_KV, in KV's order. */
+const names = () => allNames(env.E2E_KV);
 
 /** Writes `count` keys `prefix000`, `prefix001`… with value "v<i>". */
 async function fill(prefix: string, count: number, width = 3) {

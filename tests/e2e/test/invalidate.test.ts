@@ -4,6 +4,7 @@ import { env, reset } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { invalidate, invalidatePrefix } from "@kv/invalidate";
 import { counting, total } from "./counting";
+import { names as allNames } from "./kv";
 
 afterEach(async () => {
 	vi.restoreAllMocks();
@@ -11,10 +12,7 @@ afterEach(async () => {
 });
 
 /** Every key name in CACHE, in KV's order. */
-async function names(): Promise<string[]> {
-	const page = await env.CACHE.list();
-	return page.keys.map((k) => k.name);
-}
+const names = () => allNames(env.CACHE);
 
 /** Writes `count` keys `prefix0`, `prefix1`… (zero-padded). */
 async function fill(prefix: string, count: number) {

@@ -8,3 +8,9 @@ export async function listed(kv: KVNamespace, name: string) {
 	const page = await kv.list({ prefix: name });
 	return page.keys.find((k) => k.name === name);
 }
+
+/** Every key name in `kv`, in KV's order (one list() page: at most 1000). */
+export async function names(kv: KVNamespace): Promise<string[]> {
+	const page = await kv.list();
+	return page.keys.map((k) => k.name);
+}

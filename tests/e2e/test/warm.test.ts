@@ -4,7 +4,7 @@ import { env, reset } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { warm } from "@kv/warm";
 import { counting, total } from "./counting";
-import { nowSeconds } from "./kv";
+import { names as allNames, nowSeconds } from "./kv";
 
 afterEach(async () => {
 	vi.restoreAllMocks();
@@ -12,10 +12,7 @@ afterEach(async () => {
 });
 
 /** Every key name in CACHE, in KV's order. */
-async function names(): Promise<string[]> {
-	const page = await env.CACHE.list();
-	return page.keys.map((k) => k.name);
-}
+const names = () => allNames(env.CACHE);
 
 /** Entries `k0`…`k{n-1}` whose loads return `value-i`. */
 function entries(n: number) {
