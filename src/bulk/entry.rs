@@ -3,6 +3,7 @@
 //! per entry) or `wrangler kv bulk delete` (a key per entry) reads it.
 
 use std::borrow::Cow;
+use std::io::Write;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -410,11 +411,11 @@ impl Encoder {
         let base64 = encoded?;
         if let Some(ttl) = expiration_ttl {
             self.out.extend_from_slice(b",\"expiration_ttl\":");
-            self.out.extend_from_slice(ttl.to_string().as_bytes());
+            write!(self.out, "{ttl}").expect("writing to a Vec cannot fail");
         }
         if let Some(at) = expiration {
             self.out.extend_from_slice(b",\"expiration\":");
-            self.out.extend_from_slice(at.to_string().as_bytes());
+            write!(self.out, "{at}").expect("writing to a Vec cannot fail");
         }
         if let Some(metadata) = metadata {
             self.metadata(metadata)?;

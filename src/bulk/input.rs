@@ -85,7 +85,8 @@ impl<E> From<io::Error> for ReadError<E> {
 pub const MAX_RECORD_BYTES: usize = 256 * 1024 * 1024;
 
 const READ_SIZE: usize = 1 << 20;
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+/// The UTF-8 byte-order mark, skipped at the start of an input.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Reads `reader` in `format`, calling `on` for every record.
 pub fn read<E>(

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::flags::shell_quote;
 use super::generate;
+use crate::bulk::input::BOM;
 use crate::bulk::output::{self, Chunks};
 use crate::bulk::{self, Format, Kind, Rules, Settings, Stop};
 use crate::cli::{BulkDataArgs, BulkPutArgs, GlobalArgs};
@@ -271,6 +272,74 @@ struct OutFile {
     bytes: u64,
 }
 
+/// The data to convert.
+struct Input {
+    reader: Box<dyn Read>,
+    format: Format,
+    /// Its size, when known (not for stdin), for the progress bar.
+    total: Option<u64>,
+    /// Its name in messages.
+    shown: String,
+    /// The first part of the names of its bulk files.
+    stem: String,
+}
+
+/// Opens FILE (or stdin for `-`) and settles its format: `--format`, else
+/// the extension, else (stdin) the first character.
+fn open_input(cwd: &Path, args: &BulkDataArgs) -> anyhow::Result<Input> {
+    if args.file.as_os_str() == "-" {
+        let mut stdin = io::stdin().lock();
+        let mut head = Vec::new();
+        let format = match args.format {
+            Some(format) => format,
+            None => {
+                // Read up to the first character past a BOM and whitespace.
+                let mut byte = [0u8; 1];
+                let first = loop {
+                    if stdin.read(&mut byte)? == 0 {
+                        break None;
+                    }
+                    head.push(byte[0]);
+                    let in_bom = head.len() <= BOM.len() && BOM.starts_with(&head);
+                    if !in_bom && !byte[0].is_ascii_whitespace() {
+                        break Some(byte[0]);
+                    }
+                };
+                Format::sniff(first)
+            }
+        };
+        return Ok(Input {
+            reader: Box::new(io::Cursor::new(head).chain(stdin)),
+            format,
+            total: None,
+            shown: "stdin".to_string(),
+            stem: "stdin".to_string(),
+        });
+    }
+    let shown = args.file.display().to_string();
+    let file = fs::File::open(cwd.join(&args.file))
+        .map_err(|e| BadInput::new(format!("{shown}: cannot read it: {e}")))?;
+    let metadata = file.metadata()?;
+    if metadata.is_dir() {
+        return Err(BadInput::new(format!("{shown}: is a folder, not a file")).into());
+    }
+    let format = match args.format {
+        Some(format) => format,
+        None => Format::from_extension(&shown).ok_or_else(|| {
+            BadInput::new(format!(
+                "{shown}: cannot tell its format from the extension (.json, .ndjson, .jsonl, .csv); pass --format json|ndjson|csv"
+            ))
+        })?,
+    };
+    Ok(Input {
+        reader: Box::new(file),
+        format,
+        total: Some(metadata.len()),
+        stem: plain_stem(&args.file),
+        shown,
+    })
+}
+
 /// `kvgen bulk put FILE` / `kvgen bulk delete FILE`.
 pub fn data(
     cwd: &Path,
@@ -309,62 +378,14 @@ pub fn data(
     };
     let binding = data_binding(cwd, global, env)?;
 
-    // The input, its format and the name of its files.
-    let stdin = args.file.as_os_str() == "-";
-    let shown_input = if stdin {
-        "stdin".to_string()
-    } else {
-        args.file.display().to_string()
-    };
+    let Input {
+        reader: source,
+        format,
+        total,
+        shown: shown_input,
+        stem,
+    } = open_input(cwd, args)?;
     let read = Rc::new(Cell::new(0u64));
-    let (source, format, total): (Box<dyn Read>, Format, Option<u64>) = if stdin {
-        let mut stdin = io::stdin().lock();
-        let mut head = Vec::new();
-        let format = match args.format {
-            Some(format) => format,
-            None => {
-                // Enough of the input to see its first character.
-                let mut byte = [0u8; 1];
-                let first = loop {
-                    match stdin.read(&mut byte)? {
-                        0 => break None,
-                        _ => {
-                            head.push(byte[0]);
-                            let in_bom = head.len() <= 3 && b"\xEF\xBB\xBF".starts_with(&head);
-                            if !in_bom && !byte[0].is_ascii_whitespace() {
-                                break Some(byte[0]);
-                            }
-                        }
-                    }
-                };
-                Format::sniff(first)
-            }
-        };
-        let reader: Box<dyn Read> = Box::new(io::Cursor::new(head).chain(stdin));
-        (reader, format, None)
-    } else {
-        let path = cwd.join(&args.file);
-        let file = fs::File::open(&path)
-            .map_err(|e| BadInput::new(format!("{shown_input}: cannot read it: {e}")))?;
-        if file.metadata().is_ok_and(|m| m.is_dir()) {
-            return Err(BadInput::new(format!("{shown_input}: is a folder, not a file")).into());
-        }
-        let format = match args.format {
-            Some(format) => format,
-            None => Format::from_extension(&shown_input).ok_or_else(|| {
-                BadInput::new(format!(
-                    "{shown_input}: cannot tell its format from the extension (.json, .ndjson, .jsonl, .csv); pass --format json|ndjson|csv"
-                ))
-            })?,
-        };
-        let total = file.metadata().ok().map(|m| m.len());
-        (Box::new(file), format, total)
-    };
-    let stem = if stdin {
-        "stdin".to_string()
-    } else {
-        plain_stem(&args.file)
-    };
 
     // Where the files go.
     let out_dir = cwd.join(&args.out);
