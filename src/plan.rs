@@ -203,32 +203,44 @@ impl Plan {
 pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     fs::create_dir_all(dir)?;
-    let permissions = match fs::metadata(path) {
-        Ok(meta) => Some(meta.permissions()),
-        Err(_) => None,
-    };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".kvgen-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
+    let mut temp = temp_file_in(dir)?;
     temp.write_all(content)?;
     temp.as_file().sync_all()?;
-    let permissions = permissions.unwrap_or_else(default_permissions);
-    fs::set_permissions(temp.path(), permissions)?;
+    install(temp.into_temp_path(), path)
+}
+
+/// A temporary file in `dir` (hidden, `.kvgen-….tmp`), deleted unless it is
+/// installed.
+pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(".kvgen-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+}
+
+/// Renames a finished temporary file to `path` (in the same folder, so the
+/// file is either wholly old or wholly new), keeping the permissions of the
+/// file it replaces; a new one gets 0644.
+pub fn install(temp: tempfile::TempPath, path: &Path) -> std::io::Result<()> {
+    let permissions = match fs::metadata(path) {
+        Ok(meta) => meta.permissions(),
+        Err(_) => default_permissions(),
+    };
+    fs::set_permissions(&temp, permissions)?;
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 
 /// The permissions of a new file kvgen writes: 0644 (rw-r--r--).
 #[cfg(unix)]
-pub fn default_permissions() -> fs::Permissions {
+fn default_permissions() -> fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     fs::Permissions::from_mode(0o644)
 }
 
 /// The permissions of a new file kvgen writes: writable.
 #[cfg(not(unix))]
-pub fn default_permissions() -> fs::Permissions {
+fn default_permissions() -> fs::Permissions {
     let mut permissions = fs::metadata(".").map(|m| m.permissions()).unwrap();
     permissions.set_readonly(false);
     permissions

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempPath;
 
-use crate::plan::default_permissions;
+use crate::plan;
 
 /// Most bytes a bulk file may have: Cloudflare takes at most 100 MB per
 /// bulk request, so every file stays under it.
@@ -92,10 +92,7 @@ impl Chunks {
                 open
             }
             None => {
-                let file = tempfile::Builder::new()
-                    .prefix(".kvgen-")
-                    .suffix(".tmp")
-                    .tempfile_in(&self.temp_dir)?;
+                let file = plan::temp_file_in(&self.temp_dir)?;
                 let (file, temp) = file.into_parts();
                 self.buffer.extend_from_slice(HEAD);
                 self.open.insert(Open {
@@ -184,10 +181,7 @@ impl Chunk {
         }
         out.extend_from_slice(TAIL);
         debug_assert_eq!(written, entries);
-        let file = tempfile::Builder::new()
-            .prefix(".kvgen-")
-            .suffix(".tmp")
-            .tempfile_in(temp_dir)?;
+        let file = plan::temp_file_in(temp_dir)?;
         let (mut file, temp) = file.into_parts();
         file.write_all(&out)?;
         Ok(Some(Chunk {
@@ -214,13 +208,7 @@ impl Chunk {
     /// Renames the chunk to `path`, keeping the permissions of a file it
     /// replaces (0644 for a new one).
     pub fn persist(self, path: &Path) -> io::Result<()> {
-        let permissions = match fs::metadata(path) {
-            Ok(meta) => meta.permissions(),
-            Err(_) => default_permissions(),
-        };
-        fs::set_permissions(&self.temp, permissions)?;
-        self.temp.persist(path).map_err(|e| e.error)?;
-        Ok(())
+        plan::install(self.temp, path)
     }
 }
 
