@@ -15,6 +15,34 @@ impl BadInput {
     }
 }
 
+/// The project changed under kvgen, or another kvgen run holds it: nothing
+/// was written; exit code 1, like a conflict.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Busy(pub String);
+
+/// The exit code an error stands for: 1 when the project was busy or changed
+/// while kvgen ran, 130 when SIGINT stopped it (as a shell reports it), 2
+/// otherwise.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    if error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<crate::transaction::CommitError>(),
+            Some(crate::transaction::CommitError::Interrupted)
+        )
+    }) {
+        return 130;
+    }
+    let busy = error.chain().any(|cause| {
+        cause.is::<Busy>()
+            || matches!(
+                cause.downcast_ref::<crate::transaction::CommitError>(),
+                Some(crate::transaction::CommitError::Changed { .. })
+            )
+    });
+    if busy { EXIT_CONFLICT } else { EXIT_BAD_INPUT }
+}
+
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_CONFLICT: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;

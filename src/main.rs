@@ -1,23 +1,26 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 use kvgen::cli::Cli;
-use kvgen::error::{EXIT_BAD_INPUT, exit};
+use kvgen::error::{exit, exit_code};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    kvgen::lock::exit_cleanly_on_signals();
     match kvgen::commands::run(&cli) {
         Ok(code) => exit(code),
         Err(error) => {
+            let code = exit_code(&error);
             if cli.global.json {
-                let report = serde_json::json!({ "error": format!("{error:#}"), "exit_code": EXIT_BAD_INPUT });
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).unwrap_or_default()
-                );
+                let report =
+                    serde_json::json!({ "error": format!("{error:#}"), "exit_code": code });
+                let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+                // A report nobody can read changes nothing about the outcome.
+                let _ = writeln!(std::io::stdout(), "{text}");
             }
-            eprintln!("error: {error:#}");
-            exit(EXIT_BAD_INPUT)
+            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            exit(code)
         }
     }
 }

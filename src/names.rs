@@ -234,6 +234,17 @@ pub fn show(value: &str) -> String {
     format!("{value:?}")
 }
 
+/// A path for a message: as it is when it holds only printable
+/// characters, else quoted with every control character escaped.
+pub fn show_path(path: &std::path::Path) -> String {
+    let text = path.to_string_lossy();
+    if text.chars().any(|c| c.is_control() || c == '"') {
+        show(&text)
+    } else {
+        text.into_owned()
+    }
+}
+
 fn show_char(c: char) -> String {
     format!("{c:?}")
 }

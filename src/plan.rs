@@ -2,15 +2,15 @@
 //! after. Reporting, `--dry-run`, `--json` and writing are views of it, and
 //! nothing is written until the whole plan is known to be free of conflicts.
 
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::Serialize;
 
 use crate::config::{Edit, EditStatus};
 use crate::error::BadInput;
+use crate::files;
+pub use crate::files::read_text;
+use crate::transaction::{Expect, NewMode, Transaction};
 
 /// What happens to one file (the Rails/Thor verbs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -51,6 +51,7 @@ impl Status {
 pub struct FileChange {
     /// Relative to the project root, with `/` separators.
     pub path: String,
+    /// The file as kvgen reads it (links followed).
     #[serde(skip)]
     pub absolute: PathBuf,
     #[serde(skip)]
@@ -67,35 +68,108 @@ pub struct FileChange {
 }
 
 impl FileChange {
-    /// The unified diff of this change, with any secret replaced by a mark.
+    /// The unified diff of this change. Secrets never show: kvgen's own are
+    /// replaced by a mark, and in `.dev.vars*` and `.env*` files every
+    /// value is.
     pub fn diff(&self) -> String {
-        let mut diff = crate::diff::unified(&self.path, self.before.as_deref(), &self.after);
+        let mut diff = if is_secret_file(&self.path) {
+            let before = self
+                .before
+                .as_deref()
+                .map(|b| mask_values(b, &self.secrets));
+            let after = mask_values(&self.after, &self.secrets);
+            crate::diff::unified(&self.path, before.as_deref(), &after)
+        } else {
+            crate::diff::unified(&self.path, self.before.as_deref(), &self.after)
+        };
         for secret in &self.secrets {
-            diff = diff.replace(secret.as_str(), "<random secret, not shown>");
+            diff = diff.replace(secret.as_str(), SECRET_MARK);
         }
         diff
     }
+}
+
+const SECRET_MARK: &str = "<random secret, not shown>";
+const VALUE_MARK: &str = "<value not shown>";
+
+/// Files of secrets (wrangler's `.dev.vars`, `.dev.vars.<env>`, dotenv's
+/// `.env*`): their values never show, and new ones are private to their
+/// owner.
+pub fn is_secret_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.starts_with(".dev.vars") || name.starts_with(".env")
+}
+
+/// A dotenv file with every value (and comment) replaced by a mark, line
+/// for line: `export KEY="…"` becomes `export KEY=<value not shown>`, the
+/// lines of a multi-line quoted value and anything unrecognised become a
+/// mark too.
+fn mask_values(text: &str, own: &[String]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut open: Option<char> = None;
+    for line in text.split_inclusive('\n') {
+        let (content, ending) = match line.strip_suffix("\r\n") {
+            Some(c) => (c, "\r\n"),
+            None => match line.strip_suffix('\n') {
+                Some(c) => (c, "\n"),
+                None => (line, ""),
+            },
+        };
+        if let Some(quote) = open {
+            if content.contains(quote) {
+                open = None;
+            }
+            out.push_str(VALUE_MARK);
+        } else {
+            let trimmed = content.trim_start();
+            let indent = &content[..content.len() - trimmed.len()];
+            let (export, rest) = match trimmed.strip_prefix("export ") {
+                Some(rest) => ("export ", rest.trim_start()),
+                None => ("", trimmed),
+            };
+            let key_len = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+                .unwrap_or(rest.len());
+            let after_key = rest[key_len..].trim_start();
+            if trimmed.is_empty() {
+            } else if trimmed.starts_with('#') {
+                out.push_str(indent);
+                out.push_str("# …");
+            } else if key_len > 0 && (after_key.starts_with('=') || after_key.starts_with(':')) {
+                let value = after_key[1..].trim();
+                out.push_str(indent);
+                out.push_str(export);
+                out.push_str(&rest[..key_len]);
+                out.push('=');
+                let mark = if own.iter().any(|s| value.contains(s.as_str())) {
+                    SECRET_MARK
+                } else {
+                    VALUE_MARK
+                };
+                out.push_str(mark);
+                if let Some(quote) = value
+                    .chars()
+                    .next()
+                    .filter(|c| matches!(c, '"' | '\'' | '`'))
+                    && !value[1..].contains(quote)
+                {
+                    open = Some(quote);
+                }
+            } else {
+                out.push_str(VALUE_MARK);
+            }
+        }
+        out.push_str(ending);
+    }
+    out
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     pub files: Vec<FileChange>,
     pub next_steps: Vec<String>,
-}
-
-/// Reads a text file kvgen may change; `None` when it does not exist.
-pub fn read_text(path: &Path, shown: &str) -> anyhow::Result<Option<String>> {
-    match fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Ok(Some(text)),
-            Err(_) => Err(BadInput::new(format!(
-                "{shown}: not UTF-8 text; kvgen edits only UTF-8 files"
-            ))
-            .into()),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot read {shown}")),
-    }
+    /// The project root the files are in: where the run's journal goes.
+    pub root: Option<PathBuf>,
 }
 
 impl Plan {
@@ -125,6 +199,7 @@ impl Plan {
                 ),
             ),
         };
+        self.root.get_or_insert_with(|| root.to_path_buf());
         self.files.push(FileChange {
             path: path.to_string(),
             absolute,
@@ -146,6 +221,7 @@ impl Plan {
             (Some(_), EditStatus::Conflict(reason)) => (Status::Conflict, Some(reason)),
             (Some(_), EditStatus::Forced(reason)) => (Status::Force, Some(reason)),
         };
+        self.root.get_or_insert_with(|| root.to_path_buf());
         self.files.push(FileChange {
             path: path.to_string(),
             absolute: root.join(path),
@@ -183,67 +259,69 @@ impl Plan {
         self.files.iter().any(|f| f.status == Status::Conflict)
     }
 
-    /// Writes every file whose status says so, each atomically.
+    /// Checks every file the plan would write, before anything is: it must
+    /// lie inside the project root once links are followed (a link inside
+    /// the project is written through, and stays a link), be a regular file
+    /// or not exist, and not be read-only (unless `force`).
+    pub fn check(&mut self, force: bool) -> Result<(), BadInput> {
+        let Some(root) = self.root.clone() else {
+            return Ok(());
+        };
+        for file in self.files.iter_mut().filter(|f| f.status.writes()) {
+            file.absolute = files::resolve_inside(&root, &file.path)?;
+            if let Ok(meta) = std::fs::metadata(&file.absolute)
+                && !meta.is_file()
+            {
+                return Err(BadInput::new(format!(
+                    "{}: is {}, not a regular file; kvgen reads and writes only regular files",
+                    crate::names::show_path(Path::new(&file.path)),
+                    files::kind(&meta)
+                )));
+            }
+            let shown = crate::names::show_path(Path::new(&file.path));
+            files::check_writable(&file.absolute, &shown, force)?;
+        }
+        Ok(())
+    }
+
+    /// Writes every file whose status says so, all or none (see
+    /// [`crate::transaction`]). Call [`Plan::check`] first.
     pub fn apply(&self) -> anyhow::Result<()> {
         assert!(
             !self.has_conflicts(),
             "a plan with conflicts is never applied"
         );
+        let Some(root) = &self.root else {
+            return Ok(());
+        };
+        let tx = Transaction::begin(root);
         for file in self.files.iter().filter(|f| f.status.writes()) {
-            write_atomic(&file.absolute, file.after.as_bytes())
-                .with_context(|| format!("cannot write {}", file.path))?;
+            let expect = match &file.before {
+                Some(before) => Expect::Bytes(before.as_bytes().to_vec()),
+                None => Expect::Absent,
+            };
+            let mode = if is_secret_file(&file.path) {
+                NewMode::Private
+            } else {
+                NewMode::Normal
+            };
+            tx.stage(
+                &file.absolute,
+                &file.path,
+                file.after.as_bytes(),
+                expect,
+                mode,
+            )
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot write {}: {e}; nothing was written",
+                    crate::names::show_path(Path::new(&file.path))
+                )
+            })?;
         }
+        tx.commit()?;
         Ok(())
     }
-}
-
-/// Writes through a temporary file in the same folder and a rename, so the
-/// file is either wholly old or wholly new. An existing file keeps its
-/// permissions; a new one gets 0644.
-pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    fs::create_dir_all(dir)?;
-    let mut temp = temp_file_in(dir)?;
-    temp.write_all(content)?;
-    temp.as_file().sync_all()?;
-    install(temp.into_temp_path(), path)
-}
-
-/// A temporary file in `dir` (hidden, `.kvgen-….tmp`), deleted unless it is
-/// installed.
-pub fn temp_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(".kvgen-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-}
-
-/// Renames a finished temporary file to `path` (in the same folder, so the
-/// file is either wholly old or wholly new), keeping the permissions of the
-/// file it replaces; a new one gets 0644.
-pub fn install(temp: tempfile::TempPath, path: &Path) -> std::io::Result<()> {
-    let permissions = match fs::metadata(path) {
-        Ok(meta) => meta.permissions(),
-        Err(_) => default_permissions(),
-    };
-    fs::set_permissions(&temp, permissions)?;
-    temp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
-/// The permissions of a new file kvgen writes: 0644 (rw-r--r--).
-#[cfg(unix)]
-fn default_permissions() -> fs::Permissions {
-    use std::os::unix::fs::PermissionsExt;
-    fs::Permissions::from_mode(0o644)
-}
-
-/// The permissions of a new file kvgen writes: writable.
-#[cfg(not(unix))]
-fn default_permissions() -> fs::Permissions {
-    let mut permissions = fs::metadata(".").map(|m| m.permissions()).unwrap();
-    permissions.set_readonly(false);
-    permissions
 }
 
 #[cfg(test)]
@@ -251,38 +329,65 @@ mod tests {
     use super::*;
 
     #[test]
-    fn atomic_writes_keep_permissions_and_leave_no_temporary_file() {
+    fn applying_a_plan_writes_its_files_and_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a/b.txt");
-        write_atomic(&path, b"one").unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"one");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o644
-            );
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-            write_atomic(&path, b"two").unwrap();
-            assert_eq!(
-                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
-        }
-        assert_eq!(fs::read(&path).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(dir.path().join("a"))
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::write(root.join("config"), "old").unwrap();
+        let mut plan = Plan::default();
+        plan.generated(&root, "a/b.txt", "one".into(), false)
+            .unwrap();
+        plan.edited(
+            &root,
+            "config",
+            Some("old".into()),
+            Edit {
+                text: "new".into(),
+                status: EditStatus::Changed,
+            },
+        );
+        plan.finish();
+        plan.check(false).unwrap();
+        plan.apply().unwrap();
+        assert_eq!(std::fs::read(root.join("a/b.txt")).unwrap(), b"one");
+        assert_eq!(std::fs::read(root.join("config")).unwrap(), b"new");
+        let mut names: Vec<_> = std::fs::read_dir(&root)
             .unwrap()
             .flatten()
             .map(|e| e.file_name())
             .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("b.txt")]);
+        names.sort();
+        assert_eq!(names, ["a", "config"]);
+    }
+
+    #[test]
+    fn secret_files_show_no_value_in_diffs() {
+        let file = FileChange {
+            path: ".dev.vars".into(),
+            absolute: PathBuf::from(".dev.vars"),
+            before: Some("# keys\nPEM='line1\nline2'\nexport API_KEY=\"abc\"\nOTHER: x\n".into()),
+            after: "# keys\nPEM='line1\nline2'\nexport API_KEY=\"abc\"\nOTHER: x\nSESSION_SECRET=s3cr3t\n"
+                .into(),
+            status: Status::Update,
+            reason: None,
+            secrets: vec!["s3cr3t".into()],
+        };
+        let diff = file.diff();
+        for secret in ["abc", "line1", "line2", "s3cr3t", " x"] {
+            assert!(!diff.contains(secret), "{secret} in:\n{diff}");
+        }
+        assert!(diff.contains(" export API_KEY=<value not shown>"), "{diff}");
+        assert!(
+            diff.contains("+SESSION_SECRET=<random secret, not shown>"),
+            "{diff}"
+        );
+        assert!(is_secret_file("sub/.env.local"));
+        assert!(!is_secret_file("src/env.ts"));
     }
 
     #[test]
     fn a_conflict_turns_every_write_into_a_skip() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("edited.ts"), "mine").unwrap();
+        std::fs::write(dir.path().join("edited.ts"), "mine").unwrap();
         let mut plan = Plan::default();
         plan.generated(dir.path(), "new.ts", "x".into(), false)
             .unwrap();

@@ -42,6 +42,13 @@ impl Project {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| cwd.to_path_buf());
+        // The real root (links resolved): every path kvgen writes must lie
+        // inside it.
+        let root = fs::canonicalize(&root).unwrap_or(root);
+        let config = match config.file_name() {
+            Some(name) => root.join(name),
+            None => config,
+        };
         let lang = match lang {
             Some(lang) => lang,
             None => detect_lang(&root)?,
@@ -70,11 +77,21 @@ pub fn config_path(cwd: &Path, config: Option<&Path>) -> Result<PathBuf, BadInpu
     match config {
         Some(path) => {
             let path = cwd.join(path);
-            if !path.is_file() {
-                return Err(BadInput::new(format!(
-                    "{}: no such Wrangler config file",
-                    path.display()
-                )));
+            match fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => {}
+                Ok(meta) => {
+                    return Err(BadInput::new(format!(
+                        "--config {}: is {}, not a Wrangler config file",
+                        crate::names::show_path(&path),
+                        crate::files::kind(&meta)
+                    )));
+                }
+                Err(_) => {
+                    return Err(BadInput::new(format!(
+                        "{}: no such Wrangler config file",
+                        crate::names::show_path(&path)
+                    )));
+                }
             }
             Ok(path)
         }
@@ -86,29 +103,39 @@ fn find_config(cwd: &Path) -> Result<PathBuf, BadInput> {
     for dir in cwd.ancestors() {
         for name in CONFIG_NAMES {
             let path = dir.join(name);
-            if path.is_file() {
-                return Ok(path);
+            match fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => return Ok(path),
+                Ok(meta) => {
+                    return Err(BadInput::new(format!(
+                        "{}: is {}, not a Wrangler config file",
+                        crate::names::show_path(&path),
+                        crate::files::kind(&meta)
+                    )));
+                }
+                Err(_) => {}
             }
         }
     }
     Err(BadInput::new(format!(
         "not a Worker project: no {} in {} or any folder above it (run kvgen inside your Worker, or pass --config PATH)",
         CONFIG_NAMES.join(", "),
-        cwd.display()
+        crate::names::show_path(cwd)
     )))
 }
 
 fn detect_lang(root: &Path) -> Result<Lang, BadInput> {
     let cargo = root.join("Cargo.toml");
-    if fs::read_to_string(&cargo).is_ok_and(|text| depends_on_worker(&text)) {
+    if crate::files::peek_text(&cargo).is_some_and(|text| depends_on_worker(&text)) {
         return Ok(Lang::Rust);
     }
-    if root.join("package.json").is_file() || root.join("tsconfig.json").is_file() {
+    if crate::files::is_regular(&root.join("package.json"))
+        || crate::files::is_regular(&root.join("tsconfig.json"))
+    {
         return Ok(Lang::Ts);
     }
     Err(BadInput::new(format!(
         "cannot tell the language of the Worker in {}: no Cargo.toml that depends on `worker`, no package.json, no tsconfig.json (pass --lang ts or --lang rust)",
-        root.display()
+        crate::names::show_path(root)
     )))
 }
 
@@ -136,7 +163,7 @@ pub fn depends_on_worker(manifest: &str) -> bool {
 
 /// A JSON or JSONC file, parsed; None when missing or invalid.
 pub fn json_file(path: &Path) -> Option<serde_json::Value> {
-    let text = fs::read_to_string(path).ok()?;
+    let text = crate::files::peek_text(path)?;
     jsonc_parser::parse_to_serde_value::<serde_json::Value>(&text, &Default::default()).ok()
 }
 
@@ -156,7 +183,7 @@ pub fn prettier_config(root: &Path) -> Option<serde_json::Value> {
 /// The value `.editorconfig` gives `key` for TypeScript files (lowercased),
 /// from the last section that applies (`[*]`, `[*.ts]`, `[*.{js,ts}]`).
 pub fn editorconfig_value(root: &Path, key: &str) -> Option<String> {
-    let text = fs::read_to_string(root.join(".editorconfig")).ok()?;
+    let text = crate::files::peek_text(&root.join(".editorconfig"))?;
     let mut applies = false;
     let mut found = None;
     for line in text.lines() {

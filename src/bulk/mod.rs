@@ -199,7 +199,8 @@ mod tests {
 
     fn run_bytes(rules: Rules, format: Format, input: &[u8], skip: bool) -> (Vec<String>, Outcome) {
         let dir = tempfile::tempdir().unwrap();
-        let mut chunks = Chunks::new(dir.path(), 3, output::MAX_FILE_BYTES);
+        let tx = crate::transaction::Transaction::begin(dir.path());
+        let mut chunks = Chunks::new(&tx, dir.path(), "x-put-", 3, output::MAX_FILE_BYTES);
         let settings = Settings {
             rules,
             format,
@@ -215,15 +216,21 @@ mod tests {
             // What the command does: the chunks are dropped, never renamed.
             return (Vec::new(), outcome);
         }
-        let files = chunks
+        let paths: Vec<_> = chunks
             .finish(&outcome.remove)
             .unwrap()
             .into_iter()
-            .map(|chunk| {
-                let path = dir.path().join(format!("out-{}", chunk.entries));
-                chunk.persist(&path).unwrap();
-                fs::read_to_string(path).unwrap()
+            .enumerate()
+            .map(|(i, chunk)| {
+                let path = dir.path().join(format!("out-{i}"));
+                chunk.stage(&tx, &path, "out", None).unwrap();
+                path
             })
+            .collect();
+        tx.commit().unwrap();
+        let files = paths
+            .iter()
+            .map(|path| fs::read_to_string(path).unwrap())
             .collect();
         (files, outcome)
     }

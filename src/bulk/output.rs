@@ -1,14 +1,13 @@
 //! Wrangler bulk files, written as numbered chunks: each goes to a temporary
-//! file first and is renamed into place only when the whole input is valid,
-//! so a run writes every file or none.
+//! file of the run's [`Transaction`] first, and all are put in place
+//! together only when the whole input is valid, so a run writes every file
+//! or none.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use tempfile::TempPath;
-
-use crate::plan;
+use crate::transaction::{Expect, Fingerprint, NewMode, Transaction};
 
 /// Most bytes a bulk file may have: Cloudflare takes at most 100 MB per
 /// bulk request, so every file stays under it.
@@ -22,7 +21,7 @@ const TAIL: &[u8] = b"\n]\n";
 
 /// A finished chunk, not yet in place.
 pub struct Chunk {
-    temp: TempPath,
+    temp: PathBuf,
     /// Position of the chunk's first entry among all entries pushed.
     first: u64,
     pub entries: usize,
@@ -31,7 +30,7 @@ pub struct Chunk {
 
 struct Open {
     file: File,
-    temp: TempPath,
+    temp: PathBuf,
     first: u64,
     entries: usize,
     bytes: u64,
@@ -40,7 +39,10 @@ struct Open {
 /// Splits entries into chunks of at most `chunk` entries and under
 /// `max_bytes` bytes, each in its own temporary file.
 pub struct Chunks {
+    tx: Transaction,
     temp_dir: PathBuf,
+    /// The start of the files' names in messages (`kv-bulk/users-put-`).
+    label: String,
     chunk: usize,
     max_bytes: u64,
     done: Vec<Chunk>,
@@ -56,11 +58,20 @@ pub struct Chunks {
 const BUFFER_BYTES: usize = 1 << 20;
 
 impl Chunks {
-    /// Temporary files go to `temp_dir`: the output folder, so that the
-    /// final rename is atomic, or elsewhere for a dry run.
-    pub fn new(temp_dir: &Path, chunk: usize, max_bytes: u64) -> Chunks {
+    /// Temporary files of `tx` go to `temp_dir`: the output folder, so
+    /// that the final rename is atomic, or elsewhere for a dry run. `label`
+    /// starts the files' names in messages.
+    pub fn new(
+        tx: &Transaction,
+        temp_dir: &Path,
+        label: &str,
+        chunk: usize,
+        max_bytes: u64,
+    ) -> Chunks {
         Chunks {
+            tx: tx.clone(),
             temp_dir: temp_dir.to_path_buf(),
+            label: label.to_string(),
             chunk,
             max_bytes,
             done: Vec::new(),
@@ -75,8 +86,19 @@ impl Chunks {
         ((HEAD.len() + len + TAIL.len()) as u64) < self.max_bytes
     }
 
-    /// Appends an encoded entry (one that [`fits`](Self::fits)).
+    /// Appends an encoded entry (one that [`fits`](Self::fits)). An error
+    /// names the file being written.
     pub fn push(&mut self, entry: &[u8]) -> io::Result<()> {
+        self.push_entry(entry).map_err(|e| {
+            let number = self.done.len() + 1;
+            io::Error::new(
+                e.kind(),
+                format!("cannot write {}{number:04}.json: {e}", self.label),
+            )
+        })
+    }
+
+    fn push_entry(&mut self, entry: &[u8]) -> io::Result<()> {
         let len = entry.len() as u64;
         if let Some(open) = &self.open {
             let full = open.entries >= self.chunk
@@ -92,12 +114,11 @@ impl Chunks {
                 open
             }
             None => {
-                let file = plan::temp_file_in(&self.temp_dir)?;
-                let (file, temp) = file.into_parts();
+                let temp = self.tx.temp_in(&self.temp_dir)?;
                 self.buffer.extend_from_slice(HEAD);
                 self.open.insert(Open {
-                    file,
-                    temp,
+                    file: temp.file,
+                    temp: temp.path,
                     first: self.pushed,
                     entries: 0,
                     bytes: HEAD.len() as u64,
@@ -144,7 +165,9 @@ impl Chunks {
             let to = remove.partition_point(|&r| r < end);
             if from == to {
                 kept.push(chunk);
-            } else if let Some(chunk) = chunk.without(&remove[from..to], &self.temp_dir)? {
+            } else if let Some(chunk) =
+                chunk.without(&remove[from..to], &self.tx, &self.temp_dir)?
+            {
                 kept.push(chunk);
             }
         }
@@ -156,7 +179,12 @@ impl Chunk {
     /// The chunk without the entries at the positions in `remove` (sorted,
     /// all in this chunk); None if none is left. Each entry of a chunk is
     /// one line (JSON strings escape their newlines).
-    fn without(self, remove: &[u64], temp_dir: &Path) -> io::Result<Option<Chunk>> {
+    fn without(
+        self,
+        remove: &[u64],
+        tx: &Transaction,
+        temp_dir: &Path,
+    ) -> io::Result<Option<Chunk>> {
         let entries = self.entries - remove.len();
         if entries == 0 {
             return Ok(None);
@@ -181,34 +209,47 @@ impl Chunk {
         }
         out.extend_from_slice(TAIL);
         debug_assert_eq!(written, entries);
-        let file = plan::temp_file_in(temp_dir)?;
-        let (mut file, temp) = file.into_parts();
-        file.write_all(&out)?;
+        let mut temp = tx.temp_in(temp_dir)?;
+        temp.file.write_all(&out)?;
+        let _ = fs::remove_file(&self.temp);
         Ok(Some(Chunk {
-            temp,
+            temp: temp.path,
             first: self.first,
             entries,
             bytes: out.len() as u64,
         }))
     }
 
-    /// Whether `path` already holds exactly this chunk.
-    pub fn same_as(&self, path: &Path) -> io::Result<bool> {
+    /// What `path` holds now: None when nothing, else whether it is
+    /// exactly this chunk and how it looked (for the check made just before
+    /// it is replaced).
+    pub fn compare(&self, path: &Path) -> io::Result<Option<(bool, Fingerprint)>> {
         let existing = match File::open(path) {
             Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        if existing.metadata()?.len() != self.bytes {
-            return Ok(false);
+        let meta = existing.metadata()?;
+        let seen = Fingerprint::of(&meta);
+        if !meta.is_file() || meta.len() != self.bytes {
+            return Ok(Some((false, seen)));
         }
-        same_content(File::open(&self.temp)?, existing)
+        Ok(Some((
+            same_content(File::open(&self.temp)?, existing)?,
+            seen,
+        )))
     }
 
-    /// Renames the chunk to `path`, keeping the permissions of a file it
-    /// replaces (0644 for a new one).
-    pub fn persist(self, path: &Path) -> io::Result<()> {
-        plan::install(self.temp, path)
+    /// Stages the chunk to be put at `path` when `tx` commits.
+    pub fn stage(
+        self,
+        tx: &Transaction,
+        path: &Path,
+        shown: &str,
+        seen: Option<Fingerprint>,
+    ) -> io::Result<()> {
+        let expect = seen.map_or(Expect::Absent, Expect::Seen);
+        tx.stage_temp(&self.temp, path, shown, expect, NewMode::Normal)
     }
 }
 
@@ -258,7 +299,8 @@ mod tests {
     #[test]
     fn chunks_hold_at_most_n_entries() {
         let dir = tempfile::tempdir().unwrap();
-        let mut chunks = Chunks::new(dir.path(), 2, MAX_FILE_BYTES);
+        let tx = Transaction::begin(dir.path());
+        let mut chunks = Chunks::new(&tx, dir.path(), "x-put-", 2, MAX_FILE_BYTES);
         for entry in ["1", "2", "3", "4", "5"] {
             chunks.push(entry.as_bytes()).unwrap();
         }
@@ -274,7 +316,8 @@ mod tests {
     fn chunks_stay_under_the_byte_cap() {
         let dir = tempfile::tempdir().unwrap();
         // "[\n" + "aaaa" + ",\n" + "bbbb" + "\n]\n" is 15 bytes: under 16.
-        let mut chunks = Chunks::new(dir.path(), 100, 16);
+        let tx = Transaction::begin(dir.path());
+        let mut chunks = Chunks::new(&tx, dir.path(), "x-put-", 100, 16);
         assert!(chunks.fits(10));
         assert!(!chunks.fits(11));
         for entry in ["aaaa", "bbbb", "cccc"] {
@@ -282,7 +325,8 @@ mod tests {
         }
         let files = contents(chunks.finish(&[]).unwrap());
         assert_eq!(files, ["[\naaaa,\nbbbb\n]\n", "[\ncccc\n]\n"]);
-        let mut chunks = Chunks::new(dir.path(), 100, 15);
+        let tx = Transaction::begin(dir.path());
+        let mut chunks = Chunks::new(&tx, dir.path(), "x-put-", 100, 15);
         for entry in ["aaaa", "bbbb"] {
             chunks.push(entry.as_bytes()).unwrap();
         }
@@ -292,13 +336,15 @@ mod tests {
     #[test]
     fn removed_entries_are_taken_out_and_empty_chunks_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let mut chunks = Chunks::new(dir.path(), 2, MAX_FILE_BYTES);
+        let tx = Transaction::begin(dir.path());
+        let mut chunks = Chunks::new(&tx, dir.path(), "x-put-", 2, MAX_FILE_BYTES);
         for entry in ["0", "1", "2", "3", "4"] {
             chunks.push(entry.as_bytes()).unwrap();
         }
         let files = contents(chunks.finish(&[1, 2, 3]).unwrap());
         assert_eq!(files, ["[\n0\n]\n", "[\n4\n]\n"]);
-        let mut chunks = Chunks::new(dir.path(), 3, MAX_FILE_BYTES);
+        let tx = Transaction::begin(dir.path());
+        let mut chunks = Chunks::new(&tx, dir.path(), "x-put-", 3, MAX_FILE_BYTES);
         for entry in ["0", "1", "2"] {
             chunks.push(entry.as_bytes()).unwrap();
         }
@@ -309,7 +355,8 @@ mod tests {
     #[test]
     fn no_entries_no_files() {
         let dir = tempfile::tempdir().unwrap();
-        let chunks = Chunks::new(dir.path(), 2, MAX_FILE_BYTES);
+        let tx = Transaction::begin(dir.path());
+        let chunks = Chunks::new(&tx, dir.path(), "x-put-", 2, MAX_FILE_BYTES);
         assert!(chunks.finish(&[]).unwrap().is_empty());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }

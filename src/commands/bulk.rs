@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::fs;
 use std::io::{self, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -22,13 +22,14 @@ use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_CONFLICT, EXIT_OK};
 use crate::names;
 use crate::plan::{Plan, Status, read_text};
 use crate::project;
+use crate::transaction::Transaction;
 
 /// How many invalid entries a report lists.
 const LISTED_PROBLEMS: usize = 100;
 
 /// The KV bindings of the config (top level or `env.NAME`).
 fn bindings(config: &Path, env: Option<&str>) -> anyhow::Result<Vec<String>> {
-    let shown = config.display().to_string();
+    let shown = crate::names::show_path(config);
     let raw = read_text(config, &shown)?
         .ok_or_else(|| BadInput::new(format!("{shown}: cannot read the Wrangler config")))?;
     let entries = config::kv_namespaces(config::Format::of(config), &raw, env)
@@ -39,7 +40,7 @@ fn bindings(config: &Path, env: Option<&str>) -> anyhow::Result<Vec<String>> {
 /// Where the config's bindings are, for messages.
 fn place(config: &Path, env: Option<&str>) -> String {
     let name = config.file_name().map_or_else(
-        || config.display().to_string(),
+        || crate::names::show_path(config),
         |n| n.to_string_lossy().into_owned(),
     );
     match env {
@@ -239,31 +240,6 @@ fn size(bytes: u64) -> String {
     }
 }
 
-/// Folders created for the output, removed again if nothing is written.
-struct CreatedDirs(Vec<PathBuf>);
-
-impl CreatedDirs {
-    fn create(dir: &Path) -> io::Result<CreatedDirs> {
-        let mut missing = Vec::new();
-        for ancestor in dir.ancestors() {
-            if ancestor.as_os_str().is_empty() || ancestor.exists() {
-                break;
-            }
-            missing.push(ancestor.to_path_buf());
-        }
-        fs::create_dir_all(dir)?;
-        Ok(CreatedDirs(missing))
-    }
-
-    /// Removes the folders this run created (they are empty: temporary
-    /// files are gone by then).
-    fn remove(&self) {
-        for dir in &self.0 {
-            let _ = fs::remove_dir(dir);
-        }
-    }
-}
-
 /// One output file of the report.
 struct OutFile {
     shown: String,
@@ -316,7 +292,7 @@ fn open_input(cwd: &Path, args: &BulkDataArgs) -> anyhow::Result<Input> {
             stem: "stdin".to_string(),
         });
     }
-    let shown = args.file.display().to_string();
+    let shown = names::show_path(&args.file);
     let file = fs::File::open(cwd.join(&args.file))
         .map_err(|e| BadInput::new(format!("{shown}: cannot read it: {e}")))?;
     let metadata = file.metadata()?;
@@ -376,6 +352,14 @@ pub fn data(
         base64: put.is_some_and(|p| p.base64),
         now,
     };
+    // The lock of the project (else of the current folder): one run at a
+    // time writes its bulk files.
+    let lock_root = project::config_path(cwd, global.config.as_deref())
+        .ok()
+        .and_then(|config| config.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| cwd.to_path_buf());
+    let lock_root = fs::canonicalize(&lock_root).unwrap_or(lock_root);
+    crate::lock::hold(&lock_root, global.dry_run)?;
     let binding = data_binding(cwd, global, env)?;
 
     let Input {
@@ -392,26 +376,29 @@ pub fn data(
     if out_dir.exists() && !out_dir.is_dir() {
         return Err(BadInput::new(format!(
             "--out {}: exists and is not a folder",
-            args.out.display()
+            names::show_path(&args.out)
         ))
         .into());
     }
-    let created = if global.dry_run {
-        CreatedDirs(Vec::new())
+    // Chunks are written next to their final place (a dry run: elsewhere),
+    // as temporary files of one transaction: all are put in place, or none.
+    let tx = if global.dry_run {
+        Transaction::scratch()
     } else {
-        CreatedDirs::create(&out_dir).map_err(|e| {
-            BadInput::new(format!(
-                "--out {}: cannot create it: {e}",
-                args.out.display()
-            ))
-        })?
+        Transaction::begin(&lock_root)
     };
     let temp_dir = if global.dry_run {
         std::env::temp_dir()
     } else {
         out_dir.clone()
     };
-    let mut chunks = Chunks::new(&temp_dir, args.chunk, output::MAX_FILE_BYTES);
+    let shown_out = args.out.to_string_lossy().trim_end_matches('/').to_string();
+    let label = format!(
+        "{}/{stem}-{}-",
+        names::show_path(Path::new(&shown_out)),
+        kind.word()
+    );
+    let mut chunks = Chunks::new(&tx, &temp_dir, &label, args.chunk, output::MAX_FILE_BYTES);
     let settings = Settings {
         rules,
         format,
@@ -434,17 +421,14 @@ pub fn data(
     let outcome = match converted {
         Ok(outcome) => outcome,
         Err(stop) => {
-            drop(chunks);
-            created.remove();
             return Err(match stop {
                 Stop::Broken { line, reason } => BadInput::new(format!(
                     "{shown_input}:{line}: {reason}; nothing was written"
                 ))
                 .into(),
-                Stop::Io(e) => anyhow::Error::new(e).context(format!(
-                    "converting {shown_input} into {}; nothing was written",
-                    args.out.display()
-                )),
+                Stop::Io(e) => {
+                    anyhow::anyhow!("converting {shown_input}: {e}; nothing was written")
+                }
             });
         }
     };
@@ -459,8 +443,6 @@ pub fn data(
     let unlisted = outcome.invalid - outcome.problems.len() as u64;
     let command = format!("bulk {}", kind.word());
     if outcome.invalid > 0 && !args.skip_invalid {
-        drop(chunks);
-        created.remove();
         let plural = |n: u64| if n == 1 { "entry" } else { "entries" };
         let mut message = format!(
             "{shown_input}: {} invalid {}; nothing was written (fix {}, or pass --skip-invalid to write the {} valid {}):",
@@ -488,48 +470,56 @@ pub fn data(
                 "problems": outcome.problems,
                 "written": false,
             });
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            let text = serde_json::to_string_pretty(&report)?;
+            super::print_report(&format!("{text}\n"), false);
         }
-        eprintln!("error: {message}");
+        let _ = writeln!(io::stderr(), "error: {message}");
         return Ok(EXIT_BAD_INPUT);
     }
 
     // Name the chunks and compare them with what is on disk.
-    let done = chunks.finish(&outcome.remove)?;
+    let done = chunks
+        .finish(&outcome.remove)
+        .map_err(|e| anyhow::anyhow!("converting {shown_input}: {e}; nothing was written"))?;
     let width = 4.max(done.len().to_string().len());
     let name = |i: usize| format!("{stem}-{}-{i:0width$}.json", kind.word());
-    let shown_out = args.out.to_string_lossy().trim_end_matches('/').to_string();
     let mut files = Vec::new();
     let mut pending = Vec::new();
     for (i, chunk) in done.into_iter().enumerate() {
         let file_name = name(i + 1);
         let path = out_dir.join(&file_name);
-        let status = if !path.exists() {
-            Status::Create
-        } else if chunk.same_as(&path)? {
-            Status::Identical
-        } else if global.force {
-            Status::Force
-        } else {
-            Status::Conflict
+        let shown = format!("{shown_out}/{file_name}");
+        let (status, seen) = match chunk.compare(&path)? {
+            None => (Status::Create, None),
+            Some((true, _)) => (Status::Identical, None),
+            Some((false, seen)) if global.force => (Status::Force, Some(seen)),
+            Some((false, seen)) => (Status::Conflict, Some(seen)),
         };
         files.push(OutFile {
-            shown: format!("{shown_out}/{file_name}"),
+            shown: shown.clone(),
             status,
             entries: chunk.entries,
             bytes: chunk.bytes,
         });
-        pending.push((chunk, path, status));
+        pending.push((chunk, path, shown, status, seen));
     }
     let conflicts = files.iter().any(|f| f.status == Status::Conflict);
     let write = !global.dry_run && !conflicts;
-    for (chunk, path, status) in pending {
-        if write && status != Status::Identical {
-            chunk.persist(&path)?;
+    if write {
+        for (chunk, path, shown, status, seen) in pending {
+            if status != Status::Identical {
+                chunk.stage(&tx, &path, &shown, seen).map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot write {}: {e}; nothing was written",
+                        names::show_path(Path::new(&shown))
+                    )
+                })?;
+            }
         }
-    }
-    if !write || files.is_empty() {
-        created.remove();
+        tx.commit()?;
+    } else {
+        drop(pending);
+        drop(tx);
     }
     // Files of an earlier run that this one did not produce.
     let stale: Vec<String> = fs::read_dir(&out_dir)
@@ -570,7 +560,8 @@ pub fn data(
     } else {
         EXIT_OK
     };
-    let mut out = io::stdout().lock();
+    use std::fmt::Write as _;
+    let mut out = String::new();
     if global.json {
         let report = json!({
             "command": command,
@@ -592,7 +583,8 @@ pub fn data(
             "stale": stale,
             "next_steps": next_steps,
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        let text = serde_json::to_string_pretty(&report)?;
+        super::print_report(&format!("{text}\n"), write);
         return Ok(code);
     }
     for f in &files {
@@ -611,7 +603,7 @@ pub fn data(
     }
     if outcome.invalid > 0 {
         let mut err = io::stderr().lock();
-        writeln!(
+        let _ = writeln!(
             err,
             "skipped {} invalid {}:",
             outcome.invalid,
@@ -620,21 +612,21 @@ pub fn data(
             } else {
                 "entries"
             }
-        )?;
+        );
         for line in &problem_lines {
-            writeln!(err, "  {line}")?;
+            let _ = writeln!(err, "  {line}");
         }
         if unlisted > 0 {
-            writeln!(err, "  … and {unlisted} more")?;
+            let _ = writeln!(err, "  … and {unlisted} more");
         }
     }
     if !stale.is_empty() {
         let mut err = io::stderr().lock();
-        writeln!(
+        let _ = writeln!(
             err,
             "note: left from an earlier run and not part of this one: {}",
             stale.join(", ")
-        )?;
+        );
     }
     if conflicts {
         let conflicting: Vec<(&str, &str)> = files
@@ -642,7 +634,8 @@ pub fn data(
             .filter(|f| f.status == Status::Conflict)
             .map(|f| (f.shown.as_str(), "holds other data than this run produced"))
             .collect();
-        super::report_conflicts(&conflicting, global.dry_run, "Add --force to overwrite.")?;
+        super::print_report(&out, write);
+        let _ = super::report_conflicts(&conflicting, global.dry_run, "Add --force to overwrite.");
         return Ok(code);
     }
     if global.dry_run {
@@ -654,6 +647,7 @@ pub fn data(
             writeln!(out, "  {step}")?;
         }
     }
+    super::print_report(&out, write);
     Ok(code)
 }
 

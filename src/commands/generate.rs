@@ -65,8 +65,9 @@ pub fn edit_config(
     let mut text = raw.clone();
     let mut statuses = Vec::new();
     for edit in edits {
-        let result = edit(project.format, &text)
-            .map_err(|e| BadInput::new(format!("{}:{e}", project.config.display())))?;
+        let result = edit(project.format, &text).map_err(|e| {
+            BadInput::new(format!("{}:{e}", crate::names::show_path(&project.config)))
+        })?;
         text = result.text;
         statuses.push(result.status);
     }
@@ -235,7 +236,7 @@ fn rust_wiring(
     let manifest = read_text(&root.join(manifest_path), manifest_path)?.ok_or_else(|| {
         BadInput::new(format!(
             "{}: no Cargo.toml next to the Wrangler config; a Rust Worker needs one",
-            root.display()
+            crate::names::show_path(root)
         ))
     })?;
     let crate_root = crate_root(&manifest, root)?;
@@ -246,8 +247,12 @@ fn rust_wiring(
     plan.edited(root, &crate_root, Some(source), edit);
 
     let dependencies = [RUST_DEPENDENCIES, extra_dependencies].concat();
-    let edit = rust_crate::ensure_dependencies(&manifest, &dependencies)
-        .map_err(|e| BadInput::new(format!("{}:{e}", root.join(manifest_path).display())))?;
+    let edit = rust_crate::ensure_dependencies(&manifest, &dependencies).map_err(|e| {
+        BadInput::new(format!(
+            "{}:{e}",
+            crate::names::show_path(&root.join(manifest_path))
+        ))
+    })?;
     plan.edited(root, manifest_path, Some(manifest), edit);
     Ok(())
 }
@@ -269,7 +274,7 @@ fn crate_root(manifest: &str, root: &Path) -> Result<String, BadInput> {
         .ok_or_else(|| {
             BadInput::new(format!(
                 "{}: no crate root ({}) to declare the module in",
-                root.display(),
+                crate::names::show_path(root),
                 candidates.join(" or ")
             ))
         })

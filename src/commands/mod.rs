@@ -26,7 +26,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Some(dir) => {
             let dir = cwd.join(dir);
             if !dir.is_dir() {
-                return Err(BadInput::new(format!("-C {}: no such folder", dir.display())).into());
+                return Err(BadInput::new(format!(
+                    "-C {}: no such folder",
+                    crate::names::show_path(&dir)
+                ))
+                .into());
             }
             dir
         }
@@ -59,9 +63,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
     finish(name, plan, &cli.global)
 }
 
-/// Discovers the project for a generating command.
-fn project(cwd: &Path, global: &GlobalArgs) -> Result<Project, BadInput> {
-    Project::discover(cwd, global.config.as_deref(), global.lang)
+/// Discovers the project for a generating command and takes its lock (see
+/// [`crate::lock`]): from here to the end of the run, no other kvgen run
+/// changes it.
+fn project(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Project> {
+    let project = Project::discover(cwd, global.config.as_deref(), global.lang)?;
+    crate::lock::hold(&project.root, global.dry_run)?;
+    Ok(project)
 }
 
 /// The module folder (`--dir`), checked: relative, inside the project, plain
@@ -136,6 +144,7 @@ fn report_conflicts(conflicts: &[(&str, &str)], dry_run: bool, hint: &str) -> st
 /// Reports the plan and, unless it is a dry run or has conflicts, applies it.
 fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<u8> {
     plan.finish();
+    plan.check(global.force)?;
     let conflicts = plan.has_conflicts();
     let write = !global.dry_run && !conflicts;
     if write {
@@ -146,7 +155,6 @@ fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<
     } else {
         EXIT_OK
     };
-    let mut out = std::io::stdout().lock();
     if global.json {
         let files: Vec<_> = plan
             .files
@@ -167,43 +175,65 @@ fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<
             "files": files,
             "next_steps": if conflicts { Vec::new() } else { plan.next_steps.clone() },
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        let text = serde_json::to_string_pretty(&report)?;
+        print_report(&format!("{text}\n"), write);
         return Ok(code);
     }
+    let mut out = String::new();
     for file in &plan.files {
-        writeln!(out, "{:>10}  {}", file.status.word(), file.path)?;
+        out.push_str(&format!("{:>10}  {}\n", file.status.word(), file.path));
     }
     if global.dry_run {
         for file in &plan.files {
             let diff = file.diff();
             if !diff.is_empty() {
-                writeln!(out)?;
-                write!(out, "{diff}")?;
+                out.push('\n');
+                out.push_str(&diff);
             }
         }
     }
     if conflicts {
+        print_report(&out, write);
         let conflicting: Vec<(&str, &str)> = plan
             .files
             .iter()
             .filter(|f| f.status == Status::Conflict)
             .map(|f| (f.path.as_str(), f.reason.as_deref().unwrap_or("differs")))
             .collect();
-        report_conflicts(
+        let _ = report_conflicts(
             &conflicting,
             global.dry_run,
             "Add --dry-run to see the differences, --force to overwrite.",
-        )?;
+        );
         return Ok(code);
     }
     if global.dry_run {
-        writeln!(out, "\nDry run: nothing was written.")?;
+        out.push_str("\nDry run: nothing was written.\n");
     }
     if !plan.next_steps.is_empty() {
-        writeln!(out, "\nNext steps:")?;
+        out.push_str("\nNext steps:\n");
         for step in &plan.next_steps {
-            writeln!(out, "  {step}")?;
+            out.push_str(&format!("  {step}\n"));
         }
     }
+    print_report(&out, write);
     Ok(code)
+}
+
+/// Prints a run's report on stdout. A report that cannot be printed (stdout
+/// closed, a full disk behind a redirection) changes nothing about the
+/// run: its outcome and exit code stay what they are, and stderr says so.
+pub(crate) fn print_report(text: &str, written: bool) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        let done = if written {
+            "the files were written"
+        } else {
+            "nothing was written"
+        };
+        let _ = writeln!(
+            std::io::stderr(),
+            "kvgen: cannot print the report ({e}); {done}"
+        );
+    }
 }
