@@ -146,3 +146,95 @@ impl Run {
         self
     }
 }
+
+/// One entry of a tree as it is on disk, links not followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    File {
+        bytes: Vec<u8>,
+        mode: u32,
+        modified: std::time::SystemTime,
+    },
+    Dir {
+        mode: u32,
+    },
+    Link(PathBuf),
+    /// A FIFO, socket or device.
+    Special,
+}
+
+/// Every file, folder and link below `root`, byte for byte, with
+/// permissions and modification times.
+pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Node> {
+    fn mode(meta: &fs::Metadata) -> u32 {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            meta.permissions().mode() & 0o7777
+        }
+        #[cfg(not(unix))]
+        {
+            u32::from(meta.permissions().readonly())
+        }
+    }
+    fn visit(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Node>) {
+        for entry in fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            let node = if meta.file_type().is_symlink() {
+                Node::Link(fs::read_link(&path).unwrap())
+            } else if meta.is_dir() {
+                visit(root, &path, out);
+                Node::Dir { mode: mode(&meta) }
+            } else if meta.is_file() {
+                Node::File {
+                    bytes: fs::read(&path).unwrap(),
+                    mode: mode(&meta),
+                    modified: meta.modified().unwrap(),
+                }
+            } else {
+                Node::Special
+            };
+            out.insert(rel, node);
+        }
+    }
+    let mut out = BTreeMap::new();
+    visit(root, root, &mut out);
+    out
+}
+
+/// Asserts that two snapshots are the same, naming the first difference.
+pub fn assert_same_tree(
+    before: &BTreeMap<PathBuf, Node>,
+    after: &BTreeMap<PathBuf, Node>,
+    context: &str,
+) {
+    for (path, node) in before {
+        match after.get(path) {
+            None => panic!("{context}: {} was removed", path.display()),
+            Some(now) if now != node => {
+                let show = |n: &Node| match n {
+                    Node::File { bytes, mode, .. } => {
+                        format!("file {mode:o}: {}", String::from_utf8_lossy(bytes))
+                    }
+                    other => format!("{other:?}"),
+                };
+                panic!(
+                    "{context}: {} changed\nbefore: {}\nafter: {}",
+                    path.display(),
+                    show(node),
+                    show(now)
+                )
+            }
+            Some(_) => {}
+        }
+    }
+    for path in after.keys() {
+        assert!(
+            before.contains_key(path),
+            "{context}: {} appeared",
+            path.display()
+        );
+    }
+}

@@ -1,0 +1,840 @@
+//! The fault and bad-input matrix: the real binary on projects with bad
+//! names and options, odd files (FIFOs, links out of the project, read-only
+//! files, huge files), broken configs and bulk data. Each case asserts the
+//! exit code, the message, and that every file, folder and link of the
+//! project (and of anything a link points to) is byte for byte as it was;
+//! the cases that succeed assert what changed instead.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use common::{assert_same_tree, copy_tree, snapshot};
+
+const SAMPLE: &str = "examples/hello-worker";
+const RUST: &str = "tests/fixtures/projects/rust-worker";
+const TOML: &str = "tests/fixtures/projects/ts-toml-envs";
+
+/// Where a case starts from.
+enum Base {
+    /// A copy of a fixture project.
+    Copy(&'static str),
+    /// These files only.
+    Files(&'static [(&'static str, &'static str)]),
+}
+
+struct Case {
+    name: &'static str,
+    base: Base,
+    /// Changes made to the project before the run (links, FIFOs, modes).
+    setup: fn(&Path),
+    args: &'static [&'static str],
+    stdin: &'static [u8],
+    code: i32,
+    /// Words the output (stderr, else stdout) must contain.
+    says: &'static [&'static str],
+    /// For a run that succeeds: what must be true afterwards. Failing runs
+    /// must leave the tree as it was.
+    then: Option<fn(&Path, &Output)>,
+}
+
+struct Output {
+    stdout: String,
+    stderr: String,
+}
+
+fn nothing(_: &Path) {}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+}
+
+#[cfg(unix)]
+fn link(target: &str, at: &Path) {
+    std::os::unix::fs::symlink(target, at).unwrap();
+}
+
+#[cfg(unix)]
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+const CASES: &[Case] = &[
+    // Names and options.
+    Case {
+        name: "namespace with a quote",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "user\"cache"],
+        stdin: b"",
+        code: 2,
+        says: &["namespace"],
+        then: None,
+    },
+    Case {
+        name: "namespace with a path",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "../escape"],
+        stdin: b"",
+        code: 2,
+        says: &["namespace"],
+        then: None,
+    },
+    Case {
+        name: "empty namespace",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", ""],
+        stdin: b"",
+        code: 2,
+        says: &["namespace"],
+        then: None,
+    },
+    Case {
+        name: "binding that is a reserved word",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "ok", "--binding", "class"],
+        stdin: b"",
+        code: 2,
+        says: &["class", "reserved"],
+        then: None,
+    },
+    Case {
+        name: "binding starting with a digit",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "ok", "--binding", "2FAST"],
+        stdin: b"",
+        code: 2,
+        says: &["2FAST", "not a JavaScript identifier"],
+        then: None,
+    },
+    Case {
+        name: "binding with code in it",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "ok", "--binding", "A\"];evil"],
+        stdin: b"",
+        code: 2,
+        says: &["not a JavaScript identifier"],
+        then: None,
+    },
+    Case {
+        name: "environment with a space",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "ok", "--env", "stag ing"],
+        stdin: b"",
+        code: 2,
+        says: &["environment name", "stag ing"],
+        then: None,
+    },
+    Case {
+        name: "id that is not hex",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "ok", "--id", "not-an-id"],
+        stdin: b"",
+        code: 2,
+        says: &["--id"],
+        then: None,
+    },
+    Case {
+        name: "preview id too short",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "ok", "--preview-id", "123"],
+        stdin: b"",
+        code: 2,
+        says: &["--preview-id"],
+        then: None,
+    },
+    Case {
+        name: "ttl under the KV minimum",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "ok", "--ttl", "59"],
+        stdin: b"",
+        code: 2,
+        says: &["--ttl", "60"],
+        then: None,
+    },
+    Case {
+        name: "ttl that is not a number",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "ok", "--ttl", "soon"],
+        stdin: b"",
+        code: 2,
+        says: &["--ttl"],
+        then: None,
+    },
+    Case {
+        name: "dir outside the project",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "ok", "--dir", "../outside"],
+        stdin: b"",
+        code: 2,
+        says: &["--dir"],
+        then: None,
+    },
+    Case {
+        name: "absolute dir",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "ok", "--dir", "/abs"],
+        stdin: b"",
+        code: 2,
+        says: &["--dir"],
+        then: None,
+    },
+    Case {
+        name: "rust dir that is not a module",
+        base: Base::Copy(RUST),
+        setup: nothing,
+        args: &["create", "ok", "--dir", "src/my-kv"],
+        stdin: b"",
+        code: 2,
+        says: &["--dir", "snake_case"],
+        then: None,
+    },
+    Case {
+        name: "unknown language",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "ok", "--lang", "python"],
+        stdin: b"",
+        code: 2,
+        says: &["python"],
+        then: None,
+    },
+    Case {
+        name: "unknown cache pattern",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["cache", "lru"],
+        stdin: b"",
+        code: 2,
+        says: &["lru"],
+        then: None,
+    },
+    Case {
+        name: "cron without warm",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["cache", "swr", "--cron", "*/5 * * * *"],
+        stdin: b"",
+        code: 2,
+        says: &["--cron"],
+        then: None,
+    },
+    Case {
+        name: "cron with shell in it",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["cache", "warm", "--cron", "* * * * * \"; rm -rf"],
+        stdin: b"",
+        code: 2,
+        says: &["--cron"],
+        then: None,
+    },
+    Case {
+        name: "session ttl under a minute",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["session", "--ttl", "30"],
+        stdin: b"",
+        code: 2,
+        says: &["--ttl"],
+        then: None,
+    },
+    Case {
+        name: "cookie name with a semicolon",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["session", "--cookie", "a;b"],
+        stdin: b"",
+        code: 2,
+        says: &["--cookie"],
+        then: None,
+    },
+    Case {
+        name: "flag percentage over 100",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["flags", "set", "beta", "--percentage", "101"],
+        stdin: b"",
+        code: 2,
+        says: &["percentage"],
+        then: None,
+    },
+    Case {
+        name: "bulk chunk of zero",
+        base: Base::Copy(SAMPLE),
+        setup: |root| {
+            fs::write(root.join("d.ndjson"), "{\"key\":\"a\",\"value\":\"1\"}\n").unwrap()
+        },
+        args: &["bulk", "put", "d.ndjson", "--binding", "X", "--chunk", "0"],
+        stdin: b"",
+        code: 2,
+        says: &["--chunk"],
+        then: None,
+    },
+    Case {
+        name: "bulk input that does not exist",
+        base: Base::Files(&[]),
+        setup: nothing,
+        args: &["bulk", "put", "missing.ndjson", "--binding", "X"],
+        stdin: b"",
+        code: 2,
+        says: &["missing.ndjson"],
+        then: None,
+    },
+    Case {
+        name: "bulk input that is a folder",
+        base: Base::Files(&[("data.json/x", "")]),
+        setup: nothing,
+        args: &["bulk", "put", "data.json", "--binding", "X"],
+        stdin: b"",
+        code: 2,
+        says: &["data.json", "folder"],
+        then: None,
+    },
+    Case {
+        name: "bulk entry with a short ttl",
+        base: Base::Files(&[]),
+        setup: nothing,
+        args: &["bulk", "put", "-", "--binding", "X", "--format", "ndjson"],
+        stdin: b"{\"key\":\"a\",\"value\":\"1\",\"expiration_ttl\":30}\n",
+        code: 2,
+        says: &["stdin:1", "expiration_ttl"],
+        then: None,
+    },
+    Case {
+        name: "bulk output that is a file",
+        base: Base::Files(&[("kv-bulk", "mine")]),
+        setup: nothing,
+        args: &["bulk", "put", "-", "--binding", "X", "--format", "ndjson"],
+        stdin: b"{\"key\":\"a\",\"value\":\"1\"}\n",
+        code: 2,
+        says: &["--out", "not a folder"],
+        then: None,
+    },
+    Case {
+        name: "bulk binding missing from the config",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &[
+            "bulk",
+            "put",
+            "-",
+            "--binding",
+            "NOPE",
+            "--format",
+            "ndjson",
+        ],
+        stdin: b"{\"key\":\"a\",\"value\":\"1\"}\n",
+        code: 2,
+        says: &["NOPE"],
+        then: None,
+    },
+    Case {
+        name: "a file name with terminal escapes is shown escaped",
+        base: Base::Files(&[]),
+        setup: nothing,
+        args: &["bulk", "put", "\u{1b}[31mred.csv", "--binding", "X"],
+        stdin: b"",
+        code: 2,
+        says: &["\\u{1b}[31mred.csv"],
+        then: None,
+    },
+    // Projects and configs.
+    Case {
+        name: "no Wrangler config",
+        base: Base::Files(&[("package.json", "{}")]),
+        setup: nothing,
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["not a Worker project"],
+        then: None,
+    },
+    Case {
+        name: "--config that does not exist",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "ok", "--config", "nope.toml"],
+        stdin: b"",
+        code: 2,
+        says: &["nope.toml"],
+        then: None,
+    },
+    Case {
+        name: "-C folder that does not exist",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["-C", "nowhere", "create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["nowhere"],
+        then: None,
+    },
+    Case {
+        name: "no language",
+        base: Base::Files(&[("wrangler.toml", "name = \"w\"\n")]),
+        setup: nothing,
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["--lang"],
+        then: None,
+    },
+    Case {
+        name: "rust without Cargo.toml",
+        base: Base::Files(&[("wrangler.toml", "name = \"w\"\n")]),
+        setup: nothing,
+        args: &["create", "ok", "--lang", "rust"],
+        stdin: b"",
+        code: 2,
+        says: &["Cargo.toml"],
+        then: None,
+    },
+    Case {
+        name: "JSONC that does not parse",
+        base: Base::Files(&[
+            ("wrangler.jsonc", "{\n  \"name\": \"w\",\n  \"main\": \n}\n"),
+            ("package.json", "{}"),
+        ]),
+        setup: nothing,
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["wrangler.jsonc:4:1"],
+        then: None,
+    },
+    Case {
+        name: "TOML that does not parse",
+        base: Base::Files(&[
+            ("wrangler.toml", "name = \"w\"\nmain = \n"),
+            ("package.json", "{}"),
+        ]),
+        setup: nothing,
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["wrangler.toml:2:"],
+        then: None,
+    },
+    Case {
+        name: "TOML with a duplicate key",
+        base: Base::Files(&[
+            ("wrangler.toml", "name = \"w\"\nname = \"x\"\n"),
+            ("package.json", "{}"),
+        ]),
+        setup: nothing,
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["wrangler.toml:2:"],
+        then: None,
+    },
+    Case {
+        name: "kv_namespaces that is not a list",
+        base: Base::Files(&[
+            ("wrangler.toml", "name = \"w\"\nkv_namespaces = \"x\"\n"),
+            ("package.json", "{}"),
+        ]),
+        setup: nothing,
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["kv_namespaces"],
+        then: None,
+    },
+    Case {
+        name: "config that is not UTF-8",
+        base: Base::Files(&[("package.json", "{}")]),
+        setup: |root| fs::write(root.join("wrangler.toml"), b"name = \"\xff\"\n").unwrap(),
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["UTF-8"],
+        then: None,
+    },
+    Case {
+        name: "config over 16 MiB",
+        base: Base::Files(&[("package.json", "{}")]),
+        setup: |root| {
+            let mut text = String::from("name = \"w\"\n");
+            text.push_str(&"# padding\n".repeat(1_700_000));
+            fs::write(root.join("wrangler.toml"), text).unwrap();
+        },
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["wrangler.toml", "16 MiB"],
+        then: None,
+    },
+    Case {
+        name: "an edited generated file is a conflict",
+        base: Base::Copy(SAMPLE),
+        setup: |root| {
+            fs::create_dir_all(root.join("src/kv")).unwrap();
+            fs::write(root.join("src/kv/store.ts"), "// mine\n").unwrap();
+        },
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 1,
+        says: &["conflict: src/kv/store.ts"],
+        then: None,
+    },
+    Case {
+        name: "a binding with another id is a conflict",
+        base: Base::Files(&[
+            (
+                "wrangler.toml",
+                "name = \"w\"\n\n[[kv_namespaces]]\nbinding = \"OK\"\nid = \"0123456789abcdef0123456789abcdef\"\n",
+            ),
+            ("package.json", "{}"),
+        ]),
+        setup: nothing,
+        args: &["create", "ok", "--id", "fedcba9876543210fedcba9876543210"],
+        stdin: b"",
+        code: 1,
+        says: &[
+            "conflict: wrangler.toml",
+            "fedcba9876543210fedcba9876543210",
+        ],
+        then: None,
+    },
+    // Odd files.
+    Case {
+        name: "config that is a FIFO",
+        base: Base::Files(&[("package.json", "{}")]),
+        setup: |root| mkfifo(&root.join("wrangler.jsonc")),
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["wrangler.jsonc", "named pipe"],
+        then: None,
+    },
+    Case {
+        name: "config that is a folder",
+        base: Base::Files(&[("package.json", "{}"), ("wrangler.toml/x", "")]),
+        setup: nothing,
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["wrangler.toml", "folder"],
+        then: None,
+    },
+    Case {
+        name: "generated module that is a FIFO",
+        base: Base::Copy(SAMPLE),
+        setup: |root| {
+            fs::create_dir_all(root.join("src/kv")).unwrap();
+            mkfifo(&root.join("src/kv/store.ts"));
+        },
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["src/kv/store.ts", "named pipe"],
+        then: None,
+    },
+    Case {
+        name: ".dev.vars that is a FIFO",
+        base: Base::Copy(SAMPLE),
+        setup: |root| mkfifo(&root.join(".dev.vars")),
+        args: &["session"],
+        stdin: b"",
+        code: 2,
+        says: &[".dev.vars", "named pipe"],
+        then: None,
+    },
+    Case {
+        name: "a FIFO prettier config is ignored, not waited on",
+        base: Base::Copy(SAMPLE),
+        setup: |root| mkfifo(&root.join(".prettierrc.json")),
+        args: &["create", "ok", "--dry-run"],
+        stdin: b"",
+        code: 0,
+        says: &["Dry run"],
+        then: None,
+    },
+    Case {
+        name: "module folder linked outside the project",
+        base: Base::Copy(SAMPLE),
+        setup: |root| link("../../outside", &root.join("src/kv")),
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["src/kv", "outside the project"],
+        then: None,
+    },
+    Case {
+        name: "--dir linked outside the project",
+        base: Base::Copy(SAMPLE),
+        setup: |root| link("/tmp", &root.join("lib")),
+        args: &["create", "ok", "--dir", "lib/kv"],
+        stdin: b"",
+        code: 2,
+        says: &["lib", "outside the project"],
+        then: None,
+    },
+    Case {
+        name: "config linked outside the project",
+        base: Base::Files(&[("package.json", "{}")]),
+        setup: |root| link("../outside/wrangler.toml", &root.join("wrangler.toml")),
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["wrangler.toml", "outside the project"],
+        then: None,
+    },
+    Case {
+        name: ".dev.vars linked outside the project",
+        base: Base::Copy(TOML),
+        setup: |root| link("../outside/wrangler.toml", &root.join(".dev.vars")),
+        args: &["session", "--env", "staging"],
+        stdin: b"",
+        code: 2,
+        says: &[".dev.vars", "outside the project"],
+        then: None,
+    },
+    Case {
+        name: "a module that is a broken link",
+        base: Base::Copy(SAMPLE),
+        setup: |root| {
+            fs::create_dir_all(root.join("src/kv")).unwrap();
+            link("gone.ts", &root.join("src/kv/keys.ts"));
+        },
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["src/kv/keys.ts", "does not exist"],
+        then: None,
+    },
+    Case {
+        name: "a file where the module folder goes",
+        base: Base::Copy(SAMPLE),
+        setup: |root| fs::write(root.join("src/kv"), "").unwrap(),
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["src/kv"],
+        then: None,
+    },
+    Case {
+        name: "read-only config",
+        base: Base::Copy(SAMPLE),
+        setup: |root| chmod(&root.join("wrangler.jsonc"), 0o444),
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["wrangler.jsonc", "read-only", "--force"],
+        then: None,
+    },
+    Case {
+        name: "read-only .gitignore",
+        base: Base::Copy(SAMPLE),
+        setup: |root| {
+            fs::write(root.join(".gitignore"), "node_modules\n").unwrap();
+            chmod(&root.join(".gitignore"), 0o444);
+        },
+        args: &["session"],
+        stdin: b"",
+        code: 2,
+        says: &[".gitignore", "read-only"],
+        then: None,
+    },
+    Case {
+        name: "a journal kvgen cannot read",
+        base: Base::Copy(SAMPLE),
+        setup: |root| fs::write(root.join(".kvgen-journal.json"), "{not json").unwrap(),
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &[".kvgen-journal.json", "journal"],
+        then: None,
+    },
+    // Runs that succeed: what they must and must not change.
+    Case {
+        name: "read-only config with --force keeps its mode",
+        base: Base::Copy(SAMPLE),
+        setup: |root| chmod(&root.join("wrangler.jsonc"), 0o444),
+        args: &["create", "ok", "--force"],
+        stdin: b"",
+        code: 0,
+        says: &["update  wrangler.jsonc"],
+        then: Some(|root, _| {
+            assert_eq!(mode(&root.join("wrangler.jsonc")), 0o444);
+            assert!(
+                fs::read_to_string(root.join("wrangler.jsonc"))
+                    .unwrap()
+                    .contains("\"OK\"")
+            );
+        }),
+    },
+    Case {
+        name: "a config linked inside the project is written through the link",
+        base: Base::Files(&[
+            ("package.json", "{}"),
+            ("config/wrangler.toml", "name = \"w\"\n"),
+        ]),
+        setup: |root| link("config/wrangler.toml", &root.join("wrangler.toml")),
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 0,
+        says: &["update  wrangler.toml"],
+        then: Some(|root, _| {
+            let meta = fs::symlink_metadata(root.join("wrangler.toml")).unwrap();
+            assert!(meta.file_type().is_symlink(), "the link stays a link");
+            let text = fs::read_to_string(root.join("config/wrangler.toml")).unwrap();
+            assert!(text.contains("binding = \"OK\""), "{text}");
+        }),
+    },
+    Case {
+        name: "new files honour the umask and .dev.vars is private",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["session"],
+        stdin: b"",
+        code: 0,
+        says: &["create  .dev.vars"],
+        then: Some(|root, _| {
+            assert_eq!(mode(&root.join(".dev.vars")), 0o600);
+            assert_eq!(mode(&root.join("src/kv/session.ts")), 0o644);
+        }),
+    },
+    Case {
+        name: "a dry run shows no value of .dev.vars",
+        base: Base::Copy(SAMPLE),
+        setup: |root| {
+            fs::write(
+                root.join(".dev.vars"),
+                "# local\nexport API_KEY=\"sk_live_123\"\nDB_PASSWORD=hunter2\n",
+            )
+            .unwrap();
+            fs::write(root.join(".gitignore"), ".dev.vars\n").unwrap();
+        },
+        args: &["session", "--dry-run"],
+        stdin: b"",
+        code: 0,
+        says: &["DB_PASSWORD=<value not shown>"],
+        then: Some(|_, out| {
+            for secret in ["sk_live_123", "hunter2"] {
+                assert!(!out.stdout.contains(secret), "{}", out.stdout);
+            }
+        }),
+    },
+    Case {
+        name: "a --json dry run shows no value of .dev.vars",
+        base: Base::Copy(SAMPLE),
+        setup: |root| {
+            fs::write(root.join(".dev.vars"), "API_KEY=sk_live_123\n").unwrap();
+            fs::write(root.join(".gitignore"), ".dev.vars\n").unwrap();
+        },
+        args: &["session", "--dry-run", "--json"],
+        stdin: b"",
+        code: 0,
+        says: &["API_KEY=<value not shown>"],
+        then: Some(|_, out| assert!(!out.stdout.contains("sk_live_123"), "{}", out.stdout)),
+    },
+];
+
+fn run_case(case: &Case) {
+    let dir = tempfile::tempdir().unwrap();
+    let outer = fs::canonicalize(dir.path()).unwrap();
+    let root = outer.join("project");
+    fs::create_dir(&root).unwrap();
+    fs::create_dir(outer.join("outside")).unwrap();
+    fs::write(outer.join("outside/wrangler.toml"), "name = \"outside\"\n").unwrap();
+    match &case.base {
+        Base::Copy(fixture) => {
+            copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture), &root)
+        }
+        Base::Files(files) => {
+            for (name, text) in *files {
+                let path = root.join(name);
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
+                fs::write(path, text).unwrap();
+            }
+        }
+    }
+    (case.setup)(&root);
+    let before = snapshot(&outer);
+    let output = Command::cargo_bin("kvgen")
+        .unwrap()
+        .current_dir(&root)
+        .args(case.args)
+        .write_stdin(case.stdin.to_vec())
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let out = Output {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    let context = format!(
+        "case {:?}\nstdout:\n{}\nstderr:\n{}",
+        case.name, out.stdout, out.stderr
+    );
+    assert_eq!(output.status.code(), Some(case.code), "{context}");
+    let said = if out.stderr.trim().is_empty() || case.code == 0 {
+        format!("{}{}", out.stdout, out.stderr)
+    } else {
+        out.stderr.clone()
+    };
+    for words in case.says {
+        assert!(said.contains(words), "{words:?} not said; {context}");
+    }
+    assert!(
+        !said.contains('\u{1b}'),
+        "a raw terminal escape reached the terminal; {context}"
+    );
+    let after = snapshot(&outer);
+    match case.then {
+        None => assert_same_tree(&before, &after, &context),
+        Some(check) => check(&root, &out),
+    }
+    let leftovers: Vec<_> = after
+        .keys()
+        .filter(|p| p.to_string_lossy().contains(".kvgen-") && !before.contains_key(*p))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?} left; {context}");
+}
+
+#[cfg(unix)]
+#[test]
+fn every_fault_and_bad_input_keeps_the_promise() {
+    let mut names = std::collections::HashSet::new();
+    let mut failed = Vec::new();
+    for case in CASES {
+        assert!(names.insert(case.name), "two cases named {:?}", case.name);
+        if std::panic::catch_unwind(|| run_case(case)).is_err() {
+            failed.push(case.name);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} cases failed: {failed:?}",
+        failed.len(),
+        CASES.len()
+    );
+}
