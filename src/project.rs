@@ -125,8 +125,19 @@ fn find_config(cwd: &Path) -> Result<PathBuf, BadInput> {
 
 fn detect_lang(root: &Path) -> Result<Lang, BadInput> {
     let cargo = root.join("Cargo.toml");
-    if crate::files::peek_text(&cargo).is_some_and(|text| depends_on_worker(&text)) {
-        return Ok(Lang::Rust);
+    if let Some(text) = crate::files::peek_text(&cargo) {
+        if let Err(e) = text.parse::<toml_edit::DocumentMut>() {
+            let (line, col) =
+                crate::text::line_col(&text, e.span().map_or(0, |span| span.start));
+            let reason = e.message().lines().next().unwrap_or("invalid TOML").trim();
+            return Err(BadInput::new(format!(
+                "{}:{line}:{col}: invalid TOML: {reason}",
+                crate::names::show_path(&cargo)
+            )));
+        }
+        if depends_on_worker(&text) {
+            return Ok(Lang::Rust);
+        }
     }
     if crate::files::is_regular(&root.join("package.json"))
         || crate::files::is_regular(&root.join("tsconfig.json"))

@@ -416,6 +416,34 @@ const CASES: &[Case] = &[
         then: None,
     },
     Case {
+        name: "a Cargo.toml nested too deep",
+        base: Base::Copy(RUST),
+        setup: |root| {
+            let mut text = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+            text.push_str(&format!("x = {}{}\n", "[".repeat(100_000), "]".repeat(100_000)));
+            fs::write(root.join("Cargo.toml"), text).unwrap();
+        },
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["Cargo.toml:", "invalid TOML"],
+        then: None,
+    },
+    Case {
+        name: "package.json and a prettier config nested too deep",
+        base: Base::Copy(SAMPLE),
+        setup: |root| {
+            let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+            fs::write(root.join(".prettierrc"), &deep).unwrap();
+            fs::write(root.join("package.json"), &deep).unwrap();
+        },
+        args: &["create", "ok", "--dry-run"],
+        stdin: b"",
+        code: 0,
+        says: &["Dry run"],
+        then: None,
+    },
+    Case {
         name: "JSONC that does not parse",
         base: Base::Files(&[
             ("wrangler.jsonc", "{\n  \"name\": \"w\",\n  \"main\": \n}\n"),
