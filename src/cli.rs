@@ -143,11 +143,14 @@ pub struct BulkPutArgs {
 
 #[derive(Debug, Args)]
 pub struct SessionArgs {
-    /// Session lifetime in seconds (at least 60), baked into the store; the
-    /// cookie's Max-Age and the KV expiry follow it [default: 86400].
+    /// Session lifetime in seconds, from 60 to 34560000 (400 days: browsers
+    /// cap a cookie's Max-Age there), baked into the store; the cookie's
+    /// Max-Age and the KV expiry follow it [default: 86400].
     #[arg(long, value_name = "SECONDS")]
     pub ttl: Option<String>,
-    /// Name of the session cookie, baked into the store [default: session].
+    /// Name of the session cookie, baked into the store; a `__Host-` name
+    /// keeps cookies planted by other subdomains out [default:
+    /// __Host-session].
     #[arg(long, value_name = "NAME")]
     pub cookie: Option<String>,
 }

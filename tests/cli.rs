@@ -787,6 +787,10 @@ fn session_generates_the_store_a_local_secret_and_keeps_it_out_of_git() {
     );
     let store = project.read("src/kv/session.ts");
     assert!(store.contains("86400"), "the default TTL is baked in");
+    assert!(
+        store.contains("const NAME = '__Host-session';"),
+        "the default cookie name is baked in"
+    );
 
     // Again: all identical, and the secret is the same.
     let again = project.kvgen(&["session", "--env", "staging"]);
@@ -835,9 +839,10 @@ fn session_never_overwrites_dev_vars_and_never_shows_the_secret() {
         dev_vars.starts_with("API_TOKEN=abc\nSESSION_SECRET="),
         "{dev_vars}"
     );
-    project.write(".dev.vars", "SESSION_SECRET=mine\n");
+    let mine = "SESSION_SECRET=my-own-secret-of-at-least-32-characters\n";
+    project.write(".dev.vars", mine);
     project.kvgen(&["session"]).assert_code(0);
-    assert_eq!(project.read(".dev.vars"), "SESSION_SECRET=mine\n");
+    assert_eq!(project.read(".dev.vars"), mine);
 }
 
 #[test]
@@ -848,6 +853,7 @@ fn session_rejects_short_ttls_and_bad_cookie_names() {
         &["session", "--ttl", "30"][..],
         &["session", "--ttl", "0"][..],
         &["session", "--ttl", "none"][..],
+        &["session", "--ttl", "34560001"][..],
         &["session", "--cookie", "a;b"][..],
         &["session", "--cookie", "sid=1"][..],
     ] {
@@ -944,4 +950,324 @@ fn rust_bulk_is_declared_and_needs_no_new_dependency() {
             .contains("pub async fn put_many")
     );
     assert_eq!(project.read("Cargo.toml"), manifest);
+}
+
+/// A fake `git` on an otherwise empty PATH: `script` is its body, or none
+/// at all when it is None.
+fn path_with_git(script: Option<&str>) -> tempfile::TempDir {
+    let bin = tempfile::tempdir().unwrap();
+    if let Some(script) = script {
+        let git = bin.path().join("git");
+        fs::write(&git, format!("#!/bin/sh\n{script}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&git, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+/// git, and kvgen, see only the configuration a test gives them.
+struct GitHome {
+    dir: tempfile::TempDir,
+}
+
+impl GitHome {
+    fn new(config: &str) -> GitHome {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("gitconfig"), config).unwrap();
+        GitHome { dir }
+    }
+
+    fn apply<'a>(&self, command: &'a mut std::process::Command) -> &'a mut std::process::Command {
+        command
+            .env("GIT_CONFIG_GLOBAL", self.dir.path().join("gitconfig"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path())
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+    }
+
+    /// Runs git in `dir`; its exit code and standard output.
+    fn git(&self, dir: &Path, args: &[&str]) -> (i32, String) {
+        let output = self
+            .apply(
+                std::process::Command::new("git")
+                    .current_dir(dir)
+                    .args(args),
+            )
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap(),
+            String::from_utf8(output.stdout).unwrap(),
+        )
+    }
+
+    /// Runs kvgen in `dir` with this git configuration (and `path` as PATH
+    /// when given).
+    fn kvgen(&self, dir: &Path, args: &[&str], path: Option<&Path>) -> common::Run {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_kvgen"));
+        self.apply(command.current_dir(dir).args(args));
+        if let Some(path) = path {
+            command.env("PATH", path);
+        }
+        let output = command.output().unwrap();
+        common::Run {
+            code: output.status.code().unwrap(),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+
+    /// Whether git ignores `.dev.vars` in `dir`, by git's own answer.
+    fn ignores_dev_vars(&self, dir: &Path) -> bool {
+        self.git(dir, &["check-ignore", "-q", "--", ".dev.vars"]).0 == 0
+    }
+}
+
+#[test]
+fn session_appends_to_gitignore_after_a_negation_and_git_then_ignores_dev_vars() {
+    let home = GitHome::new("");
+    let project = Project::copy(SAMPLE);
+    home.git(project.path(), &["init", "-q"]);
+    project.write(".gitignore", "node_modules\n.dev.vars\n!.dev.vars\n");
+    let run = home.kvgen(project.path(), &["session"], None);
+    run.assert_code(0);
+    assert!(
+        run.statuses()
+            .contains(&("update".to_string(), ".gitignore".to_string())),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        project.read(".gitignore"),
+        "node_modules\n.dev.vars\n!.dev.vars\n.dev.vars\n"
+    );
+    assert!(home.ignores_dev_vars(project.path()));
+    let (_, status) = home.git(project.path(), &["status", "--porcelain", "--ignored"]);
+    assert!(status.contains("!! .dev.vars"), "{status}");
+    // Settled: the next run changes nothing.
+    home.kvgen(project.path(), &["session"], None)
+        .assert_code(0)
+        .assert_all_identical();
+}
+
+#[test]
+fn session_overrides_a_negation_in_a_parent_folder_gitignore() {
+    // The repository is the parent folder; its .gitignore re-includes
+    // .dev.vars after .git/info/exclude ignored it.
+    let home = GitHome::new("");
+    let repo = tempfile::tempdir().unwrap();
+    home.git(repo.path(), &["init", "-q"]);
+    fs::write(repo.path().join(".git/info/exclude"), ".dev.vars\n").unwrap();
+    fs::write(repo.path().join(".gitignore"), "!.dev.vars\n").unwrap();
+    let worker = repo.path().join("worker");
+    common::copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE), &worker);
+    assert!(!home.ignores_dev_vars(&worker));
+    let run = home.kvgen(&worker, &["session"], None);
+    run.assert_code(0);
+    assert_eq!(
+        fs::read_to_string(worker.join(".gitignore")).unwrap(),
+        ".dev.vars\n"
+    );
+    assert!(home.ignores_dev_vars(&worker));
+    assert_eq!(
+        fs::read_to_string(repo.path().join(".gitignore")).unwrap(),
+        "!.dev.vars\n",
+        "the parent's file is not kvgen's to edit"
+    );
+}
+
+#[test]
+fn session_adds_no_gitignore_when_git_already_ignores_dev_vars_elsewhere() {
+    let excludes = tempfile::tempdir().unwrap();
+    let global = excludes.path().join("ignore");
+    fs::write(&global, ".dev.vars\n").unwrap();
+    let with_global = format!("[core]\n\texcludesFile = {}\n", global.display());
+    // (where the rule is, the parent folder's .gitignore, info/exclude, the
+    // global git configuration)
+    for (source, parent, info, config) in [
+        ("a parent folder's .gitignore", "*.vars\n", "", ""),
+        (".git/info/exclude", "", ".dev.vars\n", ""),
+        ("the global excludes file", "", "", with_global.as_str()),
+    ] {
+        let home = GitHome::new(config);
+        let repo = tempfile::tempdir().unwrap();
+        home.git(repo.path(), &["init", "-q"]);
+        fs::write(repo.path().join(".gitignore"), parent).unwrap();
+        fs::write(repo.path().join(".git/info/exclude"), info).unwrap();
+        let worker = repo.path().join("worker");
+        common::copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE), &worker);
+        let run = home.kvgen(&worker, &["session"], None);
+        run.assert_code(0);
+        assert!(
+            !run.stdout.contains(".gitignore"),
+            "{source}: {}",
+            run.stdout
+        );
+        assert!(!worker.join(".gitignore").exists(), "{source}");
+        assert!(home.ignores_dev_vars(&worker), "{source}");
+    }
+}
+
+#[test]
+fn session_refuses_to_put_a_secret_in_a_tracked_dev_vars() {
+    let home = GitHome::new("");
+    let project = Project::copy(SAMPLE);
+    home.git(project.path(), &["init", "-q"]);
+    project.write(".dev.vars", "API_TOKEN=abc\n");
+    home.git(project.path(), &["add", ".dev.vars"]);
+    // Ignoring it afterwards does not untrack it.
+    project.write(".gitignore", ".dev.vars\n");
+    let before = project.tree();
+    let run = home.kvgen(project.path(), &["session"], None);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains(".dev.vars: tracked by git")
+            && run.stderr.contains("git rm --cached .dev.vars"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.tree(), before, "nothing is written");
+    // Untracked, it works.
+    home.git(project.path(), &["rm", "-q", "--cached", ".dev.vars"]);
+    home.kvgen(project.path(), &["session"], None)
+        .assert_code(0);
+    assert!(project.read(".dev.vars").contains("SESSION_SECRET="));
+}
+
+#[test]
+fn session_falls_back_to_the_gitignore_when_git_hangs_or_is_missing() {
+    let home = GitHome::new("");
+    // A git that never answers is stopped, and the project's .gitignore is
+    // read instead; the next steps say what to check by hand.
+    let sleep = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|dir| dir.join("sleep"))
+        .find(|path| path.is_file())
+        .expect("sleep is on PATH");
+    let hanging = path_with_git(Some(&format!("exec {} 60", sleep.display())));
+    let project = Project::copy(SAMPLE);
+    fs::create_dir(project.path().join(".git")).unwrap();
+    project.write(".gitignore", ".dev.vars\n!.dev.vars\n");
+    let started = std::time::Instant::now();
+    let run = home.kvgen(project.path(), &["session"], Some(hanging.path()));
+    let took = started.elapsed();
+    run.assert_code(0);
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+    assert_eq!(
+        project.read(".gitignore"),
+        ".dev.vars\n!.dev.vars\n.dev.vars\n"
+    );
+    assert!(
+        run.stdout.contains("git check-ignore -v .dev.vars")
+            && run.stdout.contains("did not answer within 5 s"),
+        "{}",
+        run.stdout
+    );
+
+    // No git at all: in a folder with a .git the same fallback and step; in
+    // a plain folder just the fallback.
+    let none = path_with_git(None);
+    let failing = path_with_git(Some("echo broken >&2; exit 3"));
+    for (path, repository, says) in [
+        (none.path(), true, "git could not be run"),
+        (failing.path(), true, "exited with 3: broken"),
+        (none.path(), false, ""),
+    ] {
+        let project = Project::copy(SAMPLE);
+        if repository {
+            fs::create_dir(project.path().join(".git")).unwrap();
+        }
+        let run = home.kvgen(project.path(), &["session"], Some(path));
+        run.assert_code(0);
+        assert_eq!(project.read(".gitignore"), ".dev.vars\n");
+        assert_eq!(
+            run.stdout.contains("git check-ignore"),
+            repository,
+            "{}",
+            run.stdout
+        );
+        assert!(run.stdout.contains(says), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn session_finds_an_existing_secret_in_every_form_dotenv_reads() {
+    let secret = "0123456789abcdef0123456789abcdef0123456789abcdef";
+    for dev_vars in [
+        format!("export SESSION_SECRET={secret}\n"),
+        format!("SESSION_SECRET=\"{secret}\"\n"),
+        format!("SESSION_SECRET = '{secret}'   # wrangler dev\n"),
+        format!("\u{feff}API=1\r\nSESSION_SECRET: {secret}\r\n"),
+        format!("PEM=\"-----\nkey\n-----\"\nSESSION_SECRET=`{secret}`"),
+    ] {
+        let project = Project::copy(SAMPLE);
+        project.write(".dev.vars", &dev_vars);
+        let run = project.kvgen(&["session"]);
+        run.assert_code(0);
+        assert!(
+            run.statuses()
+                .contains(&("identical".to_string(), ".dev.vars".to_string())),
+            "{dev_vars:?}: {}",
+            run.stdout
+        );
+        assert_eq!(project.read(".dev.vars"), dev_vars);
+    }
+    // A SESSION_SECRET line inside another variable's quoted value is not a
+    // definition: one is added, and dotenv then reads it.
+    let project = Project::copy(SAMPLE);
+    project.write(
+        ".dev.vars",
+        "NOTE=\"\nSESSION_SECRET=looks-like-one-but-is-not-0000000\n\"\n",
+    );
+    project.kvgen(&["session"]).assert_code(0);
+    let dev_vars = project.read(".dev.vars");
+    let added = dev_vars.lines().last().unwrap();
+    assert!(
+        added.starts_with("SESSION_SECRET=") && added.len() == 15 + 64,
+        "{dev_vars}"
+    );
+}
+
+#[test]
+fn session_refuses_an_empty_or_short_secret_without_showing_it() {
+    for (dev_vars, says) in [
+        (
+            "API=1\nSESSION_SECRET=\n",
+            ".dev.vars:2: SESSION_SECRET is empty",
+        ),
+        (
+            "export SESSION_SECRET=\"changeme\"\n",
+            ".dev.vars:1: SESSION_SECRET is 8 characters long",
+        ),
+    ] {
+        let project = Project::copy(SAMPLE);
+        project.write(".dev.vars", dev_vars);
+        let before = project.tree();
+        let run = project.kvgen(&["session"]);
+        run.assert_code(2);
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+        assert!(run.stderr.contains("at least") && run.stderr.contains("32"));
+        assert!(!run.stderr.contains("changeme"), "{}", run.stderr);
+        assert_eq!(project.tree(), before, "nothing is written");
+    }
+}
+
+#[test]
+fn session_ttl_is_capped_where_browsers_cap_max_age() {
+    let project = Project::copy(SAMPLE);
+    let run = project.kvgen(&["session", "--ttl", "34560001"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("34560000 (400 days") && run.stderr.contains("RFC 6265bis"),
+        "{}",
+        run.stderr
+    );
+    project
+        .kvgen(&["session", "--ttl", "34560000"])
+        .assert_code(0);
+    assert!(project.read("src/kv/session.ts").contains("34560000"));
+    let help = project.kvgen(&["session", "--help"]);
+    assert!(help.stdout.contains("34560000"), "{}", help.stdout);
+    assert!(help.stdout.contains("__Host-session"), "{}", help.stdout);
 }

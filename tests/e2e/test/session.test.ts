@@ -1,7 +1,7 @@
 // Behaviour of the generated session store (src/kv/session.ts), in workerd,
 // against the contract in shared/spec/generated-api.md. kvgen runs
 // `kvgen session` without options, so the baked-in defaults are a ttl of
-// 86400 s and the cookie name "session".
+// 86400 s and the cookie name "__Host-session".
 import { env, reset } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { SessionStore, type SessionOptions } from "@kv/session";
@@ -50,11 +50,14 @@ function valueOf(setCookie: string): string {
 }
 
 /**
- * Fixes Date.now() at the current time t0 (whole seconds); returns t0 and a
- * function that moves the clock to t0 + `ms`. KV itself keeps the real time.
+ * Fixes Date.now() at t0, a whole second one to two seconds ahead of the real
+ * time; returns t0 and a function that moves the clock to t0 + `ms`. KV
+ * itself keeps the real time, and being ahead of it keeps every expiration
+ * the store computes at least 60 s ahead by KV's clock too, however slowly
+ * the test runs up to the write.
  */
 function clock() {
-	const t0 = Math.floor(Date.now() / 1000) * 1000;
+	const t0 = (Math.ceil(Date.now() / 1000) + 1) * 1000;
 	const spy = vi.spyOn(Date, "now").mockReturnValue(t0);
 	return { t0, move: (ms: number) => spy.mockReturnValue(t0 + ms) };
 }
@@ -94,11 +97,11 @@ describe("create and fromRequest", () => {
 		expect(await sessions.get(session.id)).toEqual(session);
 	});
 
-	it("sets the cookie with HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=<ttl> (defaults: session, 86400)", async () => {
+	it("sets the cookie with HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=<ttl> (defaults: __Host-session, 86400)", async () => {
 		const defaults = new SessionStore<User>(env.SESSIONS, { secrets: [NEW_SECRET] });
 		const { cookie, session } = await defaults.create(ALICE);
 		expect(session.expiresAt - session.createdAt).toBe(DAY * 1000);
-		expect(cookie).toMatch(/^session=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+; HttpOnly; Secure; SameSite=Lax; Path=\/; Max-Age=86400$/);
+		expect(cookie).toMatch(/^__Host-session=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+; HttpOnly; Secure; SameSite=Lax; Path=\/; Max-Age=86400$/);
 		expect(valueOf(cookie).startsWith(`${session.id}.`)).toBe(true);
 		const custom = await store({ ttl: 3600, cookieName: "__Host-sid" }).sessions.create(ALICE);
 		expect(custom.cookie).toMatch(/^__Host-sid=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+; HttpOnly; Secure; SameSite=Lax; Path=\/; Max-Age=3600$/);
@@ -176,6 +179,94 @@ describe("create and fromRequest", () => {
 	});
 });
 
+/** The attributes of a Set-Cookie value, by lower-case name. */
+function attributes(setCookie: string): Map<string, string> {
+	const found = new Map<string, string>();
+	for (const part of setCookie.split(";").slice(1)) {
+		const [name = "", value = ""] = part.split("=");
+		found.set(name.trim().toLowerCase(), value.trim());
+	}
+	return found;
+}
+
+describe("cookie tossing: a planted session cookie", () => {
+	it("makes no session when the Cookie header carries the session cookie more than once, without a KV read", async () => {
+		const { sessions: creator } = store();
+		const victim = await creator.create(ALICE);
+		const attacker = await creator.create({ name: "mallory", roles: ["admin"] });
+		const destroyed = await creator.create({ name: "old", roles: [] });
+		await creator.destroy(destroyed.session.id);
+		const { sessions, counts } = store();
+		const [mine, theirs, gone] = [victim, attacker, destroyed].map((c) => pair(c.cookie));
+		const headers = [
+			`${theirs}; ${mine}`, // a sibling subdomain's cookie sent first
+			`${mine}; ${theirs}`,
+			`${gone}; ${mine}`, // a destroyed session's cookie planted to log the victim out
+			`${mine}; ${mine}`,
+			`session=forged; ${mine}`,
+			`${mine}; lang=en; session=`,
+		];
+		for (const header of headers) {
+			expect(await sessions.fromRequest(request(header)), header).toBeNull();
+		}
+		expect(total(counts)).toBe(0);
+		expect(await sessions.fromRequest(request(`lang=en; ${mine}`))).toEqual(victim.session);
+	});
+
+	it("under the default __Host- name, a plain-named cookie from elsewhere is just another cookie", async () => {
+		const host = new SessionStore<User>(env.SESSIONS, { secrets: [NEW_SECRET] });
+		const victim = await host.create(ALICE);
+		const planted = await store().sessions.create({ name: "mallory", roles: [] });
+		const header = `${pair(planted.cookie)}; ${pair(victim.cookie)}`;
+		expect(pair(victim.cookie).startsWith("__Host-session=")).toBe(true);
+		expect(await host.fromRequest(request(header))).toEqual(victim.session);
+	});
+
+	it("__Host- and __Secure- names get the attributes their prefix requires: Secure, Path=/, no Domain", async () => {
+		for (const cookieName of [undefined, "__Host-sid", "__Secure-sid", "__host-sid"]) {
+			const sessions = new SessionStore<User>(env.SESSIONS, { secrets: [NEW_SECRET], cookieName });
+			const { session, cookie } = await sessions.create(ALICE);
+			const values = [cookie, await sessions.cookie(session.id), (await sessions.destroy(session.id)).cookie];
+			for (const value of values) {
+				const found = attributes(value);
+				expect(found.has("secure"), value).toBe(true);
+				expect(found.get("path"), value).toBe("/");
+				expect(found.has("domain"), value).toBe(false);
+				expect(value.startsWith(`${cookieName ?? "__Host-session"}=`), value).toBe(true);
+			}
+		}
+	});
+});
+
+describe("cookie(id) takes only ids the store makes", () => {
+	it("throws a TypeError for anything else, so no attribute can be injected", async () => {
+		const { sessions, counts } = store();
+		const { session } = await sessions.create(ALICE);
+		const bad: unknown[] = [
+			"",
+			"abc",
+			`${session.id}; Domain=evil.example`,
+			`${session.id}; Max-Age=999999999`,
+			`${session.id.slice(0, 42)};`,
+			`${session.id.slice(0, 41)}\r\n`,
+			`${session.id}\r\nSet-Cookie: admin=1`,
+			`${"A".repeat(42)}B`, // 43 characters, but not how 32 bytes are written
+			`${"A".repeat(42)}.`,
+			"A".repeat(44),
+			undefined,
+			null,
+			42,
+		];
+		for (const id of bad) {
+			await expect(sessions.cookie(id as string), String(id)).rejects.toThrow(TypeError);
+		}
+		expect(counts).toMatchObject({ put: 1, get: 0 });
+		const cookie = await sessions.cookie(session.id);
+		expect(valueOf(cookie).startsWith(`${session.id}.`)).toBe(true);
+		expect(await sessions.cookie("A".repeat(43))).toMatch(/^session=A{43}\./);
+	});
+});
+
 describe("secret rotation", () => {
 	it("accepts a cookie signed with the old secret while it is second in secrets, and not once it is gone", async () => {
 		const before = store({ secrets: [OLD_SECRET] }).sessions;
@@ -241,7 +332,7 @@ describe("get, update, destroy", () => {
 		const { sessions, counts } = store();
 		expect(await sessions.get("A".repeat(43))).toBeNull();
 		expect(counts.get).toBe(1);
-		for (const id of ["", "abc", "session:x", "A".repeat(600), "A".repeat(42) + "."]) {
+		for (const id of ["", "abc", "session:x", "A".repeat(600), "A".repeat(42) + ".", "A".repeat(42) + "B"]) {
 			expect(await sessions.get(id)).toBeNull();
 		}
 		expect(counts.get).toBe(1);
@@ -337,11 +428,20 @@ describe("ids and options", () => {
 		expect(ids.size).toBe(20);
 	});
 
-	it("rejects a ttl under 60 (0 included) or not whole, before any KV call", () => {
-		for (const ttl of [59, 0, -1, 60.5, Number.NaN]) {
+	it("rejects a ttl under 60 (0 included), over 400 days or not whole, before any KV call", () => {
+		for (const ttl of [59, 0, -1, 60.5, Number.NaN, 34_560_001, Number.POSITIVE_INFINITY]) {
 			expect(() => store({ ttl }), String(ttl)).toThrow(RangeError);
 		}
 		expect(() => store({ ttl: 60 })).not.toThrow();
+		expect(() => store({ ttl: 34_560_000 })).not.toThrow();
+	});
+
+	it("a 400-day session is created and its cookie says so", async () => {
+		const { sessions } = store({ ttl: 34_560_000 });
+		const { session, cookie } = await sessions.create(ALICE);
+		expect(cookie.endsWith("; Max-Age=34560000")).toBe(true);
+		expect(session.expiresAt - session.createdAt).toBe(34_560_000_000);
+		expect(await sessions.fromRequest(request(pair(cookie)))).toEqual(session);
 	});
 
 	it("rejects missing or short secrets and a cookie name that is not a token", () => {
