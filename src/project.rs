@@ -127,8 +127,7 @@ fn detect_lang(root: &Path) -> Result<Lang, BadInput> {
     let cargo = root.join("Cargo.toml");
     if let Some(text) = crate::files::peek_text(&cargo) {
         if let Err(e) = text.parse::<toml_edit::DocumentMut>() {
-            let (line, col) =
-                crate::text::line_col(&text, e.span().map_or(0, |span| span.start));
+            let (line, col) = crate::text::line_col(&text, e.span().map_or(0, |span| span.start));
             let reason = e.message().lines().next().unwrap_or("invalid TOML").trim();
             return Err(BadInput::new(format!(
                 "{}:{line}:{col}: invalid TOML: {reason}",

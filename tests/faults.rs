@@ -420,7 +420,11 @@ const CASES: &[Case] = &[
         base: Base::Copy(RUST),
         setup: |root| {
             let mut text = fs::read_to_string(root.join("Cargo.toml")).unwrap();
-            text.push_str(&format!("x = {}{}\n", "[".repeat(100_000), "]".repeat(100_000)));
+            text.push_str(&format!(
+                "x = {}{}\n",
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            ));
             fs::write(root.join("Cargo.toml"), text).unwrap();
         },
         args: &["create", "ok"],
