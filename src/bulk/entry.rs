@@ -10,6 +10,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::input::Row;
+
 /// Longest key Workers KV accepts, in UTF-8 bytes (prefix included).
 pub const MAX_KEY_BYTES: usize = 512;
 /// Largest value Workers KV accepts: 25 MiB (after base64 decoding).
@@ -280,19 +282,21 @@ impl Encoder {
         &mut self,
         rules: &Rules,
         columns: &Columns,
-        record: &csv::ByteRecord,
+        record: Row<'_>,
     ) -> Result<(), Invalid> {
         self.out.clear();
         if record.len() != columns.count {
+            let fields = |n: usize| if n == 1 { "field" } else { "fields" };
             return Err(format!(
-                "has {} fields; the header has {} (quote fields that contain commas)",
+                "has {} {}; the header has {} (quote fields that contain commas)",
                 record.len(),
+                fields(record.len()),
                 columns.count
             )
             .into());
         }
         let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).filter(|c| !c.is_empty());
-        let key = std::str::from_utf8(&record[columns.key])
+        let key = std::str::from_utf8(record.get(columns.key).unwrap_or_default())
             .map_err(|_| "the key is not valid UTF-8 (Workers KV keys are UTF-8 text)")?;
         if rules.kind == Kind::Delete {
             return self.key_only(rules, key);
