@@ -4,7 +4,7 @@
 
 use std::io::{self, Read};
 
-use super::entry::{Columns, Kind};
+use super::entry::{CSV_COLUMNS, Columns, Kind};
 
 /// An input format of `kvgen bulk put/delete`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -61,25 +61,32 @@ pub enum Record<'a> {
 #[derive(Clone, Copy)]
 pub struct Row<'a> {
     bytes: &'a [u8],
+    /// The first [`KEPT_FIELDS`] fields.
     fields: &'a [Span],
+    count: usize,
 }
+
+/// How many fields of a row are kept: more than a header can name, so that
+/// a row of a million empty fields costs no memory.
+const KEPT_FIELDS: usize = CSV_COLUMNS.len() + 1;
 
 impl<'a> Row<'a> {
     /// How many fields the row has.
     pub fn len(&self) -> usize {
-        self.fields.len()
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.count == 0
     }
 
-    /// The field at `i`.
+    /// The field at `i`, for the first [`KEPT_FIELDS`] fields.
     pub fn get(&self, i: usize) -> Option<&'a [u8]> {
         let span = self.fields.get(i)?;
         Some(&self.bytes[span.start..span.end])
     }
 
+    /// The first [`KEPT_FIELDS`] fields.
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
         let bytes = self.bytes;
         self.fields.iter().map(move |s| &bytes[s.start..s.end])
@@ -563,7 +570,9 @@ struct RowScan {
     state: CsvState,
     /// How far the row is scanned.
     at: usize,
+    /// The first fields, and how many there are.
     fields: Vec<Span>,
+    count: usize,
     field_start: usize,
     doubled: bool,
     /// The line `at` is on, and where that line starts.
@@ -579,7 +588,8 @@ impl RowScan {
         RowScan {
             state: CsvState::FieldStart,
             at: 0,
-            fields: Vec::new(),
+            fields: Vec::with_capacity(KEPT_FIELDS),
+            count: 0,
             field_start: 0,
             doubled: false,
             line: 1,
@@ -593,6 +603,7 @@ impl RowScan {
         self.state = CsvState::FieldStart;
         self.at = 0;
         self.fields.clear();
+        self.count = 0;
         self.line_start = 0;
     }
 
@@ -722,11 +733,14 @@ impl RowScan {
     }
 
     fn push(&mut self, end: usize, doubled: bool) {
-        self.fields.push(Span {
-            start: self.field_start,
-            end,
-            doubled,
-        });
+        self.count += 1;
+        if self.fields.len() < KEPT_FIELDS {
+            self.fields.push(Span {
+                start: self.field_start,
+                end,
+                doubled,
+            });
+        }
     }
 
     /// The row (or blank line, or end of input) that ends at `end`, its
@@ -861,6 +875,7 @@ fn csv_rows<E>(
         let row = Row {
             bytes,
             fields: &scan.fields,
+            count: scan.count,
         };
         match &columns {
             None => {
@@ -1142,6 +1157,32 @@ mod tests {
         assert_eq!(
             records(Format::Csv, "\u{feff}\"key\",\"value\"\nk,v").unwrap(),
             [(2, None, "k|v".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_row_of_a_million_fields_keeps_a_handful() {
+        let input = format!("key,value\n{}\n", ",".repeat(1 << 20));
+        let mut rows = Vec::new();
+        read::<()>(
+            Format::Csv,
+            Kind::Put,
+            input.as_bytes(),
+            &mut |_, record| {
+                if let Record::Csv(row, _) = record {
+                    rows.push((row.len(), row.fields.len(), row.get(KEPT_FIELDS).is_none()));
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(rows, [((1 << 20) + 1, KEPT_FIELDS, true)]);
+        // A header that long is refused by its first names.
+        let input = format!("key,value,{}\n", "x,".repeat(1 << 20));
+        assert!(
+            records(Format::Csv, &input)
+                .unwrap_err()
+                .starts_with("1: unknown column \"x\" in the header")
         );
     }
 
