@@ -778,7 +778,7 @@ fn a_line_over_256_mib_from_a_pipe_is_refused_in_linear_time() {
     assert_eq!(project.tree(), before);
     assert!(!project.path().join("kv-bulk").exists());
     // Linear: a few seconds at most, also unoptimised; scanning the line
-    // again after every read of the pipe took minutes.
+    // again after every read of the pipe would take minutes.
     let took = started.elapsed();
     assert!(took.as_secs() < 60, "took {took:?}");
 }
