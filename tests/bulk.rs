@@ -532,3 +532,253 @@ fn outside_a_worker_the_binding_must_be_given() {
     let run = project.kvgen(&["bulk", "put", "d.ndjson", "--binding", "not-an-identifier"]);
     run.assert_code(2);
 }
+
+/// Runs `args`; every case must stop with exit 2, its message on stderr,
+/// and no file written or changed.
+fn assert_refused(project: &Project, cases: &[(&[&str], &str)]) {
+    let before = project.tree();
+    for (args, message) in cases {
+        let run = project.kvgen(args);
+        run.assert_code(2);
+        assert!(
+            run.stderr.contains(message) && run.stderr.contains("nothing was written"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(project.tree(), before, "{args:?}");
+        assert!(!project.path().join("kv-bulk").exists(), "{args:?}");
+    }
+}
+
+#[test]
+fn an_unclosed_csv_quote_stops_the_run_at_its_line() {
+    let project = worker();
+    // Read leniently, b's value would be the rest of the file.
+    project.write("d.csv", "key,value\na,1\nb,\"unclosed\nc,3\nd,4\n");
+    let mut rows = String::from("key,value\n");
+    for i in 1..=1000 {
+        if i == 10 {
+            rows.push_str("k10,\"bad\n");
+        } else {
+            rows.push_str(&format!("k{i},v{i}\n"));
+        }
+    }
+    project.write("rows.csv", &rows);
+    let unclosed = "d.csv:3: unterminated quoted field: the quote at column 3 is never closed";
+    assert_refused(
+        &project,
+        &[
+            (&["bulk", "put", "d.csv"], unclosed),
+            // Not an entry to skip: nothing after the quote can be trusted.
+            (&["bulk", "put", "d.csv", "--skip-invalid"], unclosed),
+            (&["bulk", "delete", "d.csv"], unclosed),
+            (
+                &["bulk", "put", "rows.csv"],
+                "rows.csv:11: unterminated quoted field: the quote at column 5",
+            ),
+        ],
+    );
+    let before = project.tree();
+    let run = project.kvgen_with_input(
+        &["bulk", "put", "-"],
+        b"key,value\na,1\nb,\"unclosed\nc,3\n",
+    );
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("stdin:3: unterminated quoted field: the quote at column 3"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.tree(), before);
+}
+
+#[test]
+fn csv_quotes_that_would_change_a_value_are_refused_with_line_and_column() {
+    let project = worker();
+    // Lenient readers give `xy`, `say hi" now"` and ` "x"`.
+    project.write("after.csv", "key,value\na,1\nb,\"x\"y\n");
+    project.write("words.csv", "key,value\nb,\"say \"hi\" now\"\n");
+    project.write("space.csv", "key,value\r\nc, \"x\"\r\n");
+    project.write("inner.csv", "key,value\nd,x\"y\n");
+    assert_refused(
+        &project,
+        &[
+            (
+                &["bulk", "put", "after.csv"],
+                "after.csv:3: text at column 6 after the closing quote of a field (a quote inside a quoted field is written twice: \"\")",
+            ),
+            (
+                &["bulk", "put", "words.csv", "--skip-invalid"],
+                "words.csv:2: text at column 9 after the closing quote",
+            ),
+            (
+                &["bulk", "put", "space.csv"],
+                "space.csv:2: a quote at column 4 inside a field that does not start with one (enclose the field in quotes and double each quote in it: \"x\"\"y\")",
+            ),
+            (
+                &["bulk", "put", "inner.csv"],
+                "inner.csv:2: a quote at column 4 inside a field",
+            ),
+        ],
+    );
+    // Quoted and doubled, the same values are read as written.
+    project.write(
+        "fixed.csv",
+        "key,value\nb,\"x\"\"y\"\nw,\"say \"\"hi\"\" now\"\nc,\" \"\"x\"\"\"\n",
+    );
+    project.kvgen(&["bulk", "put", "fixed.csv"]).assert_code(0);
+    assert_eq!(
+        entries(&project, "kv-bulk/fixed-put-0001.json"),
+        [
+            json!({"key": "b", "value": "x\"y"}),
+            json!({"key": "w", "value": "say \"hi\" now"}),
+            json!({"key": "c", "value": " \"x\""}),
+        ]
+    );
+}
+
+#[test]
+fn csv_lone_cr_line_endings_and_blank_lines_keep_every_line_number() {
+    let project = worker();
+    project.write(
+        "cr.csv",
+        "key,value\ra,1\r\rb,\"x\ry\"\r..,3\r\nc,\"p\r\nq\"\r\n",
+    );
+    let before = project.tree();
+    let run = project.kvgen(&["bulk", "put", "cr.csv"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("cr.csv:6: key \"..\" is not allowed by Workers KV"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.tree(), before);
+    project
+        .kvgen(&["bulk", "put", "cr.csv", "--skip-invalid"])
+        .assert_code(0);
+    assert_eq!(
+        entries(&project, "kv-bulk/cr-put-0001.json"),
+        [
+            json!({"key": "a", "value": "1"}),
+            json!({"key": "b", "value": "x\ry"}),
+            json!({"key": "c", "value": "p\r\nq"}),
+        ]
+    );
+}
+
+#[test]
+fn csv_rows_with_another_number_of_fields_are_invalid_entries() {
+    let project = worker();
+    project.write("f.csv", "key,value\na,1\nb\nc,3,4\nd,4\n");
+    let before = project.tree();
+    let run = project.kvgen(&["bulk", "put", "f.csv"]);
+    run.assert_code(2);
+    assert_eq!(project.tree(), before);
+    for expected in [
+        "f.csv: 2 invalid entries; nothing was written",
+        "f.csv:3: has 1 field; the header has 2 (quote fields that contain commas)",
+        "f.csv:4: has 3 fields; the header has 2",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}\n{}", run.stderr);
+    }
+    project
+        .kvgen(&["bulk", "put", "f.csv", "--skip-invalid"])
+        .assert_code(0);
+    assert_eq!(
+        entries(&project, "kv-bulk/f-put-0001.json"),
+        [
+            json!({"key": "a", "value": "1"}),
+            json!({"key": "d", "value": "4"}),
+        ]
+    );
+}
+
+#[test]
+fn csv_nul_bytes_are_kept() {
+    let project = worker();
+    fs::write(
+        project.path().join("nul.csv"),
+        b"key,value\na,x\0y\n\0,\"p\0\"\nb,\xff\0\n",
+    )
+    .unwrap();
+    project.kvgen(&["bulk", "put", "nul.csv"]).assert_code(0);
+    assert_eq!(
+        entries(&project, "kv-bulk/nul-put-0001.json"),
+        [
+            json!({"key": "a", "value": "x\u{0}y"}),
+            json!({"key": "\u{0}", "value": "p\u{0}"}),
+            json!({"key": "b", "value": "/wA=", "base64": true}),
+        ]
+    );
+}
+
+#[test]
+fn utf16_files_are_refused() {
+    let project = worker();
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in "key,value\na,1\n".encode_utf16() {
+        utf16.extend_from_slice(&unit.to_le_bytes());
+    }
+    for name in ["u.csv", "u.ndjson", "u.json"] {
+        fs::write(project.path().join(name), &utf16).unwrap();
+    }
+    let message = |name: &str| {
+        format!(
+            "{name}:1: the input is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8"
+        )
+    };
+    let (csv, ndjson, json) = (message("u.csv"), message("u.ndjson"), message("u.json"));
+    assert_refused(
+        &project,
+        &[
+            (&["bulk", "put", "u.csv"], &csv),
+            (&["bulk", "put", "u.ndjson"], &ndjson),
+            (&["bulk", "delete", "u.json"], &json),
+        ],
+    );
+}
+
+#[test]
+fn a_line_over_256_mib_from_a_pipe_is_refused_in_linear_time() {
+    use std::process::{Command, Stdio};
+    let project = worker();
+    let before = project.tree();
+    let started = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kvgen"))
+        .current_dir(project.path())
+        .args(["bulk", "put", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Streamed a MiB at a time (kvgen reads a pipe 64 KiB at a time): one
+    // entry, then a line of 512 MiB.
+    let writer = std::thread::spawn(move || -> std::io::Result<()> {
+        stdin.write_all(b"{\"key\":\"a\",\"value\":\"1\"}\n{\"key\":\"b\",\"value\":\"")?;
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..512 {
+            stdin.write_all(&chunk)?;
+        }
+        stdin.write_all(b"\"}\n")
+    });
+    let output = child.wait_with_output().unwrap();
+    // kvgen stops reading at the cap: the rest of the line is refused.
+    let written = writer.join().unwrap();
+    assert!(written.is_err(), "kvgen read all 512 MiB");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "error: stdin:2: a line longer than 256 MiB: no Workers KV entry is that large (is the format right?); nothing was written"
+    );
+    assert_eq!(project.tree(), before);
+    assert!(!project.path().join("kv-bulk").exists());
+    // Linear: a few seconds at most, also unoptimised; scanning the line
+    // again after every read of the pipe would take minutes.
+    let took = started.elapsed();
+    assert!(took.as_secs() < 60, "took {took:?}");
+}

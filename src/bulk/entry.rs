@@ -10,6 +10,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::input::Row;
+
 /// Longest key Workers KV accepts, in UTF-8 bytes (prefix included).
 pub const MAX_KEY_BYTES: usize = 512;
 /// Largest value Workers KV accepts: 25 MiB (after base64 decoding).
@@ -280,19 +282,21 @@ impl Encoder {
         &mut self,
         rules: &Rules,
         columns: &Columns,
-        record: &csv::ByteRecord,
+        record: Row<'_>,
     ) -> Result<(), Invalid> {
         self.out.clear();
         if record.len() != columns.count {
+            let fields = |n: usize| if n == 1 { "field" } else { "fields" };
             return Err(format!(
-                "has {} fields; the header has {} (quote fields that contain commas)",
+                "has {} {}; the header has {} (quote fields that contain commas)",
                 record.len(),
+                fields(record.len()),
                 columns.count
             )
             .into());
         }
         let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).filter(|c| !c.is_empty());
-        let key = std::str::from_utf8(&record[columns.key])
+        let key = std::str::from_utf8(record.get(columns.key).unwrap_or_default())
             .map_err(|_| "the key is not valid UTF-8 (Workers KV keys are UTF-8 text)")?;
         if rules.kind == Kind::Delete {
             return self.key_only(rules, key);
@@ -334,6 +338,22 @@ impl Encoder {
 
     /// Builds the full key and checks it.
     fn full_key(&mut self, rules: &Rules, key: &str) -> Result<(), Invalid> {
+        let len = rules.prefix.len() + key.len();
+        if len > MAX_KEY_BYTES {
+            // Only the start is shown: a long key is not copied whole.
+            let mut start = rules.prefix.clone();
+            start.extend(key.chars().take(65));
+            let prefix = if rules.prefix.is_empty() {
+                ""
+            } else {
+                ", prefix included"
+            };
+            return Err(format!(
+                "key {} is {len} bytes{prefix}; Workers KV allows at most {MAX_KEY_BYTES} UTF-8 bytes",
+                show(&start),
+            )
+            .into());
+        }
         self.key.clear();
         self.key.push_str(&rules.prefix);
         self.key.push_str(key);
@@ -343,19 +363,6 @@ impl Encoder {
         }
         if full == "." || full == ".." {
             return Err(format!("key {} is not allowed by Workers KV", show(full)).into());
-        }
-        if full.len() > MAX_KEY_BYTES {
-            let prefix = if rules.prefix.is_empty() {
-                ""
-            } else {
-                ", prefix included"
-            };
-            return Err(format!(
-                "key {} is {} bytes{prefix}; Workers KV allows at most {MAX_KEY_BYTES} UTF-8 bytes",
-                show(full),
-                full.len()
-            )
-            .into());
         }
         Ok(())
     }
@@ -428,29 +435,36 @@ impl Encoder {
     }
 
     /// Appends the value as a JSON string; returns whether it is base64.
+    /// Sizes are checked first, from the text as it is: a value too large
+    /// is neither copied nor decoded.
     fn value(
         &mut self,
         value: Value<'_>,
         base64: bool,
         out: &mut Vec<u8>,
     ) -> Result<bool, Invalid> {
-        let size = match value {
+        match value {
             Value::JsonString(raw) => {
                 let inner = &raw[1..raw.len() - 1];
-                let text: Cow<'_, [u8]> = if memchr::memchr(b'\\', inner).is_none() {
-                    Cow::Borrowed(inner)
+                let escaped = memchr::memchr(b'\\', inner).is_some();
+                let len = if escaped {
+                    unescaped_len(inner)
                 } else {
+                    inner.len()
+                };
+                check_value_size(if base64 { base64_size(len, inner) } else { len })?;
+                let text: Cow<'_, [u8]> = if escaped {
                     let text: String = serde_json::from_slice(raw)
                         .map_err(|e| format!("`value` is not a valid string: {}", message(&e)))?;
                     Cow::Owned(text.into_bytes())
-                };
-                let size = if base64 {
-                    self.decoded_len(&text)?
                 } else {
-                    text.len()
+                    Cow::Borrowed(inner)
                 };
+                if base64 {
+                    self.check_base64(&text)?;
+                }
                 out.extend_from_slice(raw);
-                size
+                Ok(base64)
             }
             Value::JsonOther(raw) => {
                 if base64 {
@@ -460,24 +474,26 @@ impl Encoder {
                     )
                     .into());
                 }
+                check_value_size(minified_len(raw.as_bytes()))?;
                 self.scratch.clear();
                 minify(raw.as_bytes(), &mut self.scratch);
                 let text = std::str::from_utf8(&self.scratch).expect("minified JSON stays UTF-8");
                 write_string(out, text);
-                text.len()
+                Ok(false)
             }
             Value::Bytes(cell) => match std::str::from_utf8(cell) {
                 Ok(text) => {
-                    let size = if base64 {
-                        self.decoded_len(cell)?
+                    if base64 {
+                        check_value_size(base64_size(cell.len(), cell))?;
+                        self.check_base64(cell)?;
                     } else {
-                        text.len()
-                    };
+                        check_value_size(text.len())?;
+                    }
                     write_string(out, text);
-                    size
+                    Ok(base64)
                 }
                 Err(_) if base64 => {
-                    return Err("the value is not valid base64 (it is not even UTF-8 text)".into());
+                    Err("the value is not valid base64 (it is not even UTF-8 text)".into())
                 }
                 Err(_) => {
                     // Binary data: stored as base64, which Wrangler decodes.
@@ -490,16 +506,14 @@ impl Encoder {
                     out.push(b'"');
                     out.extend_from_slice(&self.scratch[..n]);
                     out.push(b'"');
-                    return Ok(true);
+                    Ok(true)
                 }
             },
-        };
-        check_value_size(size)?;
-        Ok(base64)
+        }
     }
 
-    /// Decodes base64 text to check it; returns the decoded size.
-    fn decoded_len(&mut self, text: &[u8]) -> Result<usize, Invalid> {
+    /// Decodes base64 text to check it and its decoded size.
+    fn check_base64(&mut self, text: &[u8]) -> Result<(), Invalid> {
         self.decoded.clear();
         STANDARD
             .decode_vec(text, &mut self.decoded)
@@ -508,7 +522,7 @@ impl Encoder {
         if self.decoded.capacity() > 1 << 20 {
             self.decoded = Vec::new();
         }
-        Ok(n)
+        check_value_size(n)
     }
 
     /// Appends checked metadata: a JSON object of at most 1024 bytes.
@@ -522,15 +536,15 @@ impl Encoder {
             )
             .into());
         }
-        self.scratch.clear();
-        minify(parsed.get().as_bytes(), &mut self.scratch);
-        if self.scratch.len() > MAX_METADATA_BYTES {
+        let len = minified_len(parsed.get().as_bytes());
+        if len > MAX_METADATA_BYTES {
             return Err(format!(
-                "`metadata` is {} bytes of JSON; Workers KV allows at most {MAX_METADATA_BYTES}",
-                self.scratch.len()
+                "`metadata` is {len} bytes of JSON; Workers KV allows at most {MAX_METADATA_BYTES}"
             )
             .into());
         }
+        self.scratch.clear();
+        minify(parsed.get().as_bytes(), &mut self.scratch);
         self.out.extend_from_slice(b",\"metadata\":");
         self.out.extend_from_slice(&self.scratch);
         Ok(())
@@ -545,6 +559,51 @@ fn check_value_size(size: usize) -> Result<(), Invalid> {
         .into());
     }
     Ok(())
+}
+
+/// The decoded size of base64 text of `len` characters that ends with
+/// `tail` (its `=` padding).
+fn base64_size(len: usize, tail: &[u8]) -> usize {
+    let padding = tail
+        .iter()
+        .rev()
+        .take(2)
+        .take_while(|&&b| b == b'=')
+        .count();
+    (len / 4 * 3).saturating_sub(padding)
+}
+
+/// The length of a JSON string's text once its escapes are undone; `inner`
+/// is the literal without its quotes, as a JSON parser accepted it.
+fn unescaped_len(inner: &[u8]) -> usize {
+    let hex = |at: usize| {
+        let digits = std::str::from_utf8(inner.get(at..at + 4)?).ok()?;
+        u32::from_str_radix(digits, 16).ok()
+    };
+    let mut len = inner.len();
+    let mut at = 0;
+    while let Some(n) = memchr::memchr(b'\\', &inner[at..]) {
+        let i = at + n;
+        // Bytes of the escape, and of its UTF-8 text.
+        let (escape, text) = if inner.get(i + 1) != Some(&b'u') {
+            (2, 1)
+        } else {
+            match hex(i + 2) {
+                Some(0xD800..=0xDBFF)
+                    if inner.get(i + 6..i + 8) == Some(b"\\u")
+                        && matches!(hex(i + 8), Some(0xDC00..=0xDFFF)) =>
+                {
+                    (12, 4)
+                }
+                Some(c) if c < 0x80 => (6, 1),
+                Some(c) if c < 0x800 => (6, 2),
+                _ => (6, 3),
+            }
+        };
+        len = len.saturating_sub(escape - text);
+        at = (i + escape).min(inner.len());
+    }
+    len
 }
 
 /// The key and value of the most common entry, `{"key": "…", "value": "…"}`
@@ -648,18 +707,36 @@ fn seconds(name: &str, text: &str) -> Result<u64, Invalid> {
 
 /// Removes the whitespace outside strings from valid JSON.
 pub fn minify(json: &[u8], out: &mut Vec<u8>) {
-    if !json
-        .iter()
-        .any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
-    {
+    if !has_whitespace(json) {
         out.extend_from_slice(json);
         return;
     }
+    each_kept_byte(json, |b| out.push(b));
+}
+
+/// How long valid JSON is once minified.
+fn minified_len(json: &[u8]) -> usize {
+    if !has_whitespace(json) {
+        return json.len();
+    }
+    let mut len = 0;
+    each_kept_byte(json, |_| len += 1);
+    len
+}
+
+fn has_whitespace(json: &[u8]) -> bool {
+    json.iter()
+        .any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+}
+
+/// Calls `keep` with every byte of valid JSON but the whitespace outside
+/// strings.
+fn each_kept_byte(json: &[u8], mut keep: impl FnMut(u8)) {
     let mut in_string = false;
     let mut escaped = false;
     for &b in json {
         if in_string {
-            out.push(b);
+            keep(b);
             if escaped {
                 escaped = false;
             } else if b == b'\\' {
@@ -672,9 +749,9 @@ pub fn minify(json: &[u8], out: &mut Vec<u8>) {
                 b' ' | b'\n' | b'\r' | b'\t' => {}
                 b'"' => {
                     in_string = true;
-                    out.push(b);
+                    keep(b);
                 }
-                _ => out.push(b),
+                _ => keep(b),
             }
         }
     }
@@ -792,5 +869,116 @@ mod tests {
         let mut out = Vec::new();
         minify(br#"{ "a b" : [1, "x \" y"],	"c":null }"#, &mut out);
         assert_eq!(out, br#"{"a b":[1,"x \" y"],"c":null}"#);
+    }
+
+    #[test]
+    fn unescaped_lengths_agree_with_the_json_parser() {
+        let literals = [
+            r#""plain""#,
+            r#""a\"b\\c\/d\b\f\n\r\t""#,
+            r#""\u0041\u00e9\u20ac\uffff""#,
+            r#""\ud834\udd1e and \uD83D\uDE00""#,
+            r#""é ✓ 𝄞 \u00e9""#,
+            r#""\\u0041""#,
+            r#""\\\\""#,
+        ];
+        for literal in literals {
+            let text: String = serde_json::from_str(literal).unwrap();
+            let inner = &literal.as_bytes()[1..literal.len() - 1];
+            assert_eq!(unescaped_len(inner), text.len(), "{literal}");
+        }
+    }
+
+    #[test]
+    fn entries_too_large_are_refused_before_anything_is_copied() {
+        let rules = Rules {
+            prefix: String::new(),
+            ttl: None,
+            ..rules()
+        };
+        let big = MAX_VALUE_BYTES + 5;
+        let x = "x".repeat(big);
+        let too_large = format!(
+            "the value is {big} bytes; Workers KV allows at most {MAX_VALUE_BYTES} (25 MiB)"
+        );
+        let json = [
+            (
+                format!("{{\"key\":\"k\",\"value\":\"{x}\"}}"),
+                too_large.clone(),
+            ),
+            (
+                format!("{{\"key\":\"k\",\"value\":\"{x}\\n\"}}"),
+                format!(
+                    "the value is {} bytes; Workers KV allows at most {MAX_VALUE_BYTES} (25 MiB)",
+                    big + 1
+                ),
+            ),
+            (
+                format!("{{\"key\":\"k\",\"value\":[\"{}\"]}}", &x[..big - 4]),
+                too_large.clone(),
+            ),
+            (
+                format!("{{\"key\":\"{x}\",\"value\":\"1\"}}"),
+                format!(
+                    "key \"{}\"… is {big} bytes; Workers KV allows at most 512 UTF-8 bytes",
+                    &x[..64]
+                ),
+            ),
+            (
+                format!("{{\"key\":\"k\",\"value\":\"1\",\"metadata\":{{\"m\":\"{x}\"}}}}"),
+                format!(
+                    "`metadata` is {} bytes of JSON; Workers KV allows at most 1024",
+                    big + 8
+                ),
+            ),
+        ];
+        for (record, reason) in json {
+            let mut encoder = Encoder::default();
+            assert_eq!(
+                encoder.json(&rules, record.as_bytes()).unwrap_err().reason,
+                reason
+            );
+            // Nothing as large as the value was allocated.
+            assert!(encoder.out.capacity() < 1 << 20, "{reason}");
+            assert!(encoder.key.capacity() < 1 << 20, "{reason}");
+            assert!(encoder.scratch.capacity() < 1 << 20, "{reason}");
+        }
+        // base64: the decoded size, told from the length.
+        let base64 = Rules {
+            base64: true,
+            ..rules.clone()
+        };
+        let groups = MAX_VALUE_BYTES / 3 + 2;
+        let record = format!(
+            "{{\"key\":\"k\",\"value\":\"{}QQ==\"}}",
+            "QUJD".repeat(groups - 1)
+        );
+        let expected = (groups - 1) * 3 + 1;
+        let mut encoder = Encoder::default();
+        assert_eq!(
+            encoder.json(&base64, record.as_bytes()).unwrap_err().reason,
+            format!(
+                "the value is {expected} bytes; Workers KV allows at most {MAX_VALUE_BYTES} (25 MiB)"
+            )
+        );
+        assert!(encoder.decoded.capacity() < 1 << 20);
+        // A CSV value of control characters, six times as long as JSON.
+        let csv = format!("key,value\nk,{}\n", "\u{1}".repeat(big));
+        let mut encoder = Encoder::default();
+        let mut reasons = Vec::new();
+        super::super::input::read::<()>(
+            super::super::input::Format::Csv,
+            Kind::Put,
+            csv.as_bytes(),
+            &mut |_, record| {
+                if let super::super::input::Record::Csv(row, columns) = record {
+                    reasons.push(encoder.csv(&rules, columns, row).unwrap_err().reason);
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(reasons, [too_large]);
+        assert!(encoder.out.capacity() < 1 << 20);
     }
 }
