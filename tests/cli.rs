@@ -945,3 +945,38 @@ fn rust_bulk_is_declared_and_needs_no_new_dependency() {
     );
     assert_eq!(project.read("Cargo.toml"), manifest);
 }
+
+#[test]
+fn bindings_and_environments_javascript_objects_already_have_are_refused() {
+    let project = Project::copy(SAMPLE);
+    let before = project.tree();
+    for args in [
+        &["create", "users", "--binding", "__proto__"][..],
+        &["cache", "--binding", "constructor"][..],
+        &["flags", "--binding", "toString"][..],
+        &["session", "--binding", "hasOwnProperty"][..],
+        &["bulk", "--binding", "then"][..],
+        &["flags", "set", "beta", "--binding", "valueOf"][..],
+        &["create", "users", "--env", "constructor"][..],
+    ] {
+        let run = project.kvgen(args);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        let name = args[args.len() - 1];
+        assert!(
+            run.stderr.contains(&format!("\"{name}\"")) && run.stderr.contains("Object.prototype")
+                || run.stderr.contains("promise"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(project.tree(), before, "{args:?}");
+    }
+    // The same words are fine as namespaces: the derived binding is upper
+    // case.
+    let run = project.kvgen(&["create", "constructor"]);
+    run.assert_code(0);
+    assert!(
+        project
+            .read("wrangler.jsonc")
+            .contains("\"binding\": \"CONSTRUCTOR\"")
+    );
+}
