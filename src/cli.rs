@@ -209,7 +209,10 @@ pub struct CacheArgs {
     #[arg(long, value_name = "SECONDS|none")]
     pub ttl: Option<String>,
     /// With the warm pattern: also add this cron expression to
-    /// `triggers.crons` in the Wrangler config, e.g. "*/30 * * * *".
+    /// `triggers.crons` in the Wrangler config, e.g. "*/30 * * * *". Checked
+    /// as Cloudflare's Cron Triggers read it: minute 0-59, hour 0-23, day of
+    /// month 1-31 (L, LW, L-3, 15W), month 1-12 or JAN-DEC, day of week 1-7
+    /// (1 = Sunday) or SUN-SAT (5L, MON#2); `*`, lists, ranges and steps.
     #[arg(long, value_name = "EXPR")]
     pub cron: Option<String>,
 }

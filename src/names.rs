@@ -298,27 +298,6 @@ pub fn cookie_name(name: &str) -> Result<&str, BadInput> {
     }
 }
 
-/// Checks a cron expression for `triggers.crons`: the five fields Cloudflare
-/// accepts (minute hour day-of-month month day-of-week), each made of
-/// digits, names (MON, JAN), `*`, `/`, `,`, `-`, `L`, `W` and `#`.
-pub fn cron(expr: &str) -> Result<&str, BadInput> {
-    let fields: Vec<&str> = expr.split(' ').collect();
-    let valid_field = |f: &&str| {
-        !f.is_empty()
-            && f.chars().all(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, '*' | '/' | ',' | '-' | '#' | '?')
-            })
-    };
-    if fields.len() == 5 && fields.iter().all(valid_field) {
-        Ok(expr)
-    } else {
-        Err(BadInput::new(format!(
-            "--cron {}: expected a cron expression of five fields separated by single spaces (minute hour day-of-month month day-of-week), e.g. \"*/30 * * * *\"",
-            show(expr)
-        )))
-    }
-}
-
 /// A user value shown inside an error message, escaped so that control
 /// characters and quotes cannot garble the terminal.
 pub fn show(value: &str) -> String {
@@ -461,29 +440,6 @@ mod tests {
         assert!(namespace_id("--id", "0123456789ABCDEF0123456789abcdef").is_err());
         assert!(namespace_id("--id", "0123").is_err());
         assert!(namespace_id("--id", "0123456789abcdef0123456789abcdeg").is_err());
-    }
-
-    #[test]
-    fn crons_are_five_plain_fields() {
-        for good in [
-            "*/5 * * * *",
-            "0 3 * * MON-FRI",
-            "0 0 1,15 * *",
-            "0 12 L * 5#3",
-        ] {
-            assert_eq!(cron(good).unwrap(), good);
-        }
-        for bad in [
-            "",
-            "* * * *",
-            "* * * * * *",
-            "*  * * * *",
-            "* * * * \"",
-            "* * * * *\n",
-            "0 0 * * $(rm)",
-        ] {
-            assert!(cron(bad).is_err(), "{bad:?} should be rejected");
-        }
     }
 
     #[test]

@@ -980,3 +980,49 @@ fn bindings_and_environments_javascript_objects_already_have_are_refused() {
             .contains("\"binding\": \"CONSTRUCTOR\"")
     );
 }
+
+#[test]
+fn cache_crons_are_checked_as_cloudflare_reads_them() {
+    let project = Project::copy("tests/fixtures/projects/ts-toml-envs");
+    let before = project.tree();
+    for (cron, message) in [
+        ("99 * * * *", "minute 99 is out of range 0-59"),
+        ("99 99 99 99 99", "minute 99 is out of range 0-59"),
+        (
+            "a b c d e",
+            "minute \"a\": \"a\" is not a minute value; use 0-59",
+        ),
+        ("*/0 * * * *", "minute step /0 is out of range 1-59"),
+        (
+            "0 0 * * 0",
+            "day-of-week 0 is out of range 1-7 (1 = Sunday) or SUN-SAT",
+        ),
+        (
+            "0 0 ? * *",
+            "day-of-month \"?\": `?` is not accepted by Cloudflare; use `*`",
+        ),
+    ] {
+        let run = project.kvgen(&["cache", "warm", "--cron", cron]);
+        run.assert_code(2);
+        assert_eq!(
+            run.stderr.trim_end(),
+            format!("error: --cron {cron:?}: {message}"),
+            "{cron}"
+        );
+        assert!(run.stdout.is_empty(), "{cron}: {}", run.stdout);
+        assert_eq!(project.tree(), before, "{cron}");
+    }
+    // Quartz-style forms Cloudflare documents are written as given; runs of
+    // spaces between the fields become one.
+    for (cron, written) in [
+        ("59 23 LW * *", "59 23 LW * *"),
+        ("0 18 * * friL", "0 18 * * friL"),
+        ("0  10 * * MON#2", "0 10 * * MON#2"),
+    ] {
+        project
+            .kvgen(&["cache", "warm", "--cron", cron])
+            .assert_code(0);
+        let config = project.read("wrangler.toml");
+        assert!(config.contains(&format!("\"{written}\"")), "{config}");
+    }
+}
