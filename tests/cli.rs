@@ -1026,3 +1026,24 @@ fn cache_crons_are_checked_as_cloudflare_reads_them() {
         assert!(config.contains(&format!("\"{written}\"")), "{config}");
     }
 }
+
+#[test]
+fn a_huge_indentation_in_the_users_config_is_ignored() {
+    let project = Project::with_files(&[
+        ("wrangler.toml", "name = \"w\"\nmain = \"src/index.ts\"\n"),
+        ("package.json", "{}"),
+        (
+            ".prettierrc",
+            "{ \"tabWidth\": 1000000000, \"useTabs\": false }",
+        ),
+        (
+            ".editorconfig",
+            "[*]\nindent_style = space\nindent_size = 4294967296\n",
+        ),
+    ]);
+    let run = project.kvgen(&["create", "cache"]);
+    run.assert_code(0);
+    let store = project.read("src/kv/store.ts");
+    assert!(store.contains("\n  constructor("), "{store}");
+    assert!(!store.contains("\n   constructor("), "{store}");
+}
