@@ -161,7 +161,7 @@ pub struct FlagsArgs {
 #[derive(Debug, Subcommand)]
 pub enum FlagsAction {
     /// Validate a flag definition and print the `wrangler kv key put`
-    /// command that stores it (nothing is written).
+    /// command that stores it (nothing is written, unless --out FILE).
     Set(FlagSetArgs),
 }
 
@@ -182,6 +182,12 @@ pub struct FlagSetArgs {
     /// User ids that never get the flag (comma-separated; wins over --allow).
     #[arg(long, value_name = "ID,…", value_delimiter = ',')]
     pub deny: Vec<String>,
+    /// Write the flag's JSON to FILE (relative to the current folder) and
+    /// print the `wrangler kv key put … --path FILE` command that stores it:
+    /// for definitions too long for a command line, e.g. thousands of ids.
+    /// An existing FILE with other content is left alone unless --force.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// A cache pattern of `kvgen cache`.

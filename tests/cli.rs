@@ -1047,3 +1047,137 @@ fn a_huge_indentation_in_the_users_config_is_ignored() {
     assert!(store.contains("\n  constructor("), "{store}");
     assert!(!store.contains("\n   constructor("), "{store}");
 }
+
+/// `--allow` arguments with `n` user ids (a thousand an argument, each well
+/// under the 128 KiB a single argument may have), and the ids.
+fn many_ids(n: usize) -> (Vec<String>, Vec<String>) {
+    let ids: Vec<String> = (0..n).map(|i| format!("user-{i:05}")).collect();
+    let args = ids
+        .chunks(1000)
+        .flat_map(|chunk| ["--allow".to_string(), chunk.join(",")])
+        .collect();
+    (args, ids)
+}
+
+fn with<'a>(args: &[&'a str], more: &'a [String]) -> Vec<&'a str> {
+    args.iter()
+        .copied()
+        .chain(more.iter().map(String::as_str))
+        .collect()
+}
+
+#[test]
+fn flags_set_refuses_to_print_a_command_too_long_for_a_shell() {
+    let project = Project::with_files(&[]);
+    let (allow, _) = many_ids(20_000);
+    let run = project.kvgen(&with(&["flags", "set", "beta"], &allow));
+    run.assert_code(2);
+    assert!(run.stdout.is_empty(), "nothing is printed to run");
+    assert!(run.stderr.contains("--out FILE"), "{}", run.stderr);
+    assert!(run.stderr.contains("128 KiB"), "{}", run.stderr);
+    assert!(project.tree().is_empty(), "nothing is written");
+    // Just under the limit the command is printed, and a shell runs it.
+    let (allow, ids) = many_ids(7_000);
+    let run = project.kvgen(&with(&["flags", "set", "beta"], &allow));
+    run.assert_code(0);
+    let command = run
+        .stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("npx wrangler kv key put"))
+        .unwrap();
+    assert!(command.len() <= 100_000, "{}", command.len());
+    let stored: serde_json::Value = serde_json::from_str(&shell_argument(command, 9)).unwrap();
+    assert_eq!(stored["allowlist"].as_array().unwrap().len(), ids.len());
+}
+
+#[test]
+fn flags_set_out_writes_the_json_and_prints_a_path_command() {
+    let project = Project::with_files(&[]);
+    let (allow, ids) = many_ids(20_000);
+    let args = with(
+        &[
+            "flags",
+            "set",
+            "beta",
+            "--deny",
+            "qa-bot",
+            "--out",
+            "flags/beta.json",
+            "--binding",
+            "$kv",
+            "--env",
+            "staging",
+        ],
+        &allow,
+    );
+    let run = project.kvgen(&args);
+    run.assert_code(0);
+    assert_eq!(
+        run.statuses(),
+        pairs(&[("create", "flags/beta.json")]),
+        "{}",
+        run.stdout
+    );
+    let written = project.read("flags/beta.json");
+    assert!(!written.ends_with('\n'), "the file is exactly the value");
+    let stored: serde_json::Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(stored["allowlist"].as_array().unwrap().len(), ids.len());
+    assert_eq!(stored["denylist"], serde_json::json!(["qa-bot"]));
+    let command = run
+        .stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("npx wrangler kv key put"))
+        .unwrap();
+    assert!(command.len() < 200, "{command}");
+    // npx wrangler kv key put --binding B KEY --path FILE --remote --env E
+    assert_eq!(shell_argument(command, 7), "$kv", "the binding is quoted");
+    assert_eq!(shell_argument(command, 8), "flag:beta");
+    assert_eq!(shell_argument(command, 9), "--path");
+    assert_eq!(shell_argument(command, 10), "flags/beta.json");
+    assert!(command.ends_with(" --remote --env staging"), "{command}");
+
+    // The same definition again: identical, the file is not rewritten.
+    let before = project.tree();
+    let again = project.kvgen(&args);
+    again.assert_code(0);
+    again.assert_all_identical();
+    assert_eq!(project.tree(), before);
+
+    // Another definition in the same file: a conflict, nothing written,
+    // unless --force.
+    let other = ["flags", "set", "beta", "--out", "flags/beta.json"];
+    let conflict = project.kvgen(&other);
+    conflict.assert_code(1);
+    assert!(conflict.stderr.contains("--force"), "{}", conflict.stderr);
+    assert!(!conflict.stdout.contains("wrangler"), "{}", conflict.stdout);
+    assert_eq!(project.tree(), before);
+    let dry = project.kvgen(&[&other[..], &["--force", "--dry-run"]].concat());
+    dry.assert_code(0);
+    assert_eq!(dry.statuses(), pairs(&[("force", "flags/beta.json")]));
+    assert_eq!(project.tree(), before);
+    let forced = project.kvgen(&[&other[..], &["--force"]].concat());
+    forced.assert_code(0);
+    assert_eq!(project.read("flags/beta.json"), "{\"enabled\":true}");
+    // Only the file itself is left: the temporary file was renamed into it.
+    assert_eq!(
+        fs::read_dir(project.path().join("flags")).unwrap().count(),
+        1
+    );
+}
+
+#[test]
+fn control_characters_in_a_file_name_are_escaped_in_messages() {
+    let project = Project::with_files(&[]);
+    let name = "evil\u{1b}]0;owned\u{7}.json";
+    project.write(name, "something else");
+    let run = project.kvgen(&["flags", "set", "beta", "--out", name]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("evil\\u{1b}]0;owned\\u{7}.json"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains('\u{1b}') && !run.stdout.contains('\u{1b}'));
+}
