@@ -1181,3 +1181,59 @@ fn control_characters_in_a_file_name_are_escaped_in_messages() {
     );
     assert!(!run.stderr.contains('\u{1b}') && !run.stdout.contains('\u{1b}'));
 }
+
+#[test]
+fn rust_wiring_reads_the_crate_root_with_a_rust_parser() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let original = project.read("src/lib.rs");
+    let lib = format!(
+        "//! The worker.\n#![allow(\n    clippy::new_without_default,\n    dead_code,\n)]\n\n{original}"
+    );
+    project.write("src/lib.rs", &lib);
+    project.kvgen(&["create", "users"]).assert_code(0);
+    assert_eq!(
+        project.read("src/lib.rs"),
+        format!(
+            "//! The worker.\n#![allow(\n    clippy::new_without_default,\n    dead_code,\n)]\n\nmod kv;\n\n{original}"
+        )
+    );
+    project.kvgen(&["create", "users"]).assert_all_identical();
+}
+
+#[test]
+fn a_crate_root_that_does_not_parse_is_bad_input_with_its_place() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let broken = "use worker::*;\n\nfn helper( {\n}\n";
+    project.write("src/lib.rs", broken);
+    let before = project.tree();
+    let run = project.kvgen(&["create", "users"]);
+    run.assert_code(2);
+    let lib = project.path().join("src/lib.rs");
+    assert!(
+        run.stderr
+            .contains(&format!("{}:3:10: does not parse as Rust", lib.display())),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.tree(), before, "nothing is written");
+
+    // An inline `mod kv { … }` would leave the generated files out of the
+    // crate: refused, at its place.
+    project.write("src/lib.rs", "use worker::*;\n\nmod kv {\n}\n");
+    let before = project.tree();
+    let run = project.kvgen(&["create", "users"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains(&format!("{}:3:1: ", lib.display())) && run.stderr.contains("--dir"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.tree(), before);
+    // ...and --dir puts the modules in a folder of their own.
+    let run = project.kvgen(&["create", "users", "--dir", "src/storage"]);
+    run.assert_code(0);
+    assert_eq!(
+        project.read("src/lib.rs"),
+        "mod storage;\n\nuse worker::*;\n\nmod kv {\n}\n"
+    );
+}
