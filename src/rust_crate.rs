@@ -254,12 +254,10 @@ impl Rust {
             )
         };
         // Tokens first, so that a lexing error says what it is.
-        let tokens: proc_macro2::TokenStream = lf[offset..].parse().map_err(|e: proc_macro2::LexError| {
-            at(
-                e.span(),
-                &"a bracket that is not closed (or closed but never opened), or a string, character or comment that does not end",
-            )
-        })?;
+        const UNBALANCED: &str = "a bracket that is not closed (or closed but never opened), or a string, character or comment that does not end";
+        let tokens: proc_macro2::TokenStream = lf[offset..]
+            .parse()
+            .map_err(|e: proc_macro2::LexError| at(e.span(), &UNBALANCED))?;
         let file = syn::parse2::<syn::File>(tokens).map_err(|e| at(e.span(), &e))?;
         Ok(Rust { file, offset })
     }
