@@ -1169,17 +1169,39 @@ fn flags_set_out_writes_the_json_and_prints_a_path_command() {
 
 #[test]
 fn control_characters_in_a_file_name_are_escaped_in_messages() {
-    let project = Project::with_files(&[]);
-    let name = "evil\u{1b}]0;owned\u{7}.json";
-    project.write(name, "something else");
-    let run = project.kvgen(&["flags", "set", "beta", "--out", name]);
-    run.assert_code(1);
+    // A crate root named by Cargo.toml, with escape codes in its name, that
+    // does not parse: the error names it, escaped.
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let name = "src/evil\u{1b}]0;owned\u{7}.rs";
+    let manifest = project.read("Cargo.toml");
+    project.write(
+        "Cargo.toml",
+        &manifest.replace(
+            "[lib]\n",
+            "[lib]\npath = \"src/evil\\u001b]0;owned\\u0007.rs\"\n",
+        ),
+    );
+    project.write(name, "fn f( {\n");
+    let before = project.tree();
+    let run = project.kvgen(&["create", "users"]);
+    run.assert_code(2);
     assert!(
-        run.stderr.contains("evil\\u{1b}]0;owned\\u{7}.json"),
+        run.stderr
+            .contains("src/evil\\u{1b}]0;owned\\u{7}.rs:1:7: "),
         "{}",
         run.stderr
     );
     assert!(!run.stderr.contains('\u{1b}') && !run.stdout.contains('\u{1b}'));
+    assert_eq!(project.tree(), before);
+
+    // A flag file of such a name would be printed in a command to copy: it
+    // is refused, and the message escapes it.
+    let project = Project::with_files(&[]);
+    let run = project.kvgen(&["flags", "set", "beta", "--out", "new\u{1b}[2J.json"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("new\\u{1b}[2J.json"), "{}", run.stderr);
+    assert!(!run.stderr.contains('\u{1b}') && run.stdout.is_empty());
+    assert!(project.tree().is_empty());
 }
 
 #[test]

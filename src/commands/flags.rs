@@ -205,9 +205,11 @@ fn set_to_file(global: &GlobalArgs, out: &Path, flag: &Checked<'_>) -> anyhow::R
         env_flag,
     } = flag;
     let shown = names::show_path(out);
-    let Some(printable) = out.to_str().filter(|p| !p.is_empty()) else {
+    // The name is printed in a command to copy: it must be printable as it
+    // is (show_path escapes nothing in it).
+    let Some(printable) = out.to_str().filter(|p| !p.is_empty() && *p == shown) else {
         return Err(BadInput::new(format!(
-            "--out {shown}: the file name must be UTF-8 text, to be printed in the command"
+            "--out {shown}: the file name must be UTF-8 text without control characters, to be printed in the command"
         ))
         .into());
     };
