@@ -1165,6 +1165,14 @@ fn flags_set_out_writes_the_json_and_prints_a_path_command() {
         fs::read_dir(project.path().join("flags")).unwrap().count(),
         1
     );
+    // A folder is not a file to write.
+    let folder = project.kvgen(&["flags", "set", "beta", "--out", "flags"]);
+    folder.assert_code(2);
+    assert!(
+        folder.stderr.contains("--out flags: is a folder"),
+        "{}",
+        folder.stderr
+    );
 }
 
 #[test]

@@ -220,14 +220,21 @@ fn set_to_file(global: &GlobalArgs, out: &Path, flag: &Checked<'_>) -> anyhow::R
         Some(dir) => cwd.join(dir).join(out),
         None => cwd.join(out),
     };
-    let status = match fs::read(&path) {
-        Ok(existing) if existing == json.as_bytes() => Status::Identical,
-        Ok(_) if global.force => Status::Force,
-        Ok(_) => Status::Conflict,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Status::Create,
-        Err(e) if path.is_dir() => {
-            return Err(BadInput::new(format!("--out {shown}: is a folder ({e})")).into());
+    // Only a file of the same size is read to compare it.
+    let same = |meta: fs::Metadata| -> std::io::Result<bool> {
+        Ok(meta.len() == json.len() as u64 && fs::read(&path)? == json.as_bytes())
+    };
+    let status = match fs::metadata(&path) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(BadInput::new(format!("--out {shown}: is a folder")).into());
         }
+        Ok(meta) => match same(meta) {
+            Ok(true) => Status::Identical,
+            Ok(false) if global.force => Status::Force,
+            Ok(false) => Status::Conflict,
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {shown}"))),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Status::Create,
         Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {shown}"))),
     };
     let write = matches!(status, Status::Create | Status::Force) && !global.dry_run;
