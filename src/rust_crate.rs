@@ -516,9 +516,14 @@ fn insert_after_header(lf: &str, rust: &Rust, line: &str) -> String {
     format!("{}\n{line}\n{gap}{}", &lf[..at], &lf[at..])
 }
 
-/// Re-reads an edited file: it must parse, and hold exactly one more item,
-/// the declaration of `name`.
-fn verify(edited: &str, before: &Rust, name: &str, default_path: &str) -> Result<(), EditError> {
+/// Re-reads an edited file: it must parse, and hold exactly one more item
+/// (`items_before + 1`), the declaration of `name`. Returns it parsed.
+fn verify(
+    edited: &str,
+    items_before: usize,
+    name: &str,
+    default_path: &str,
+) -> Result<Rust, EditError> {
     let refused = || EditError {
         line: 1,
         col: 1,
@@ -530,8 +535,8 @@ fn verify(edited: &str, before: &Rust, name: &str, default_path: &str) -> Result
     let declared = after
         .declares(edited, name, default_path)
         .map_err(|_| refused())?;
-    if declared && after.file.items.len() == before.file.items.len() + 1 {
-        Ok(())
+    if declared && after.file.items.len() == items_before + 1 {
+        Ok(after)
     } else {
         Err(refused())
     }
@@ -556,7 +561,10 @@ pub fn ensure_mod_declaration(raw: &str, name: &str) -> Result<Edit, EditError> 
         Some(last) => insert_after(&lf, rust.end(last), &declaration),
         None => insert_after_header(&lf, &rust, &declaration),
     };
-    verify(&edited, &rust, name, &default_path)?;
+    // One syntax tree in memory at a time: a large crate root costs less.
+    let items = rust.file.items.len();
+    drop(rust);
+    verify(&edited, items, name, &default_path)?;
     Ok(edit(raw, &lf, edited))
 }
 
@@ -582,8 +590,8 @@ pub fn ensure_module_list(raw: Option<&str>, modules: &[&str]) -> Result<Edit, E
     let text = Text::new(raw);
     let lf = text.lf();
     let mut edited = lf.to_string();
+    let mut rust = Rust::parse(&edited)?;
     for module in modules {
-        let rust = Rust::parse(&edited)?;
         let default_path = format!("{module}.rs");
         if rust.declares(&edited, module, &default_path)? {
             continue;
@@ -600,7 +608,9 @@ pub fn ensure_module_list(raw: Option<&str>, modules: &[&str]) -> Result<Edit, E
             }
             (None, None) => format!("{edited}\n{declaration}"),
         };
-        verify(&added, &rust, module, &default_path)?;
+        let items = rust.file.items.len();
+        drop(rust);
+        rust = verify(&added, items, module, &default_path)?;
         edited = added;
     }
     Ok(edit(raw, &lf, edited))
