@@ -164,7 +164,7 @@ pub struct FlagsArgs {
 #[derive(Debug, Subcommand)]
 pub enum FlagsAction {
     /// Validate a flag definition and print the `wrangler kv key put`
-    /// command that stores it (nothing is written).
+    /// command that stores it (nothing is written, unless --out FILE).
     Set(FlagSetArgs),
 }
 
@@ -185,6 +185,12 @@ pub struct FlagSetArgs {
     /// User ids that never get the flag (comma-separated; wins over --allow).
     #[arg(long, value_name = "ID,…", value_delimiter = ',')]
     pub deny: Vec<String>,
+    /// Write the flag's JSON to FILE (relative to the current folder) and
+    /// print the `wrangler kv key put … --path FILE` command that stores it:
+    /// for definitions too long for a command line, e.g. thousands of ids.
+    /// An existing FILE with other content is left alone unless --force.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// A cache pattern of `kvgen cache`.
@@ -212,7 +218,10 @@ pub struct CacheArgs {
     #[arg(long, value_name = "SECONDS|none")]
     pub ttl: Option<String>,
     /// With the warm pattern: also add this cron expression to
-    /// `triggers.crons` in the Wrangler config, e.g. "*/30 * * * *".
+    /// `triggers.crons` in the Wrangler config, e.g. "*/30 * * * *". Checked
+    /// as Cloudflare's Cron Triggers read it: minute 0-59, hour 0-23, day of
+    /// month 1-31 (L, LW, L-3, 15W), month 1-12 or JAN-DEC, day of week 1-7
+    /// (1 = Sunday) or SUN-SAT (5L, MON#2); `*`, lists, ranges and steps.
     #[arg(long, value_name = "EXPR")]
     pub cron: Option<String>,
 }

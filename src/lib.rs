@@ -8,6 +8,7 @@ pub mod bulk;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod cron;
 pub mod diff;
 pub mod error;
 pub mod files;

@@ -2,6 +2,33 @@
 //!
 //! Names end up in generated code, in the Wrangler config and in the shell
 //! commands kvgen prints, so only a conservative alphabet gets through.
+//! Where each one goes, and what keeps it safe there:
+//!
+//! - binding (`--binding`, or derived from the namespace): a key of the
+//!   config, a property of the Worker's `env` (and of the `Env` type
+//!   `wrangler types` writes), `env.kv("…")` in Rust, `--binding B` in
+//!   printed commands. An ASCII JavaScript identifier, not a reserved word,
+//!   and not a name every JavaScript object already has (`__proto__`,
+//!   `constructor`, `toString`, …) or treats specially (`then`, `toJSON`).
+//!   Derived bindings are upper case, so they are never one of those.
+//! - namespace (`create NAMESPACE`): only in the printed
+//!   `wrangler kv namespace create` command and the derived binding; letters,
+//!   digits, `-`, `_`, `.`.
+//! - environment (`--env`): a key of the config (`env.NAME`) and a word of
+//!   printed commands; letters, digits, `-`, `_`, and not an
+//!   `Object.prototype` member.
+//! - cookie (`session --cookie`): a string literal in the generated module
+//!   (escaped by the template) compared as a plain string; an RFC 6265 token.
+//! - flag (`flags set NAME`): part of a KV key (`flag:NAME`) that the
+//!   generated modules keep in a `Map`, and of a printed command; letters,
+//!   digits, `-`, `_`, `.`.
+//! - module folder (`--dir`): checked where the folder is resolved (plain
+//!   relative names; for Rust a `snake_case` module that is not a keyword).
+//!
+//! Values shown back in messages go through [`show`] (names) or
+//! [`show_path`] (paths), which escape control characters.
+
+use std::path::Path;
 
 use heck::ToShoutySnakeCase;
 
@@ -60,6 +87,56 @@ const JS_RESERVED: &[&str] = &[
     "with",
     "yield",
 ];
+
+/// Names every JavaScript object already has (the members of
+/// `Object.prototype`). A binding or environment with one of these names
+/// would be shadowed by, or would shadow, that member: `env.__proto__` is the
+/// prototype, not a KV namespace, and Wrangler's own lookups of `env.NAME`
+/// in the config would find the member when the environment is missing.
+const OBJECT_PROTOTYPE: &[&str] = &[
+    "__defineGetter__",
+    "__defineSetter__",
+    "__lookupGetter__",
+    "__lookupSetter__",
+    "__proto__",
+    "constructor",
+    "hasOwnProperty",
+    "isPrototypeOf",
+    "propertyIsEnumerable",
+    "toLocaleString",
+    "toString",
+    "valueOf",
+];
+
+/// Other names JavaScript treats specially on an object, with the reason.
+const JS_SPECIAL: &[(&str, &str)] = &[
+    (
+        "then",
+        "an object with a `then` member is taken for a promise, so awaiting or returning env would call the namespace",
+    ),
+    (
+        "toJSON",
+        "JSON.stringify(env) would call the namespace as env.toJSON()",
+    ),
+    (
+        "prototype",
+        "it is the prototype property of functions and classes",
+    ),
+];
+
+/// Why `name` cannot be a property of the Worker's `env` object, if it
+/// cannot.
+fn js_special(name: &str) -> Option<String> {
+    if OBJECT_PROTOTYPE.contains(&name) {
+        return Some(format!(
+            "every JavaScript object already has `{name}` (from Object.prototype)"
+        ));
+    }
+    JS_SPECIAL
+        .iter()
+        .find(|(special, _)| *special == name)
+        .map(|(_, why)| (*why).to_string())
+}
 
 /// Longest namespace name accepted (Cloudflare's own limit on titles is
 /// larger; this keeps printed commands readable).
@@ -139,10 +216,19 @@ pub fn binding(name: &str) -> Result<&str, BadInput> {
             show(name)
         )));
     }
+    if let Some(why) = js_special(name) {
+        return Err(BadInput::new(format!(
+            "the binding {} cannot be a property of the Worker's env: {why}; choose another name",
+            show(name)
+        )));
+    }
     Ok(name)
 }
 
-/// Checks an environment name given with `--env`.
+/// Checks an environment name given with `--env`: letters, digits, `-` and
+/// `_`, starting with a letter or digit, and not a member every JavaScript
+/// object has (Wrangler looks environments up as `env[NAME]` in the parsed
+/// config, where `toString` or `constructor` always exists).
 pub fn env(name: &str) -> Result<&str, BadInput> {
     let ok = !name.is_empty()
         && name.len() <= MAX_NAMESPACE_LEN
@@ -150,14 +236,19 @@ pub fn env(name: &str) -> Result<&str, BadInput> {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(name)
-    } else {
-        Err(BadInput::new(format!(
+    if !ok {
+        return Err(BadInput::new(format!(
             "the environment name {} is not valid; use letters, digits, '-' and '_', starting with a letter or digit",
             show(name)
-        )))
+        )));
     }
+    if OBJECT_PROTOTYPE.contains(&name) {
+        return Err(BadInput::new(format!(
+            "the environment name {} is a member every JavaScript object has (Object.prototype), so Wrangler would find it in any config; choose another name",
+            show(name)
+        )));
+    }
+    Ok(name)
 }
 
 /// Checks a namespace id (`--id`, `--preview-id`): 32 lowercase hex characters,
@@ -207,46 +298,55 @@ pub fn cookie_name(name: &str) -> Result<&str, BadInput> {
     }
 }
 
-/// Checks a cron expression for `triggers.crons`: the five fields Cloudflare
-/// accepts (minute hour day-of-month month day-of-week), each made of
-/// digits, names (MON, JAN), `*`, `/`, `,`, `-`, `L`, `W` and `#`.
-pub fn cron(expr: &str) -> Result<&str, BadInput> {
-    let fields: Vec<&str> = expr.split(' ').collect();
-    let valid_field = |f: &&str| {
-        !f.is_empty()
-            && f.chars().all(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, '*' | '/' | ',' | '-' | '#' | '?')
-            })
-    };
-    if fields.len() == 5 && fields.iter().all(valid_field) {
-        Ok(expr)
-    } else {
-        Err(BadInput::new(format!(
-            "--cron {}: expected a cron expression of five fields separated by single spaces (minute hour day-of-month month day-of-week), e.g. \"*/30 * * * *\"",
-            show(expr)
-        )))
-    }
-}
-
 /// A user value shown inside an error message, escaped so that control
 /// characters and quotes cannot garble the terminal.
 pub fn show(value: &str) -> String {
     format!("{value:?}")
 }
 
-/// A path for a message: as it is when it holds only printable
-/// characters, else quoted with every control character escaped.
-pub fn show_path(path: &std::path::Path) -> String {
-    let text = path.to_string_lossy();
-    if text.chars().any(|c| c.is_control() || c == '"') {
-        show(&text)
-    } else {
-        text.into_owned()
-    }
-}
-
 fn show_char(c: char) -> String {
     format!("{c:?}")
+}
+
+/// A path shown inside a message, escaped like [`show`] escapes a name
+/// (control and other non-printing characters as `\n`, `\u{1b}`, …) so
+/// that a file name cannot move the cursor, recolour or retitle the
+/// terminal; bytes that are not UTF-8 are shown as `\xNN`. Unlike [`show`]
+/// it adds no quotes and leaves `\` and `"` alone, so an ordinary path
+/// reads as it is (`src/kv/store.ts:3:1: …`).
+pub fn show_path(path: &Path) -> String {
+    let mut out = String::new();
+    for chunk in path.as_os_str().as_encoded_bytes().utf8_chunks() {
+        push_printable(&mut out, chunk.valid());
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
+}
+
+/// Appends `text` with the characters `{:?}` escapes escaped the same way,
+/// but without the quotes and without escaping `\` and `"`.
+fn push_printable(out: &mut String, text: &str) {
+    let debug = format!("{text:?}");
+    let inner = &debug[1..debug.len() - 1];
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        // Every backslash in Debug output starts an escape: `\\` and `\"`
+        // stand for themselves here; the others (`\n`, `\u{…}`) stay.
+        match chars.next() {
+            Some(next @ ('\\' | '"')) => out.push(next),
+            Some(next) => {
+                out.push('\\');
+                out.push(next);
+            }
+            None => out.push('\\'),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -290,34 +390,56 @@ mod tests {
     }
 
     #[test]
+    fn bindings_that_javascript_objects_already_have_are_refused() {
+        for special in [
+            "__proto__",
+            "constructor",
+            "prototype",
+            "toString",
+            "hasOwnProperty",
+            "valueOf",
+            "isPrototypeOf",
+            "propertyIsEnumerable",
+            "toLocaleString",
+            "__defineGetter__",
+            "__lookupSetter__",
+            "then",
+            "toJSON",
+        ] {
+            let error = binding(special).unwrap_err().to_string();
+            assert!(error.contains(&format!("{special:?}")), "{error}");
+            assert!(error.contains("env"), "{error}");
+        }
+        // Only the exact names: the same words in another case are plain
+        // identifiers.
+        for fine in ["CONSTRUCTOR", "Then", "TO_STRING", "proto", "VALUE_OF"] {
+            assert_eq!(binding(fine).unwrap(), fine);
+        }
+    }
+
+    #[test]
+    fn derived_bindings_are_always_valid_bindings() {
+        for namespace in [
+            "__proto__",
+            "constructor",
+            "to-string",
+            "then",
+            "class",
+            "2fa",
+            "---",
+            "valueOf",
+        ] {
+            let derived = binding_from_namespace(namespace);
+            assert_eq!(binding(&derived).unwrap(), derived, "{namespace}");
+        }
+    }
+
+    #[test]
     fn ids_are_32_lowercase_hex() {
         assert!(namespace_id("--id", "0123456789abcdef0123456789abcdef").is_ok());
         assert!(namespace_id("--id", "0123456789ABCDEF0123456789abcdef").is_err());
         assert!(namespace_id("--id", "0123").is_err());
         assert!(namespace_id("--id", "0123456789abcdef0123456789abcdeg").is_err());
-    }
-
-    #[test]
-    fn crons_are_five_plain_fields() {
-        for good in [
-            "*/5 * * * *",
-            "0 3 * * MON-FRI",
-            "0 0 1,15 * *",
-            "0 12 L * 5#3",
-        ] {
-            assert_eq!(cron(good).unwrap(), good);
-        }
-        for bad in [
-            "",
-            "* * * *",
-            "* * * * * *",
-            "*  * * * *",
-            "* * * * \"",
-            "* * * * *\n",
-            "0 0 * * $(rm)",
-        ] {
-            assert!(cron(bad).is_err(), "{bad:?} should be rejected");
-        }
     }
 
     #[test]
@@ -336,6 +458,38 @@ mod tests {
         assert!(env("prod-eu_1").is_ok());
         for bad in ["", "a.b", "a b", "\"x\"", "-x"] {
             assert!(env(bad).is_err());
+        }
+        for special in ["constructor", "toString", "valueOf", "hasOwnProperty"] {
+            let error = env(special).unwrap_err().to_string();
+            assert!(error.contains("Object.prototype"), "{error}");
+        }
+        assert!(env("Constructor").is_ok());
+    }
+
+    #[test]
+    fn paths_in_messages_have_their_control_characters_escaped() {
+        use std::path::PathBuf;
+        assert_eq!(show_path(Path::new("src/kv/store.ts")), "src/kv/store.ts");
+        assert_eq!(
+            show_path(Path::new("C:\\work\\\"quoted\" name.toml")),
+            "C:\\work\\\"quoted\" name.toml"
+        );
+        assert_eq!(
+            show_path(Path::new("evil\u{1b}]0;owned\u{7}\u{1b}[2J.toml")),
+            "evil\\u{1b}]0;owned\\u{7}\\u{1b}[2J.toml"
+        );
+        assert_eq!(show_path(Path::new("a\nb\rc\td")), "a\\nb\\rc\\td");
+        // C1 controls (CSI is one), bidi overrides and zero-width characters.
+        assert_eq!(
+            show_path(Path::new("a\u{9b}b\u{202e}c\u{200b}d")),
+            "a\\u{9b}b\\u{202e}c\\u{200b}d"
+        );
+        assert_eq!(show_path(Path::new("日本/ü.ts")), "日本/ü.ts");
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let bytes = PathBuf::from(std::ffi::OsStr::from_bytes(b"bad\xff\x1b.ts"));
+            assert_eq!(show_path(&bytes), "bad\\xff\\u{1b}.ts");
         }
     }
 }

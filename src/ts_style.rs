@@ -107,9 +107,25 @@ pub fn indent(root: &Path) -> Indent {
         .unwrap_or(Indent::Spaces(2))
 }
 
+/// The widest indentation kvgen follows. Style values come from files in
+/// the user's repository; one such as `"tabWidth": 1000000000` is ignored
+/// rather than trusted, so that no config can make kvgen build huge lines
+/// (or run out of memory).
+pub const MAX_INDENT_WIDTH: usize = 16;
+
+/// An indentation width from a config, when it is a whole number from 1 to
+/// [`MAX_INDENT_WIDTH`].
+fn width(value: &serde_json::Value) -> Option<usize> {
+    let n = value.as_f64()?;
+    let whole = n.fract() == 0.0 && (1.0..=MAX_INDENT_WIDTH as f64).contains(&n);
+    whole.then_some(n as usize)
+}
+
 fn editorconfig_indent(root: &Path) -> Option<Indent> {
     let style = editorconfig_value(root, "indent_style");
-    let size = editorconfig_value(root, "indent_size").and_then(|s| s.parse::<usize>().ok());
+    let size = editorconfig_value(root, "indent_size")
+        .and_then(|s| s.parse::<usize>().ok())
+        .filter(|n| (1..=MAX_INDENT_WIDTH).contains(n));
     match style.as_deref() {
         Some("tab") => Some(Indent::Tab),
         Some("space") => Some(Indent::Spaces(size.unwrap_or(2))),
@@ -119,11 +135,12 @@ fn editorconfig_indent(root: &Path) -> Option<Indent> {
 
 fn prettier_indent(root: &Path) -> Option<Indent> {
     let config = prettier_config(root)?;
-    let width = config.get("tabWidth").and_then(|w| w.as_u64()).unwrap_or(2) as usize;
+    let tab_width = config.get("tabWidth").and_then(width);
     match config.get("useTabs").and_then(|t| t.as_bool()) {
         Some(true) => Some(Indent::Tab),
-        Some(false) => Some(Indent::Spaces(width)),
-        None => config.get("tabWidth").map(|_| Indent::Spaces(width)),
+        // prettier's own default width is 2.
+        Some(false) => Some(Indent::Spaces(tab_width.unwrap_or(2))),
+        None => tab_width.map(Indent::Spaces),
     }
 }
 
@@ -138,10 +155,10 @@ fn biome_indent(root: &Path) -> Option<Indent> {
         .into_iter()
         .chain(formatter(&config));
     for f in settings {
-        let width = f.get("indentWidth").and_then(|w| w.as_u64()).unwrap_or(2) as usize;
+        let indent_width = f.get("indentWidth").and_then(width).unwrap_or(2);
         match f.get("indentStyle").and_then(|s| s.as_str()) {
             Some("tab") => return Some(Indent::Tab),
-            Some("space") => return Some(Indent::Spaces(width)),
+            Some("space") => return Some(Indent::Spaces(indent_width)),
             _ => {}
         }
     }
@@ -369,6 +386,53 @@ mod tests {
         assert_eq!(indent(sources.path()), Indent::Tab);
         let nothing = project(&[]);
         assert_eq!(indent(nothing.path()), Indent::Spaces(2));
+    }
+
+    #[test]
+    fn widths_outside_1_to_16_are_ignored_so_no_config_can_cost_memory() {
+        for huge in ["1000000000", "1e9", "18446744073709551615", "1e300", "17"] {
+            let prettier = project(&[(".prettierrc", &format!("{{ \"tabWidth\": {huge} }}"))]);
+            assert_eq!(indent(prettier.path()), Indent::Spaces(2), "{huge}");
+            let spaces = project(&[(
+                ".prettierrc",
+                &format!("{{ \"tabWidth\": {huge}, \"useTabs\": false }}"),
+            )]);
+            assert_eq!(indent(spaces.path()), Indent::Spaces(2), "{huge}");
+            let editorconfig = project(&[(
+                ".editorconfig",
+                &format!("[*]\nindent_style = space\nindent_size = {huge}\n"),
+            )]);
+            assert_eq!(indent(editorconfig.path()), Indent::Spaces(2), "{huge}");
+            let biome = project(&[(
+                "biome.json",
+                &format!(
+                    "{{ \"formatter\": {{ \"indentStyle\": \"space\", \"indentWidth\": {huge} }} }}"
+                ),
+            )]);
+            assert_eq!(indent(biome.path()), Indent::Spaces(2), "{huge}");
+        }
+        for bad in ["0", "-4", "2.5", "\"4\"", "null"] {
+            let prettier = project(&[(
+                ".prettierrc",
+                &format!("{{ \"tabWidth\": {bad}, \"useTabs\": false }}"),
+            )]);
+            assert_eq!(indent(prettier.path()), Indent::Spaces(2), "{bad}");
+        }
+        // A prettier config whose only width is ignored says nothing; the
+        // next source decides.
+        let next = project(&[
+            (".prettierrc", "{ \"tabWidth\": 1000000000 }"),
+            (".editorconfig", "[*]\nindent_style = tab\n"),
+        ]);
+        assert_eq!(indent(next.path()), Indent::Tab);
+        // The bounds themselves are kept, written as integers or not.
+        let sixteen = project(&[(".prettierrc", "{ \"tabWidth\": 16.0 }")]);
+        assert_eq!(indent(sixteen.path()), Indent::Spaces(16));
+        let one = project(&[(
+            ".editorconfig",
+            "[*]\nindent_style = space\nindent_size = 1\n",
+        )]);
+        assert_eq!(indent(one.path()), Indent::Spaces(1));
     }
 
     #[test]

@@ -1271,3 +1271,325 @@ fn session_ttl_is_capped_where_browsers_cap_max_age() {
     assert!(help.stdout.contains("34560000"), "{}", help.stdout);
     assert!(help.stdout.contains("__Host-session"), "{}", help.stdout);
 }
+
+#[test]
+fn bindings_and_environments_javascript_objects_already_have_are_refused() {
+    let project = Project::copy(SAMPLE);
+    let before = project.tree();
+    for args in [
+        &["create", "users", "--binding", "__proto__"][..],
+        &["cache", "--binding", "constructor"][..],
+        &["flags", "--binding", "toString"][..],
+        &["session", "--binding", "hasOwnProperty"][..],
+        &["bulk", "--binding", "then"][..],
+        &["flags", "set", "beta", "--binding", "valueOf"][..],
+        &["create", "users", "--env", "constructor"][..],
+    ] {
+        let run = project.kvgen(args);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        let name = args[args.len() - 1];
+        assert!(
+            run.stderr.contains(&format!("\"{name}\"")) && run.stderr.contains("Object.prototype")
+                || run.stderr.contains("promise"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(project.tree(), before, "{args:?}");
+    }
+    // The same words are fine as namespaces: the derived binding is upper
+    // case.
+    let run = project.kvgen(&["create", "constructor"]);
+    run.assert_code(0);
+    assert!(
+        project
+            .read("wrangler.jsonc")
+            .contains("\"binding\": \"CONSTRUCTOR\"")
+    );
+}
+
+#[test]
+fn cache_crons_are_checked_as_cloudflare_reads_them() {
+    let project = Project::copy("tests/fixtures/projects/ts-toml-envs");
+    let before = project.tree();
+    for (cron, message) in [
+        ("99 * * * *", "minute 99 is out of range 0-59"),
+        ("99 99 99 99 99", "minute 99 is out of range 0-59"),
+        (
+            "a b c d e",
+            "minute \"a\": \"a\" is not a minute value; use 0-59",
+        ),
+        ("*/0 * * * *", "minute step /0 is out of range 1-59"),
+        (
+            "0 0 * * 0",
+            "day-of-week 0 is out of range 1-7 (1 = Sunday) or SUN-SAT",
+        ),
+        (
+            "0 0 ? * *",
+            "day-of-month \"?\": `?` is not accepted by Cloudflare; use `*`",
+        ),
+    ] {
+        let run = project.kvgen(&["cache", "warm", "--cron", cron]);
+        run.assert_code(2);
+        assert_eq!(
+            run.stderr.trim_end(),
+            format!("error: --cron {cron:?}: {message}"),
+            "{cron}"
+        );
+        assert!(run.stdout.is_empty(), "{cron}: {}", run.stdout);
+        assert_eq!(project.tree(), before, "{cron}");
+    }
+    // Quartz-style forms Cloudflare documents are written as given; runs of
+    // spaces between the fields become one.
+    for (cron, written) in [
+        ("59 23 LW * *", "59 23 LW * *"),
+        ("0 18 * * friL", "0 18 * * friL"),
+        ("0  10 * * MON#2", "0 10 * * MON#2"),
+    ] {
+        project
+            .kvgen(&["cache", "warm", "--cron", cron])
+            .assert_code(0);
+        let config = project.read("wrangler.toml");
+        assert!(config.contains(&format!("\"{written}\"")), "{config}");
+    }
+}
+
+#[test]
+fn a_huge_indentation_in_the_users_config_is_ignored() {
+    let project = Project::with_files(&[
+        ("wrangler.toml", "name = \"w\"\nmain = \"src/index.ts\"\n"),
+        ("package.json", "{}"),
+        (
+            ".prettierrc",
+            "{ \"tabWidth\": 1000000000, \"useTabs\": false }",
+        ),
+        (
+            ".editorconfig",
+            "[*]\nindent_style = space\nindent_size = 4294967296\n",
+        ),
+    ]);
+    let run = project.kvgen(&["create", "cache"]);
+    run.assert_code(0);
+    let store = project.read("src/kv/store.ts");
+    assert!(store.contains("\n  constructor("), "{store}");
+    assert!(!store.contains("\n   constructor("), "{store}");
+}
+
+/// `--allow` arguments with `n` user ids (a thousand an argument, each well
+/// under the 128 KiB a single argument may have), and the ids.
+fn many_ids(n: usize) -> (Vec<String>, Vec<String>) {
+    let ids: Vec<String> = (0..n).map(|i| format!("user-{i:05}")).collect();
+    let args = ids
+        .chunks(1000)
+        .flat_map(|chunk| ["--allow".to_string(), chunk.join(",")])
+        .collect();
+    (args, ids)
+}
+
+fn with<'a>(args: &[&'a str], more: &'a [String]) -> Vec<&'a str> {
+    args.iter()
+        .copied()
+        .chain(more.iter().map(String::as_str))
+        .collect()
+}
+
+#[test]
+fn flags_set_refuses_to_print_a_command_too_long_for_a_shell() {
+    let project = Project::with_files(&[]);
+    let (allow, _) = many_ids(20_000);
+    let run = project.kvgen(&with(&["flags", "set", "beta"], &allow));
+    run.assert_code(2);
+    assert!(run.stdout.is_empty(), "nothing is printed to run");
+    assert!(run.stderr.contains("--out FILE"), "{}", run.stderr);
+    assert!(run.stderr.contains("128 KiB"), "{}", run.stderr);
+    assert!(project.tree().is_empty(), "nothing is written");
+    // Just under the limit the command is printed, and a shell runs it.
+    let (allow, ids) = many_ids(7_000);
+    let run = project.kvgen(&with(&["flags", "set", "beta"], &allow));
+    run.assert_code(0);
+    let command = run
+        .stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("npx wrangler kv key put"))
+        .unwrap();
+    assert!(command.len() <= 100_000, "{}", command.len());
+    let stored: serde_json::Value = serde_json::from_str(&shell_argument(command, 9)).unwrap();
+    assert_eq!(stored["allowlist"].as_array().unwrap().len(), ids.len());
+}
+
+#[test]
+fn flags_set_out_writes_the_json_and_prints_a_path_command() {
+    let project = Project::with_files(&[]);
+    let (allow, ids) = many_ids(20_000);
+    let args = with(
+        &[
+            "flags",
+            "set",
+            "beta",
+            "--deny",
+            "qa-bot",
+            "--out",
+            "flags/beta.json",
+            "--binding",
+            "$kv",
+            "--env",
+            "staging",
+        ],
+        &allow,
+    );
+    let run = project.kvgen(&args);
+    run.assert_code(0);
+    assert_eq!(
+        run.statuses(),
+        pairs(&[("create", "flags/beta.json")]),
+        "{}",
+        run.stdout
+    );
+    let written = project.read("flags/beta.json");
+    assert!(!written.ends_with('\n'), "the file is exactly the value");
+    let stored: serde_json::Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(stored["allowlist"].as_array().unwrap().len(), ids.len());
+    assert_eq!(stored["denylist"], serde_json::json!(["qa-bot"]));
+    let command = run
+        .stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("npx wrangler kv key put"))
+        .unwrap();
+    assert!(command.len() < 200, "{command}");
+    // npx wrangler kv key put --binding B KEY --path FILE --remote --env E
+    assert_eq!(shell_argument(command, 7), "$kv", "the binding is quoted");
+    assert_eq!(shell_argument(command, 8), "flag:beta");
+    assert_eq!(shell_argument(command, 9), "--path");
+    assert_eq!(shell_argument(command, 10), "flags/beta.json");
+    assert!(command.ends_with(" --remote --env staging"), "{command}");
+
+    // The same definition again: identical, the file is not rewritten.
+    let before = project.tree();
+    let again = project.kvgen(&args);
+    again.assert_code(0);
+    again.assert_all_identical();
+    assert_eq!(project.tree(), before);
+
+    // Another definition in the same file: a conflict, nothing written,
+    // unless --force.
+    let other = ["flags", "set", "beta", "--out", "flags/beta.json"];
+    let conflict = project.kvgen(&other);
+    conflict.assert_code(1);
+    assert!(conflict.stderr.contains("--force"), "{}", conflict.stderr);
+    assert!(!conflict.stdout.contains("wrangler"), "{}", conflict.stdout);
+    assert_eq!(project.tree(), before);
+    let dry = project.kvgen(&[&other[..], &["--force", "--dry-run"]].concat());
+    dry.assert_code(0);
+    assert_eq!(dry.statuses(), pairs(&[("force", "flags/beta.json")]));
+    assert_eq!(project.tree(), before);
+    let forced = project.kvgen(&[&other[..], &["--force"]].concat());
+    forced.assert_code(0);
+    assert_eq!(project.read("flags/beta.json"), "{\"enabled\":true}");
+    // Only the file itself is left: the temporary file was renamed into it.
+    assert_eq!(
+        fs::read_dir(project.path().join("flags")).unwrap().count(),
+        1
+    );
+    // A folder is not a file to write.
+    let folder = project.kvgen(&["flags", "set", "beta", "--out", "flags"]);
+    folder.assert_code(2);
+    assert!(
+        folder.stderr.contains("--out flags: is a folder"),
+        "{}",
+        folder.stderr
+    );
+}
+
+#[test]
+fn control_characters_in_a_file_name_are_escaped_in_messages() {
+    // A crate root named by Cargo.toml, with escape codes in its name, that
+    // does not parse: the error names it, escaped.
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let name = "src/evil\u{1b}]0;owned\u{7}.rs";
+    let manifest = project.read("Cargo.toml");
+    project.write(
+        "Cargo.toml",
+        &manifest.replace(
+            "[lib]\n",
+            "[lib]\npath = \"src/evil\\u001b]0;owned\\u0007.rs\"\n",
+        ),
+    );
+    project.write(name, "fn f( {\n");
+    let before = project.tree();
+    let run = project.kvgen(&["create", "users"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("src/evil\\u{1b}]0;owned\\u{7}.rs:1:7: "),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains('\u{1b}') && !run.stdout.contains('\u{1b}'));
+    assert_eq!(project.tree(), before);
+
+    // A flag file of such a name would be printed in a command to copy: it
+    // is refused, and the message escapes it.
+    let project = Project::with_files(&[]);
+    let run = project.kvgen(&["flags", "set", "beta", "--out", "new\u{1b}[2J.json"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("new\\u{1b}[2J.json"), "{}", run.stderr);
+    assert!(!run.stderr.contains('\u{1b}') && run.stdout.is_empty());
+    assert!(project.tree().is_empty());
+}
+
+#[test]
+fn rust_wiring_reads_the_crate_root_with_a_rust_parser() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let original = project.read("src/lib.rs");
+    let lib = format!(
+        "//! The worker.\n#![allow(\n    clippy::new_without_default,\n    dead_code,\n)]\n\n{original}"
+    );
+    project.write("src/lib.rs", &lib);
+    project.kvgen(&["create", "users"]).assert_code(0);
+    assert_eq!(
+        project.read("src/lib.rs"),
+        format!(
+            "//! The worker.\n#![allow(\n    clippy::new_without_default,\n    dead_code,\n)]\n\nmod kv;\n\n{original}"
+        )
+    );
+    project.kvgen(&["create", "users"]).assert_all_identical();
+}
+
+#[test]
+fn a_crate_root_that_does_not_parse_is_bad_input_with_its_place() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let broken = "use worker::*;\n\nfn helper( {\n}\n";
+    project.write("src/lib.rs", broken);
+    let before = project.tree();
+    let run = project.kvgen(&["create", "users"]);
+    run.assert_code(2);
+    let lib = project.path().join("src/lib.rs");
+    assert!(
+        run.stderr
+            .contains(&format!("{}:3:10: does not parse as Rust", lib.display())),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.tree(), before, "nothing is written");
+
+    // An inline `mod kv { … }` would leave the generated files out of the
+    // crate: refused, at its place.
+    project.write("src/lib.rs", "use worker::*;\n\nmod kv {\n}\n");
+    let before = project.tree();
+    let run = project.kvgen(&["create", "users"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains(&format!("{}:3:1: ", lib.display())) && run.stderr.contains("--dir"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.tree(), before);
+    // ...and --dir puts the modules in a folder of their own.
+    let run = project.kvgen(&["create", "users", "--dir", "src/storage"]);
+    run.assert_code(0);
+    assert_eq!(
+        project.read("src/lib.rs"),
+        "mod storage;\n\nuse worker::*;\n\nmod kv {\n}\n"
+    );
+}

@@ -8,6 +8,7 @@ use minijinja::{Value, context};
 use super::generate;
 use crate::cli::{CacheArgs, GlobalArgs, Pattern};
 use crate::config::{self, KvBinding};
+use crate::cron;
 use crate::error::BadInput;
 use crate::names;
 use crate::plan::Plan;
@@ -57,7 +58,14 @@ fn request(global: &GlobalArgs, args: &CacheArgs) -> Result<Request, BadInput> {
     patterns.dedup();
     let binding = names::binding(global.binding.as_deref().unwrap_or(DEFAULT_BINDING))?;
     let env = global.env.as_deref().map(names::env).transpose()?;
-    let cron = args.cron.as_deref().map(names::cron).transpose()?;
+    let cron = args
+        .cron
+        .as_deref()
+        .map(|expr| {
+            cron::check(expr)
+                .map_err(|e| BadInput::new(format!("--cron {}: {e}", names::show(expr))))
+        })
+        .transpose()?;
     if cron.is_some() && !patterns.contains(&Pattern::Warm) {
         return Err(BadInput::new(
             "--cron schedules the warm pattern: add `warm` to the patterns (or give none for all)",
@@ -68,7 +76,7 @@ fn request(global: &GlobalArgs, args: &CacheArgs) -> Result<Request, BadInput> {
         binding: KvBinding::new(binding),
         env: env.map(str::to_string),
         default_ttl: generate::default_ttl(args.ttl.as_deref())?,
-        cron: cron.map(str::to_string),
+        cron,
     })
 }
 

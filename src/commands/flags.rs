@@ -2,18 +2,20 @@
 //! flags set`: a checked flag definition and the Wrangler command that
 //! stores it.
 
-use std::io::Write;
+use std::fs;
 use std::path::Path;
 
+use anyhow::Context;
 use minijinja::context;
 use serde::Serialize;
 
 use super::generate::{self, Dependency};
 use crate::cli::{FlagSetArgs, GlobalArgs};
 use crate::config::KvBinding;
-use crate::error::{BadInput, EXIT_OK};
+use crate::error::{BadInput, EXIT_CONFLICT, EXIT_OK};
 use crate::names;
-use crate::plan::Plan;
+use crate::plan::{Plan, Status};
+use crate::transaction::{Expect, Fingerprint, NewMode, Transaction};
 
 /// The binding used when `--binding` is not given.
 const DEFAULT_BINDING: &str = "FLAGS";
@@ -97,7 +99,31 @@ pub fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', "'\\''"))
 }
 
-/// Prints the checked definition and the Wrangler command that stores it.
+/// A word for a POSIX shell: as it is when no character in it is special
+/// to the shell, else quoted (a binding such as `$kv` would otherwise be
+/// expanded by the shell).
+pub fn shell_word(word: &str) -> String {
+    let plain = word.chars().all(|c| {
+        c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | ':' | '@' | '+' | ',')
+    });
+    if plain && !word.is_empty() {
+        word.to_string()
+    } else {
+        shell_quote(word)
+    }
+}
+
+/// The longest `wrangler kv key put` command kvgen prints. Linux refuses a
+/// single argument over 128 KiB (MAX_ARG_STRLEN): the flag's JSON is one
+/// when the command is pasted into a shell, and the whole command is one
+/// when a script runs it with `sh -c`. Staying under 100 KB keeps both
+/// working, with room for the shell's own words; longer definitions go
+/// through `--out FILE` and `--path`.
+pub const MAX_COMMAND_BYTES: usize = 100_000;
+
+/// Prints the checked definition and the Wrangler command that stores it;
+/// with `--out FILE`, writes the definition to FILE and prints the command
+/// that stores FILE.
 pub fn set(global: &GlobalArgs, args: &FlagSetArgs) -> anyhow::Result<u8> {
     let name = names::flag(&args.name)?;
     let binding = binding(global)?;
@@ -110,15 +136,32 @@ pub fn set(global: &GlobalArgs, args: &FlagSetArgs) -> anyhow::Result<u8> {
     };
     let json = serde_json::to_string(&value)?;
     let key = format!("{KEY_PREFIX}{name}");
-    let mut command = format!(
-        "npx wrangler kv key put --binding {binding} \"{key}\" {} --remote",
-        shell_quote(&json)
+    let env_flag = env.map(|e| format!(" --env {e}")).unwrap_or_default();
+    let put = format!(
+        "npx wrangler kv key put --binding {} \"{key}\"",
+        shell_word(binding)
     );
-    if let Some(env) = env {
-        command.push_str(&format!(" --env {env}"));
+    if let Some(out) = &args.out {
+        let checked = Checked {
+            name,
+            key: &key,
+            value: &value,
+            json: &json,
+            put: &put,
+            env_flag: &env_flag,
+        };
+        return set_to_file(global, out, &checked);
     }
-    let mut out = std::io::stdout().lock();
-    if global.json {
+    let command = format!("{put} {} --remote{env_flag}", shell_quote(&json));
+    if command.len() > MAX_COMMAND_BYTES {
+        return Err(BadInput::new(format!(
+            "flag {name}: the `wrangler kv key put` command would be {} bytes long (the JSON alone is {}), too long for a shell to run: Linux refuses a single argument over 128 KiB, and kvgen prints no command over {MAX_COMMAND_BYTES} bytes. Add --out FILE: kvgen writes the JSON to FILE and prints the `--path FILE` command that stores it",
+            command.len(),
+            json.len()
+        ))
+        .into());
+    }
+    let text = if global.json {
         let report = serde_json::json!({
             "command": "flags set",
             "flag": name,
@@ -126,12 +169,131 @@ pub fn set(global: &GlobalArgs, args: &FlagSetArgs) -> anyhow::Result<u8> {
             "value": value,
             "wrangler": command,
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        format!("{}\n", serde_json::to_string_pretty(&report)?)
     } else {
-        writeln!(out, "flag {name}: {json}")?;
-        writeln!(out, "\nStore it (kvgen writes nothing) with:\n  {command}")?;
-    }
+        format!("flag {name}: {json}\n\nStore it (kvgen writes nothing) with:\n  {command}\n")
+    };
+    super::print_report(&text, false);
     Ok(EXIT_OK)
+}
+
+/// A checked flag definition and the start and end of the command that
+/// stores it.
+struct Checked<'a> {
+    name: &'a str,
+    key: &'a str,
+    value: &'a FlagValue,
+    json: &'a str,
+    /// `npx wrangler kv key put --binding B "flag:NAME"`
+    put: &'a str,
+    /// ` --env E`, or nothing.
+    env_flag: &'a str,
+}
+
+/// `flags set --out FILE`: FILE gets the flag's JSON (exactly the value to
+/// store, no newline after it), written atomically; an existing FILE with
+/// the same content is left untouched, one with other content is a conflict
+/// unless `--force`.
+fn set_to_file(global: &GlobalArgs, out: &Path, flag: &Checked<'_>) -> anyhow::Result<u8> {
+    let Checked {
+        name,
+        key,
+        value,
+        json,
+        put,
+        env_flag,
+    } = flag;
+    let shown = names::show_path(out);
+    // The name is printed in a command to copy: it must be printable as it
+    // is (show_path escapes nothing in it).
+    let Some(printable) = out.to_str().filter(|p| !p.is_empty() && *p == shown) else {
+        return Err(BadInput::new(format!(
+            "--out {shown}: the file name must be UTF-8 text without control characters, to be printed in the command"
+        ))
+        .into());
+    };
+    // `-C DIR` runs kvgen as if started in DIR: FILE is relative to it, like
+    // the command printed for it.
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let path = match &global.cwd {
+        Some(dir) => cwd.join(dir).join(out),
+        None => cwd.join(out),
+    };
+    // The lock (and the journal) of the nearest folder that exists.
+    let dir = path
+        .ancestors()
+        .skip(1)
+        .find_map(|dir| fs::canonicalize(dir).ok())
+        .unwrap_or_else(|| cwd.clone());
+    crate::lock::hold(&dir, global.dry_run)?;
+    // Only a regular file of the same size is read to compare it.
+    let (status, seen) = match crate::files::open_regular(&path, &format!("--out {shown}"))? {
+        None => (Status::Create, None),
+        Some((mut file, meta)) => {
+            let mut same = meta.len() == json.len() as u64;
+            if same {
+                let mut existing = Vec::with_capacity(json.len());
+                std::io::Read::read_to_end(&mut file, &mut existing)
+                    .with_context(|| format!("cannot read {shown}"))?;
+                same = existing == json.as_bytes();
+            }
+            let seen = Some(Fingerprint::of(&meta));
+            match same {
+                true => (Status::Identical, None),
+                false if global.force => (Status::Force, seen),
+                false => (Status::Conflict, None),
+            }
+        }
+    };
+    crate::files::check_writable(&path, &shown, global.force)?;
+    let write = matches!(status, Status::Create | Status::Force) && !global.dry_run;
+    if write {
+        let tx = Transaction::begin(&dir);
+        let expect = seen.map_or(Expect::Absent, Expect::Seen);
+        tx.stage(&path, &shown, json.as_bytes(), expect, NewMode::Normal)
+            .map_err(|e| anyhow::anyhow!("cannot write {shown}: {e}; nothing was written"))?;
+        tx.commit()?;
+    }
+    let conflict = status == Status::Conflict;
+    let code = if conflict && !global.dry_run {
+        EXIT_CONFLICT
+    } else {
+        EXIT_OK
+    };
+    let command = format!("{put} --path {} --remote{env_flag}", shell_word(printable));
+    if global.json {
+        let report = serde_json::json!({
+            "command": "flags set",
+            "flag": name,
+            "key": key,
+            "value": value,
+            "dry_run": global.dry_run,
+            "written": write,
+            "exit_code": code,
+            "files": [{ "path": printable, "status": status }],
+            "wrangler": if conflict { None } else { Some(&command) },
+        });
+        let text = serde_json::to_string_pretty(&report)?;
+        super::print_report(&format!("{text}\n"), write);
+        return Ok(code);
+    }
+    let mut out = format!("{:>10}  {shown}\n", status.word());
+    if conflict {
+        super::print_report(&out, write);
+        let reason = format!("holds something other than flag {name}'s JSON");
+        let _ = super::report_conflicts(
+            &[(shown.as_str(), reason.as_str())],
+            global.dry_run,
+            "Add --force to overwrite.",
+        );
+        return Ok(code);
+    }
+    if global.dry_run {
+        out.push_str("\nDry run: nothing was written.\n");
+    }
+    out.push_str(&format!("\nStore it with:\n  {command}\n"));
+    super::print_report(&out, write);
+    Ok(code)
 }
 
 #[cfg(test)]
@@ -142,6 +304,17 @@ mod tests {
     fn shell_quoting_survives_single_quotes() {
         assert_eq!(shell_quote("{\"a\":1}"), "'{\"a\":1}'");
         assert_eq!(shell_quote("o'brien"), "'o'\\''brien'");
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_the_shell_would_change_them() {
+        for plain in ["FLAGS", "flags/new-checkout.json", "a_b-c.d:e@f+g,h"] {
+            assert_eq!(shell_word(plain), plain);
+        }
+        assert_eq!(shell_word("$kv"), "'$kv'");
+        assert_eq!(shell_word("my flags.json"), "'my flags.json'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
     }
 
     #[test]

@@ -229,7 +229,8 @@ fn rust_wiring(
     let root = &project.root;
     let mod_rs = format!("{dir}/mod.rs");
     let existing = read_text(&root.join(&mod_rs), &mod_rs)?;
-    let edit = rust_crate::ensure_module_list(existing.as_deref(), modules);
+    let edit = rust_crate::ensure_module_list(existing.as_deref(), modules)
+        .map_err(|e| BadInput::new(format!("{}:{e}", names::show_path(&root.join(&mod_rs)))))?;
     plan.edited(root, &mod_rs, existing, edit);
 
     let manifest_path = "Cargo.toml";
@@ -243,7 +244,8 @@ fn rust_wiring(
     let module = dir.rsplit('/').next().unwrap_or("kv");
     let source = read_text(&root.join(&crate_root), &crate_root)?
         .expect("crate_root() checked that it exists");
-    let edit = rust_crate::ensure_mod_declaration(&source, module);
+    let edit = rust_crate::ensure_mod_declaration(&source, module)
+        .map_err(|e| BadInput::new(format!("{}:{e}", names::show_path(&root.join(&crate_root)))))?;
     plan.edited(root, &crate_root, Some(source), edit);
 
     let dependencies = [RUST_DEPENDENCIES, extra_dependencies].concat();
