@@ -5,7 +5,6 @@
 //! print width (no statement is longer than a line); indentation and quotes
 //! are the two settings left, and kvgen applies both.
 
-use std::fs;
 use std::path::Path;
 
 use crate::project::{editorconfig_value, json_file, prettier_config};
@@ -77,7 +76,7 @@ fn editorconfig_quote(root: &Path) -> Option<Quote> {
 fn source_quote(src: &Path) -> Option<Quote> {
     let (mut single, mut double) = (0usize, 0usize);
     for file in crate::project::sources(src).iter().take(20) {
-        let Ok(text) = fs::read_to_string(file) else {
+        let Some(text) = crate::files::peek_text(file) else {
             continue;
         };
         for line in text.lines() {
@@ -170,7 +169,7 @@ fn biome_indent(root: &Path) -> Option<Indent> {
 fn source_indent(src: &Path) -> Option<Indent> {
     let (mut tabs, mut spaces) = (0usize, Vec::new());
     for file in crate::project::sources(src).iter().take(20) {
-        let Ok(text) = fs::read_to_string(file) else {
+        let Some(text) = crate::files::peek_text(file) else {
             continue;
         };
         for line in text.lines() {

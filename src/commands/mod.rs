@@ -129,7 +129,11 @@ fn report_conflicts(conflicts: &[(&str, &str)], dry_run: bool, hint: &str) -> st
     let mut err = std::io::stderr().lock();
     writeln!(err)?;
     for (path, reason) in conflicts {
-        writeln!(err, "conflict: {path}: {reason}")?;
+        writeln!(
+            err,
+            "conflict: {}: {reason}",
+            crate::names::show_path(Path::new(path))
+        )?;
     }
     if dry_run {
         writeln!(
@@ -181,7 +185,8 @@ fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<
     }
     let mut out = String::new();
     for file in &plan.files {
-        out.push_str(&format!("{:>10}  {}\n", file.status.word(), file.path));
+        let shown = crate::names::show_path(Path::new(&file.path));
+        out.push_str(&format!("{:>10}  {shown}\n", file.status.word()));
     }
     if global.dry_run {
         for file in &plan.files {
