@@ -8,7 +8,9 @@ use kvgen::error::{exit, exit_code};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     kvgen::lock::exit_cleanly_on_signals();
-    match kvgen::commands::run(&cli) {
+    let result = kvgen::commands::run(&cli);
+    kvgen::transaction::exit_after_signal_handling();
+    match result {
         Ok(code) => exit(code),
         Err(error) => {
             let code = exit_code(&error);

@@ -221,7 +221,7 @@ impl Transaction {
     /// A new temporary file in `dir` (created, with the folders above it,
     /// when missing; they are removed again unless the commit succeeds).
     pub fn temp_in(&self, dir: &Path) -> io::Result<Temp> {
-        let mut inner = lock(&self.inner);
+        let mut inner = self.lock();
         if inner.state != State::Staging {
             return Err(io::Error::other("kvgen is stopping"));
         }
@@ -266,13 +266,13 @@ impl Transaction {
         expect: Expect,
         mode: NewMode,
     ) -> io::Result<()> {
+        let mut inner = self.lock();
         let permissions = match fs::metadata(target) {
             Ok(meta) => meta.permissions(),
             Err(_) => new_permissions(mode),
         };
         fs::set_permissions(temp, permissions)?;
         let ino = ino(&fs::metadata(temp)?);
-        let mut inner = lock(&self.inner);
         let backup = if fs::symlink_metadata(target).is_ok() {
             inner.counter += 1;
             let backup =
@@ -295,12 +295,24 @@ impl Transaction {
 
     /// Whether anything was staged.
     pub fn is_empty(&self) -> bool {
-        lock(&self.inner).entries.is_empty()
+        self.lock().entries.is_empty()
+    }
+
+    /// The transaction, locked; once a signal has stopped the run, never
+    /// (the process is about to exit, and nothing may touch the files the
+    /// signal handler is putting back).
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        let inner = lock(&self.inner);
+        if INTERRUPTED.load(Ordering::SeqCst) && inner.state == State::Done {
+            drop(inner);
+            wait_for_exit();
+        }
+        inner
     }
 
     /// Puts every staged file in place, or none.
     pub fn commit(self) -> Result<(), CommitError> {
-        let mut inner = lock(&self.inner);
+        let mut inner = self.lock();
         if inner.state != State::Staging {
             return Err(CommitError::Io {
                 shown: "files".to_string(),
@@ -380,9 +392,27 @@ impl Transaction {
 
 impl Drop for Transaction {
     fn drop(&mut self) {
-        if Arc::strong_count(&self.inner) == 1 {
+        // After a signal, the handler undoes the transaction.
+        if Arc::strong_count(&self.inner) == 1 && !INTERRUPTED.load(Ordering::SeqCst) {
             lock(&self.inner).abort();
         }
+    }
+}
+
+/// Never returns: a signal is being handled, and its handler ends the
+/// process once the files are put back.
+fn wait_for_exit() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Called before the process exits on its own: when a signal has arrived,
+/// waits for its handler to finish putting files back and end the process,
+/// so that the process never exits midway through that.
+pub fn exit_after_signal_handling() {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        wait_for_exit();
     }
 }
 
