@@ -66,11 +66,60 @@ fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
 }
 
+/// git with no configuration but what the test gives it.
+fn git(root: &Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args(args)
+        .current_dir(root)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
+
+/// 5,000 user ids from `START`, comma-separated, for one `--allow` (a
+/// single argument is at most 128 KiB on Linux).
+const fn ids<const START: usize>() -> [u8; 5_000 * 7 - 1] {
+    let mut out = [b','; 5_000 * 7 - 1];
+    let mut i = 0;
+    while i < 5_000 {
+        let mut n = START + i;
+        let mut d = 0;
+        while d < 6 {
+            out[i * 7 + 5 - d] = b'0' + (n % 10) as u8;
+            n /= 10;
+            d += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+const fn text(bytes: &'static [u8]) -> &'static str {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(_) => panic!("ASCII"),
+    }
+}
+
+const IDS: [&[u8]; 4] = [
+    &ids::<0>(),
+    &ids::<5_000>(),
+    &ids::<10_000>(),
+    &ids::<15_000>(),
+];
 
 const CASES: &[Case] = &[
     // Names and options.
@@ -725,6 +774,209 @@ const CASES: &[Case] = &[
         says: &[".kvgen-journal.json", "journal"],
         then: None,
     },
+    Case {
+        name: "binding __proto__",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "ok", "--binding", "__proto__"],
+        stdin: b"",
+        code: 2,
+        says: &["__proto__"],
+        then: None,
+    },
+    Case {
+        name: "binding constructor for flags",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["flags", "--binding", "constructor"],
+        stdin: b"",
+        code: 2,
+        says: &["constructor"],
+        then: None,
+    },
+    Case {
+        name: "environment toString",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["create", "ok", "--env", "toString"],
+        stdin: b"",
+        code: 2,
+        says: &["toString"],
+        then: None,
+    },
+    Case {
+        name: "cron fields out of range",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["cache", "warm", "--cron", "99 99 99 99 99"],
+        stdin: b"",
+        code: 2,
+        says: &["minute 99", "0-59"],
+        then: None,
+    },
+    Case {
+        name: "cron of words",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["cache", "warm", "--cron", "a b c d e"],
+        stdin: b"",
+        code: 2,
+        says: &["--cron", "minute"],
+        then: None,
+    },
+    Case {
+        name: "cron step of zero",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["cache", "warm", "--cron", "*/0 * * * *"],
+        stdin: b"",
+        code: 2,
+        says: &["--cron", "minute"],
+        then: None,
+    },
+    Case {
+        name: "session ttl past what browsers keep",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["session", "--ttl", "99999999999"],
+        stdin: b"",
+        code: 2,
+        says: &["--ttl", "400 days"],
+        then: None,
+    },
+    Case {
+        name: "a .dev.vars tracked by git gets no secret",
+        base: Base::Copy(SAMPLE),
+        setup: |root| {
+            fs::write(root.join(".dev.vars"), "API_KEY=abc\n").unwrap();
+            git(root, &["init", "-q"]);
+            git(root, &["add", ".dev.vars"]);
+        },
+        args: &["session"],
+        stdin: b"",
+        code: 2,
+        says: &[".dev.vars", "git rm --cached .dev.vars"],
+        then: None,
+    },
+    Case {
+        name: "flags set with 20,000 ids asks for --out",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &[
+            "flags",
+            "set",
+            "beta",
+            "--allow",
+            text(IDS[0]),
+            "--allow",
+            text(IDS[1]),
+            "--allow",
+            text(IDS[2]),
+            "--allow",
+            text(IDS[3]),
+        ],
+        stdin: b"",
+        code: 2,
+        says: &["--out"],
+        then: None,
+    },
+    Case {
+        name: "a crate root that does not parse",
+        base: Base::Copy(RUST),
+        setup: |root| {
+            fs::write(root.join("src/lib.rs"), "use worker::*;\n\nfn broken( {\n").unwrap()
+        },
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["src/lib.rs:"],
+        then: None,
+    },
+    // Runs that succeed where the defects were.
+    Case {
+        name: "mod kv; goes after a multi-line inner attribute",
+        base: Base::Copy(RUST),
+        setup: |root| {
+            let lib = fs::read_to_string(root.join("src/lib.rs")).unwrap();
+            let lib = format!("#![allow(\n    dead_code,\n    unused_imports\n)]\n{lib}");
+            fs::write(root.join("src/lib.rs"), lib).unwrap();
+        },
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 0,
+        says: &["update  src/lib.rs"],
+        then: Some(|root, _| {
+            let lib = fs::read_to_string(root.join("src/lib.rs")).unwrap();
+            assert!(
+                lib.starts_with("#![allow(\n    dead_code,\n    unused_imports\n)]\n"),
+                "{lib}"
+            );
+            let attribute_end = lib.find(")]").unwrap();
+            assert!(lib.find("mod kv;").unwrap() > attribute_end, "{lib}");
+        }),
+    },
+    Case {
+        name: "a huge prettier tabWidth is ignored",
+        base: Base::Copy(SAMPLE),
+        setup: |root| {
+            fs::write(
+                root.join(".prettierrc"),
+                "{ \"tabWidth\": 1000000000, \"useTabs\": false }",
+            )
+            .unwrap();
+            fs::remove_file(root.join(".editorconfig")).unwrap();
+        },
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 0,
+        says: &["create  src/kv/store.ts"],
+        then: Some(|root, _| {
+            let store = fs::read_to_string(root.join("src/kv/store.ts")).unwrap();
+            assert!(store.len() < 100_000, "{} bytes", store.len());
+        }),
+    },
+    Case {
+        name: "an exported, quoted secret in .dev.vars is recognised",
+        base: Base::Copy(SAMPLE),
+        setup: |root| {
+            fs::write(
+                root.join(".dev.vars"),
+                "\u{feff}export SESSION_SECRET=\"0123456789abcdef0123456789abcdef0123\"\n",
+            )
+            .unwrap();
+            fs::write(root.join(".gitignore"), ".dev.vars\n").unwrap();
+        },
+        args: &["session"],
+        stdin: b"",
+        code: 0,
+        says: &["identical  .dev.vars"],
+        then: Some(|root, _| {
+            let vars = fs::read_to_string(root.join(".dev.vars")).unwrap();
+            assert_eq!(vars.matches("SESSION_SECRET").count(), 1, "{vars}");
+        }),
+    },
+    Case {
+        name: "a negated .gitignore rule is overridden and git then ignores .dev.vars",
+        base: Base::Copy(SAMPLE),
+        setup: |root| {
+            git(root, &["init", "-q"]);
+            fs::write(root.join(".gitignore"), ".dev.vars\n!.dev.vars\n").unwrap();
+        },
+        args: &["session"],
+        stdin: b"",
+        code: 0,
+        says: &["update  .gitignore"],
+        then: Some(|root, _| {
+            let out = std::process::Command::new("git")
+                .args(["check-ignore", "-q", ".dev.vars"])
+                .current_dir(root)
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .status()
+                .unwrap();
+            assert!(out.success(), "git does not ignore .dev.vars");
+        }),
+    },
     // Runs that succeed: what they must and must not change.
     Case {
         name: "read-only config with --force keeps its mode",
@@ -833,6 +1085,8 @@ fn run_case(case: &Case) {
     let before = snapshot(&outer);
     let output = Command::cargo_bin("kvgen")
         .unwrap()
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
         .current_dir(&root)
         .args(case.args)
         .write_stdin(case.stdin.to_vec())
