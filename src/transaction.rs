@@ -755,6 +755,11 @@ pub fn recover(root: &Path) -> anyhow::Result<Option<Recovered>> {
 mod tests {
     use super::*;
 
+    fn stage(tx: &Transaction, root: &Path, path: &str, content: &[u8], expect: Expect) {
+        tx.stage(&root.join(path), path, content, expect, NewMode::Normal)
+            .unwrap();
+    }
+
     fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)
             .unwrap()
@@ -771,22 +776,8 @@ mod tests {
         let root = dir.path();
         fs::write(root.join("old.txt"), "old").unwrap();
         let tx = Transaction::begin(root);
-        tx.stage(
-            &root.join("old.txt"),
-            "old.txt",
-            b"new",
-            Expect::Bytes(b"old".to_vec()),
-            NewMode::Normal,
-        )
-        .unwrap();
-        tx.stage(
-            &root.join("a/b/c.txt"),
-            "a/b/c.txt",
-            b"c",
-            Expect::Absent,
-            NewMode::Normal,
-        )
-        .unwrap();
+        stage(&tx, root, "old.txt", b"new", Expect::Bytes(b"old".to_vec()));
+        stage(&tx, root, "a/b/c.txt", b"c", Expect::Absent);
         assert!(root.join(JOURNAL).exists());
         tx.commit().unwrap();
         assert_eq!(fs::read(root.join("old.txt")).unwrap(), b"new");
@@ -802,30 +793,9 @@ mod tests {
         fs::write(root.join("one.txt"), "1").unwrap();
         fs::write(root.join("two.txt"), "2").unwrap();
         let tx = Transaction::begin(root);
-        tx.stage(
-            &root.join("one.txt"),
-            "one.txt",
-            b"one",
-            Expect::Bytes(b"1".to_vec()),
-            NewMode::Normal,
-        )
-        .unwrap();
-        tx.stage(
-            &root.join("new/three.txt"),
-            "new/three.txt",
-            b"3",
-            Expect::Absent,
-            NewMode::Normal,
-        )
-        .unwrap();
-        tx.stage(
-            &root.join("two.txt"),
-            "two.txt",
-            b"two",
-            Expect::Bytes(b"2".to_vec()),
-            NewMode::Normal,
-        )
-        .unwrap();
+        stage(&tx, root, "one.txt", b"one", Expect::Bytes(b"1".to_vec()));
+        stage(&tx, root, "new/three.txt", b"3", Expect::Absent);
+        stage(&tx, root, "two.txt", b"two", Expect::Bytes(b"2".to_vec()));
         // Another program writes two.txt after kvgen read it.
         fs::write(root.join("two.txt"), "22").unwrap();
         let err = tx.commit().unwrap_err();
@@ -845,22 +815,8 @@ mod tests {
         fs::write(root.join("a.txt"), "a").unwrap();
         fs::create_dir(root.join("sub")).unwrap();
         let tx = Transaction::begin(root);
-        tx.stage(
-            &root.join("a.txt"),
-            "a.txt",
-            b"A",
-            Expect::Bytes(b"a".to_vec()),
-            NewMode::Normal,
-        )
-        .unwrap();
-        tx.stage(
-            &root.join("sub/new.txt"),
-            "sub/new.txt",
-            b"new",
-            Expect::Absent,
-            NewMode::Normal,
-        )
-        .unwrap();
+        stage(&tx, root, "a.txt", b"A", Expect::Bytes(b"a".to_vec()));
+        stage(&tx, root, "sub/new.txt", b"new", Expect::Absent);
         // A folder appears where the last file goes, looking exactly as the
         // run expects it to: its rename fails.
         fs::create_dir(root.join("elsewhere")).unwrap();
@@ -891,14 +847,7 @@ mod tests {
         let root = dir.path();
         {
             let tx = Transaction::begin(root);
-            tx.stage(
-                &root.join("x/y/z.txt"),
-                "x/y/z.txt",
-                b"z",
-                Expect::Absent,
-                NewMode::Normal,
-            )
-            .unwrap();
+            stage(&tx, root, "x/y/z.txt", b"z", Expect::Absent);
         }
         assert!(names(root).is_empty(), "{:?}", names(root));
     }
@@ -910,8 +859,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let tx = Transaction::begin(root);
-        tx.stage(&root.join("a"), "a", b"", Expect::Absent, NewMode::Normal)
-            .unwrap();
+        stage(&tx, root, "a", b"", Expect::Absent);
         tx.stage(&root.join("s"), "s", b"", Expect::Absent, NewMode::Private)
             .unwrap();
         tx.commit().unwrap();
@@ -928,22 +876,14 @@ mod tests {
         let root = dir.path();
         fs::write(root.join("config"), "old config").unwrap();
         let tx = Transaction::begin(root);
-        tx.stage(
-            &root.join("kv/store.ts"),
-            "kv/store.ts",
-            b"store",
-            Expect::Absent,
-            NewMode::Normal,
-        )
-        .unwrap();
-        tx.stage(
-            &root.join("config"),
+        stage(&tx, root, "kv/store.ts", b"store", Expect::Absent);
+        stage(
+            &tx,
+            root,
             "config",
             b"new config",
             Expect::Bytes(b"old config".to_vec()),
-            NewMode::Normal,
-        )
-        .unwrap();
+        );
         {
             let mut inner = lock(&tx.inner);
             inner.state = State::Committing;
@@ -972,14 +912,7 @@ mod tests {
         let root = dir.path();
         fs::write(root.join("config"), "old").unwrap();
         let tx = Transaction::begin(root);
-        tx.stage(
-            &root.join("config"),
-            "config",
-            b"new",
-            Expect::Bytes(b"old".to_vec()),
-            NewMode::Normal,
-        )
-        .unwrap();
+        stage(&tx, root, "config", b"new", Expect::Bytes(b"old".to_vec()));
         {
             let mut inner = lock(&tx.inner);
             inner.state = State::Committing;

@@ -74,20 +74,16 @@ fn twenty_pairs_of_simultaneous_runs_lose_no_edit() {
     for pair in 0..20 {
         let dir = tempfile::tempdir().unwrap();
         fixture(SAMPLE, dir.path());
-        let a = kvgen()
-            .current_dir(dir.path())
-            .args(["create", "alpha"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let b = kvgen()
-            .current_dir(dir.path())
-            .args(["create", "beta"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let spawn = |namespace: &str| {
+            kvgen()
+                .current_dir(dir.path())
+                .args(["create", namespace])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn("alpha"), spawn("beta"));
         let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
         let config = fs::read_to_string(dir.path().join("wrangler.jsonc")).unwrap();
         let has = |b: &str| config.contains(&format!("\"binding\": \"{b}\""));
