@@ -8,10 +8,13 @@ use std::path::Path;
 
 use kvgen::config::{self, EditStatus, Format, KvBinding};
 
+#[path = "config_edits/generate.rs"]
+mod generate;
 #[path = "config_edits/promise.rs"]
 mod promise;
 
 use promise::Op;
+use proptest::prelude::*;
 
 const ID: &str = "c0ffee00c0ffee00c0ffee00c0ffee00";
 const PREVIEW_ID: &str = "beef0000beef0000beef0000beef0000";
@@ -426,4 +429,96 @@ fn the_promise_checker_catches_broken_edits() {
         promise::data(J, "{\"a\": 1, /* x */ \"a\": [2,], // y\n}").unwrap(),
         serde_json::json!({"a": [2]})
     );
+}
+
+/// The edits every generated config gets: a binding without ids, one with
+/// ids (the binding may be there already, with another id), the same with
+/// `--force`, and a cron trigger; at the top level and in two environments.
+fn generated_edits() -> Vec<(Option<&'static str>, Op)> {
+    let mut edits = Vec::new();
+    for env in [None, Some("staging"), Some("production")] {
+        let with_id = KvBinding {
+            binding: "CACHE".to_string(),
+            id: Some(generate::ID.to_string()),
+            preview_id: None,
+        };
+        edits.push((env, kv("KV")));
+        edits.push((
+            env,
+            Op::Binding {
+                want: with_id.clone(),
+                force: false,
+            },
+        ));
+        edits.push((
+            env,
+            Op::Binding {
+                want: with_id,
+                force: true,
+            },
+        ));
+        edits.push((env, Op::Cron("*/5 * * * *".to_string())));
+    }
+    edits
+}
+
+/// 256 generated configs of each format by default; `PROPTEST_CASES=N` for
+/// longer runs.
+fn proptest_config() -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+fn check_generated(format: Format, raw: &str) -> Result<(), TestCaseError> {
+    for (env, op) in generated_edits() {
+        match promise::check(format, raw, env, &op) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                let err = op.run(format, raw, env).unwrap_err();
+                return Err(TestCaseError::fail(format!(
+                    "refused ({env:?}, {op:?}): {err}\n{raw:?}"
+                )));
+            }
+            Err(broken) => {
+                return Err(TestCaseError::fail(format!(
+                    "{broken}\n({env:?}, {op:?})\n{raw:?}\n{:?}",
+                    op.run(format, raw, env)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(proptest_config())]
+
+    #[test]
+    fn toml_edits_keep_the_promise(config in generate::toml_config()) {
+        check_generated(T, &config.render())?;
+    }
+
+    #[test]
+    fn jsonc_edits_keep_the_promise(config in generate::json_config()) {
+        check_generated(J, &config.render())?;
+    }
+}
+
+#[test]
+fn whitespace_json_does_not_allow_is_refused_with_its_position() {
+    // jsonc-parser skips a vertical tab or a no-break space between tokens;
+    // JSON does not, and such a file is refused rather than guessed at.
+    let err = refused(
+        J,
+        "{\n  \"name\": \"w\",\u{b}\n  \"main\": \"x\"\n}\n",
+        None,
+        &kv("KV"),
+    );
+    assert_eq!((err.line, err.col), (2, 15), "{err}");
+    let err = refused(J, "{\"name\":\u{a0}\"w\"}", None, &kv("KV"));
+    assert_eq!((err.line, err.col), (1, 9), "{err}");
+    // Inside comments and strings anything goes.
+    edited(J, "{\"name\": \"w\u{a0}\" /* \u{b} */}", None, &kv("KV"));
 }

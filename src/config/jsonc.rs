@@ -34,31 +34,36 @@ fn options() -> ParseOptions {
     }
 }
 
-/// Parses a config into its root object. Raw control characters (a line
-/// break, a tab) inside strings are refused as Wrangler refuses them.
+/// Parses a config into its root object. What JSON does not allow and
+/// Wrangler's reader refuses or reads differently is refused with its
+/// position: raw control characters (a line break, a tab) inside strings, and
+/// whitespace other than spaces, tabs and line breaks between tokens.
 pub fn parse(body: &str) -> Result<Object<'_>, EditError> {
     super::check_line_breaks(body)?;
     let collect = CollectOptions {
-        comments: CommentCollectionStrategy::Off,
+        comments: CommentCollectionStrategy::AsTokens,
         tokens: true,
     };
     let parsed = parse_to_ast(body, &collect, &options())
         .map_err(|e| EditError::at(body, e.range().start, format!("invalid JSON: {}", e.kind())))?;
+    let mut gap_start = 0;
     for token in parsed.tokens.iter().flatten() {
-        if let Token::String(_) = token.token {
-            let range = token.range;
-            if let Some(i) = body.as_bytes()[range.start..range.end]
+        let range = token.range;
+        check_whitespace(body, gap_start..range.start)?;
+        gap_start = range.end;
+        if let Token::String(_) = token.token
+            && let Some(i) = body.as_bytes()[range.start..range.end]
                 .iter()
                 .position(|b| *b < 0x20)
-            {
-                return Err(EditError::at(
-                    body,
-                    range.start + i,
-                    "invalid JSON: a line break or control character inside a string (write it as an escape, such as \\n)",
-                ));
-            }
+        {
+            return Err(EditError::at(
+                body,
+                range.start + i,
+                "invalid JSON: a line break or control character inside a string (write it as an escape, such as \\n)",
+            ));
         }
     }
+    check_whitespace(body, gap_start..body.len())?;
     match parsed.value {
         Some(Value::Object(root)) => Ok(root),
         _ => Err(EditError {
@@ -66,6 +71,24 @@ pub fn parse(body: &str) -> Result<Object<'_>, EditError> {
             col: 1,
             message: "the config is not a JSON object".to_string(),
         }),
+    }
+}
+
+/// Between tokens JSON allows spaces, tabs and line breaks only.
+fn check_whitespace(body: &str, gap: Range<usize>) -> Result<(), EditError> {
+    match body[gap.clone()].find(|c| !matches!(c, ' ' | '\t' | '\r' | '\n')) {
+        Some(i) => {
+            let c = body[gap.start + i..].chars().next().expect("found a char");
+            Err(EditError::at(
+                body,
+                gap.start + i,
+                format!(
+                    "invalid JSON: unexpected whitespace character U+{:04X} (use spaces, tabs and line breaks)",
+                    c as u32
+                ),
+            ))
+        }
+        None => Ok(()),
     }
 }
 
