@@ -522,3 +522,45 @@ fn whitespace_json_does_not_allow_is_refused_with_its_position() {
     // Inside comments and strings anything goes.
     edited(J, "{\"name\": \"w\u{a0}\" /* \u{b} */}", None, &kv("KV"));
 }
+
+#[test]
+fn hostile_nesting_is_refused_without_overflowing_the_stack() {
+    let deep = "[".repeat(100_000);
+    for (format, raw) in [
+        (T, format!("a = {deep}")),
+        (T, format!("a = {}", "{ b = ".repeat(100_000))),
+        (J, format!("{{\"a\": {deep}")),
+    ] {
+        let err = refused(format, &raw, None, &kv("KV"));
+        assert!(err.line == 1 && err.col > 1, "{err}");
+        assert!(config::kv_namespaces(format, &raw, None).is_err());
+    }
+    // JSON nests up to 100 levels (the root object is the first).
+    let nested = |depth: usize| {
+        format!(
+            "{{\"a\": {}1{}}}",
+            "[".repeat(depth - 1),
+            "]".repeat(depth - 1)
+        )
+    };
+    edited(J, &nested(100), None, &kv("KV"));
+    let err = refused(J, &nested(101), None, &kv("KV"));
+    assert_eq!((err.line, err.col), (1, 106), "{err}");
+}
+
+#[test]
+fn huge_lines_are_edited_in_linear_time() {
+    let big = "x".repeat(8 << 20);
+    let started = std::time::Instant::now();
+    let toml = format!("name = \"{big}\"\n");
+    let edit = config::ensure_kv_namespace(T, &toml, None, &KvBinding::new("KV"), false).unwrap();
+    assert!(edit.text.starts_with(&toml));
+    let json = format!("{{\"name\": \"{big}\"}}");
+    let edit = config::ensure_kv_namespace(J, &json, None, &KvBinding::new("KV"), false).unwrap();
+    assert!(
+        edit.text
+            .ends_with(", \"kv_namespaces\": [{\"binding\": \"KV\"}]}")
+    );
+    let elapsed = started.elapsed();
+    assert!(elapsed.as_secs() < 20, "{elapsed:?}");
+}

@@ -64,6 +64,9 @@ pub fn parse(body: &str) -> Result<Object<'_>, EditError> {
         }
     }
     check_whitespace(body, gap_start..body.len())?;
+    if let Some(value) = &parsed.value {
+        check_depth(body, value, 1)?;
+    }
     match parsed.value {
         Some(Value::Object(root)) => Ok(root),
         _ => Err(EditError {
@@ -72,6 +75,29 @@ pub fn parse(body: &str) -> Result<Object<'_>, EditError> {
             message: "the config is not a JSON object".to_string(),
         }),
     }
+}
+
+/// How deeply objects and arrays may nest: far more than any Wrangler config
+/// needs, and within what common JSON readers (serde_json: 128) accept.
+const MAX_DEPTH: usize = 100;
+
+fn check_depth(body: &str, value: &Value<'_>, depth: usize) -> Result<(), EditError> {
+    let children: Box<dyn Iterator<Item = &Value<'_>>> = match value {
+        Value::Object(o) => Box::new(o.properties.iter().map(|p| &p.value)),
+        Value::Array(a) => Box::new(a.elements.iter()),
+        _ => return Ok(()),
+    };
+    if depth > MAX_DEPTH {
+        return Err(EditError::at(
+            body,
+            value.start(),
+            format!("invalid JSON: nested deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    for child in children {
+        check_depth(body, child, depth + 1)?;
+    }
+    Ok(())
 }
 
 /// Between tokens JSON allows spaces, tabs and line breaks only.
