@@ -278,7 +278,14 @@ pub fn check_edit(
                 .to_string(),
         );
     }
-    if let Some(one_line) = receiving_container_is_one_line(format, old, env, op) {
+    let replaced_growth: isize = replaced
+        .iter()
+        .map(|(from, to)| to.len() as isize - from.len() as isize)
+        .sum();
+    let inserted = new.len() as isize - old.len() as isize > replaced_growth;
+    if let Some(one_line) =
+        receiving_container_is_one_line(format, old, env, op).filter(|_| inserted)
+    {
         let (lines_before, lines_after) = (old.matches('\n').count(), new.matches('\n').count());
         if one_line && lines_after != lines_before {
             return Err("a container written on one line was spread over several".to_string());
