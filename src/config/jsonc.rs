@@ -320,7 +320,7 @@ impl Style {
         let mut trailing_commas = None;
         let mut queue = std::collections::VecDeque::from([Node::Object(root)]);
         while let Some(node) = queue.pop_front() {
-            let (range, members): (Range<usize>, Vec<Range<usize>>) = match node {
+            match node {
                 Node::Object(o) => {
                     if colon.is_none()
                         && let Some(p) = o.properties.first()
@@ -330,22 +330,11 @@ impl Style {
                             colon = Some(between.to_string());
                         }
                     }
-                    o.properties
-                        .iter()
-                        .for_each(|p| queue.extend(Node::of(&p.value)));
-                    (
-                        o.start()..o.end(),
-                        o.properties.iter().map(|p| p.start()..p.end()).collect(),
-                    )
+                    queue.extend(o.properties.iter().filter_map(|p| Node::of(&p.value)));
                 }
-                Node::Array(a) => {
-                    a.elements.iter().for_each(|e| queue.extend(Node::of(e)));
-                    (
-                        a.start()..a.end(),
-                        a.elements.iter().map(|e| e.start()..e.end()).collect(),
-                    )
-                }
-            };
+                Node::Array(a) => queue.extend(a.elements.iter().filter_map(Node::of)),
+            }
+            let (range, members) = (node.range(), node.members());
             let Some(last) = members.last() else { continue };
             let multi_line = body[range.clone()].contains('\n');
             if multi_line && trailing_commas.is_none() {
