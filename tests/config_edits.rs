@@ -564,3 +564,49 @@ fn huge_lines_are_edited_in_linear_time() {
     let elapsed = started.elapsed();
     assert!(elapsed.as_secs() < 20, "{elapsed:?}");
 }
+
+// Found by fuzzing.
+
+#[test]
+fn fields_go_after_the_dotted_keys_of_an_inline_entry() {
+    let raw = "kv_namespaces = [{ binding = \"KV\", previ.w_id = \"x\" }]\n";
+    let want = KvBinding {
+        binding: "KV".to_string(),
+        id: Some(ID.to_string()),
+        preview_id: Some(PREVIEW_ID.to_string()),
+    };
+    assert_eq!(
+        edited(T, raw, None, &Op::Binding { want, force: false }),
+        format!(
+            "kv_namespaces = [{{ binding = \"KV\", previ.w_id = \"x\", id = \"{ID}\", preview_id = \"{PREVIEW_ID}\" }}]\n"
+        )
+    );
+}
+
+#[test]
+fn an_id_that_is_not_a_string_is_refused_where_it_is_written() {
+    let with_id = Op::Binding {
+        want: want(true),
+        force: true,
+    };
+    for (format, raw, at) in [
+        (
+            T,
+            "kv_namespaces = [{ binding = \"CACHE\", id.a = \"x\" }]\n",
+            (1, 39),
+        ),
+        (
+            T,
+            "[[kv_namespaces]]\nbinding = \"CACHE\"\nid = 5\n",
+            (3, 1),
+        ),
+        (
+            J,
+            "{\"kv_namespaces\": [{\"binding\": \"CACHE\", \"id\": 5}]}",
+            (1, 41),
+        ),
+    ] {
+        let err = refused(format, raw, None, &with_id);
+        assert_eq!((err.line, err.col), at, "{raw}: {err}");
+    }
+}

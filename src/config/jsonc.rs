@@ -767,6 +767,17 @@ pub fn plan_kv_namespace(
     };
     let list = entries(body, target)?;
     if let Some(existing) = list.iter().find(|e| e.binding.binding == want.binding) {
+        for (field, wanted) in [("id", &want.id), ("preview_id", &want.preview_id)] {
+            if let (Some(_), Some(prop)) = (wanted, get(existing.object, field))
+                && !matches!(prop.value, Value::StringLit(_))
+            {
+                return Err(not_a(
+                    body,
+                    prop,
+                    format!("`{field}` of binding {} is not a string", want.binding),
+                ));
+            }
+        }
         let (changes, status) = reconcile(
             existing.binding.id.as_deref(),
             existing.binding.preview_id.as_deref(),

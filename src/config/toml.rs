@@ -404,6 +404,14 @@ fn fields(want: &KvBinding) -> Vec<String> {
         .collect()
 }
 
+/// The fields of an entry an edit may write.
+fn wanted_fields(want: &KvBinding) -> impl Iterator<Item = &'static str> {
+    [("id", &want.id), ("preview_id", &want.preview_id)]
+        .into_iter()
+        .filter(|(_, v)| v.is_some())
+        .map(|(k, _)| k)
+}
+
 fn entry_fields(want: &KvBinding) -> Vec<(&'static str, &str)> {
     let mut fields = vec![("binding", want.binding.as_str())];
     if let Some(id) = &want.id {
@@ -515,6 +523,18 @@ fn push_to_array(splice: &mut Splice, body: &str, array: &Array, new: &str) {
     }
 }
 
+/// Where the last value of an inline table ends, looking into the tables its
+/// dotted keys (`a.b = 1`) make.
+fn last_value_end(table: &InlineTable) -> Option<usize> {
+    table
+        .iter()
+        .filter_map(|(_, v)| match v {
+            Value::InlineTable(t) if t.is_dotted() => last_value_end(t),
+            v => v.span().map(|s| s.end),
+        })
+        .max()
+}
+
 /// Adds `key = value` pairs to an inline table, before its closing brace.
 fn add_to_inline_table(
     splice: &mut Splice,
@@ -525,12 +545,7 @@ fn add_to_inline_table(
     let span = table.span().expect("parsed tables have spans");
     let close = span.end - 1;
     let text: Vec<String> = pairs.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-    let last = table
-        .iter()
-        .filter_map(|(_, v)| v.span())
-        .map(|s| s.end)
-        .max();
-    match last {
+    match last_value_end(table) {
         None => {
             let pad = if body[span.start + 1..close].is_empty() {
                 " "
@@ -671,6 +686,21 @@ pub fn plan_kv_namespace(
     if let Some(table) = target {
         let list = entries(body, table)?;
         if let Some(entry) = list.iter().find(|e| e.binding.binding == want.binding) {
+            for field in wanted_fields(want) {
+                let (is_string, key) = match &entry.at {
+                    EntryAt::Table(t) => (t.get(field).map(|i| i.as_str().is_some()), t.key(field)),
+                    EntryAt::Inline(t) => {
+                        (t.get(field).map(|v| v.as_str().is_some()), t.key(field))
+                    }
+                };
+                if is_string == Some(false) {
+                    return Err(EditError::at(
+                        body,
+                        key.and_then(Key::span).map_or(0, |s| s.start),
+                        format!("`{field}` of binding {} is not a string", want.binding),
+                    ));
+                }
+            }
             let (changes, status) = reconcile(
                 entry.binding.id.as_deref(),
                 entry.binding.preview_id.as_deref(),
