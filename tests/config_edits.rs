@@ -610,3 +610,44 @@ fn an_id_that_is_not_a_string_is_refused_where_it_is_written() {
         assert_eq!((err.line, err.col), at, "{raw}: {err}");
     }
 }
+
+/// Found by fuzzing (a false alarm of the checker, which now finds the old
+/// id by what its literal says): `--force` replaces an id written with
+/// escapes, and only that literal.
+#[test]
+fn force_replaces_an_id_written_with_escapes() {
+    let raw = "[[kv_namespaces]]\nbinding = \"CACHE\"\nid = \"c1ffee\\\\f00\"\n";
+    let forced = Op::Binding {
+        want: want(true),
+        force: true,
+    };
+    assert_eq!(
+        edited(T, raw, None, &forced),
+        format!(
+            "[[kv_namespaces]]\nbinding = \"CACHE\"\nid = \"{ID}\"\npreview_id = \"{PREVIEW_ID}\"\n"
+        )
+    );
+    let raw = "{\"kv_namespaces\": [{\"binding\": \"CACHE\", \"id\": \"\\u0063\"}]}";
+    assert_eq!(
+        edited(J, raw, None, &forced),
+        format!(
+            "{{\"kv_namespaces\": [{{\"binding\": \"CACHE\", \"id\": \"{ID}\", \"preview_id\": \"{PREVIEW_ID}\"}}]}}"
+        )
+    );
+}
+
+/// Found by fuzzing: a comma on the line of the next property, in an object
+/// written over several lines.
+#[test]
+fn a_property_after_a_comma_that_starts_a_line_goes_on_new_lines() {
+    let raw = "{\n\t\"d1_databases\": [\n\t]\n,\t\"vars\": {}\n}\n";
+    assert_eq!(
+        edited(J, raw, None, &kv("KV")),
+        "{\n\t\"d1_databases\": [\n\t]\n,\n\t\"kv_namespaces\": [\n\t\t{\n\t\t\t\"binding\": \"KV\"\n\t\t}\n\t],\t\"vars\": {}\n}\n"
+    );
+    let raw = "{\"env\": {},\n \"name\": \"w\"}\n";
+    assert_eq!(
+        edited(J, raw, None, &Op::Cron("* * * * *".into())),
+        "{\n  \"triggers\": {\n    \"crons\": [\"* * * * *\"]\n  }, \"env\": {},\n \"name\": \"w\"}\n"
+    );
+}

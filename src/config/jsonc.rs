@@ -596,8 +596,9 @@ fn lines_text(
 }
 
 /// Adds a property to an object right after its property `index` (which is
-/// not the last): on that property's line when the next one shares it, else
-/// on a line of its own.
+/// not the last): on that line when the object is written on one line, else
+/// on new lines (after the property's line, or right after its comma when the
+/// next property shares that comma's line).
 fn insert_after(
     splice: &mut Splice,
     body: &str,
@@ -611,22 +612,39 @@ fn insert_after(
     let next = &object.properties[index + 1];
     let comma = skip_trivia(body, prop.end());
     debug_assert_eq!(body.as_bytes()[comma], b',');
-    let stop = skip_line_trivia(body, comma + 1);
-    if body.as_bytes().get(stop) == Some(&b'\n') && stop < next.start() {
-        let indent = if starts_line(body, next.start()) {
-            indent_at(body, next.start())
-        } else {
-            indent_at(body, prop.start())
-        };
-        let text = style.member(Some(key), value, Some(indent));
-        splice.insert(body, stop + 1, &format!("{indent}{text},\n"));
-    } else {
+    if !body[object.start()..object.end()].contains('\n') {
         let text = style.member(Some(key), value, None);
         splice.insert(body, comma + 1, &format!(" {text},"));
+        return;
+    }
+    let indent = if starts_line(body, prop.start()) {
+        indent_at(body, prop.start()).to_string()
+    } else if starts_line(body, next.start()) {
+        indent_at(body, next.start()).to_string()
+    } else {
+        format!("{}{}", indent_at(body, object.start()), style.unit)
+    };
+    let text = style.member(Some(key), value, Some(&indent));
+    let stop = skip_line_trivia(body, comma + 1);
+    if body.as_bytes().get(stop) == Some(&b'\n') {
+        splice.insert(body, stop + 1, &format!("{indent}{text},\n"));
+    } else {
+        let space = space_before(body, comma + 1);
+        splice.insert(body, comma + 1, &format!("\n{indent}{text},{space}"));
     }
 }
 
-/// Adds a property to an object before its first property.
+/// A space to separate inserted text from what follows, unless there is one.
+fn space_before(body: &str, at: usize) -> &'static str {
+    if matches!(body.as_bytes().get(at), Some(b' ' | b'\t')) {
+        ""
+    } else {
+        " "
+    }
+}
+
+/// Adds a property to an object before its first property: on that line when
+/// the object is written on one line, else on new lines.
 fn insert_first(
     splice: &mut Splice,
     body: &str,
@@ -637,18 +655,23 @@ fn insert_first(
 ) {
     let open = object.start();
     let first = &object.properties[0];
-    let stop = skip_line_trivia(body, open + 1);
-    if body.as_bytes().get(stop) == Some(&b'\n') && stop < first.start() {
-        let indent = if starts_line(body, first.start()) {
-            indent_at(body, first.start()).to_string()
-        } else {
-            format!("{}{}", indent_at(body, open), style.unit)
-        };
-        let text = style.member(Some(key), value, Some(&indent));
-        splice.insert(body, stop + 1, &format!("{indent}{text},\n"));
-    } else {
+    if !body[open..object.end()].contains('\n') {
         let text = style.member(Some(key), value, None);
         splice.insert(body, first.start(), &format!("{text}, "));
+        return;
+    }
+    let indent = if starts_line(body, first.start()) {
+        indent_at(body, first.start()).to_string()
+    } else {
+        format!("{}{}", indent_at(body, open), style.unit)
+    };
+    let text = style.member(Some(key), value, Some(&indent));
+    let stop = skip_line_trivia(body, open + 1);
+    if body.as_bytes().get(stop) == Some(&b'\n') {
+        splice.insert(body, stop + 1, &format!("{indent}{text},\n"));
+    } else {
+        let space = space_before(body, open + 1);
+        splice.insert(body, open + 1, &format!("\n{indent}{text},{space}"));
     }
 }
 

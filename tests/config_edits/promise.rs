@@ -272,7 +272,7 @@ pub fn check_edit(
     let old = raw.strip_prefix(BOM).unwrap_or(raw);
     let new = after.strip_prefix(BOM).unwrap_or(after);
     let replaced = replacements(op, &before, env);
-    if !replacements_then_insertions(old, new, &replaced) {
+    if !replacements_then_insertions(format, old, new, &replaced) {
         return Err(
             "the result is not the original with text inserted at one position per line"
                 .to_string(),
@@ -335,16 +335,87 @@ fn replacements(op: &Op, before: &Value, env: Option<&str>) -> Vec<(String, Stri
         .collect()
 }
 
-/// `new` is `old` with each (old value, new value) replaced at one of its
-/// occurrences and then text inserted at one position per line at most.
-fn replacements_then_insertions(old: &str, new: &str, replaced: &[(String, String)]) -> bool {
+/// `new` is `old` with each (old value, new value) replaced at one of the
+/// string literals that say the old value (written as a plain quoted string,
+/// in either TOML quote style), and then text inserted at one position per
+/// line at most.
+fn replacements_then_insertions(
+    format: Format,
+    old: &str,
+    new: &str,
+    replaced: &[(String, String)],
+) -> bool {
     let Some(((from, to), rest)) = replaced.split_first() else {
         return inserted_only(old, new);
     };
-    old.match_indices(from.as_str()).any(|(i, _)| {
-        let candidate = format!("{}{to}{}", &old[..i], &old[i + from.len()..]);
-        replacements_then_insertions(&candidate, new, rest)
-    })
+    let quoted = match format {
+        Format::Jsonc => vec![format!("\"{to}\"")],
+        Format::Toml => vec![format!("\"{to}\""), format!("'{to}'")],
+    };
+    string_literals(format, old)
+        .into_iter()
+        .filter(|(_, value)| value == from)
+        .any(|(range, _)| {
+            quoted.iter().any(|literal| {
+                let candidate = format!("{}{literal}{}", &old[..range.start], &old[range.end..]);
+                replacements_then_insertions(format, &candidate, new, rest)
+            })
+        })
+}
+
+/// Every string literal of a config: where it is written and what it says.
+fn string_literals(format: Format, body: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    match format {
+        Format::Jsonc => {
+            let collect = jsonc_parser::CollectOptions {
+                comments: jsonc_parser::CommentCollectionStrategy::Off,
+                tokens: true,
+            };
+            let Ok(parsed) = jsonc_parser::parse_to_ast(body, &collect, &Default::default()) else {
+                return Vec::new();
+            };
+            parsed
+                .tokens
+                .into_iter()
+                .flatten()
+                .filter_map(|t| match t.token {
+                    jsonc_parser::tokens::Token::String(s) => {
+                        Some((t.range.start..t.range.end, s.to_string()))
+                    }
+                    _ => None,
+                })
+                .collect()
+        }
+        Format::Toml => {
+            fn walk(item: &toml_edit::Item, out: &mut Vec<(std::ops::Range<usize>, String)>) {
+                match item {
+                    toml_edit::Item::Value(v) => value(v, out),
+                    toml_edit::Item::Table(t) => t.iter().for_each(|(_, i)| walk(i, out)),
+                    toml_edit::Item::ArrayOfTables(a) => a
+                        .iter()
+                        .for_each(|t| t.iter().for_each(|(_, i)| walk(i, out))),
+                    toml_edit::Item::None => {}
+                }
+            }
+            fn value(v: &toml_edit::Value, out: &mut Vec<(std::ops::Range<usize>, String)>) {
+                match v {
+                    toml_edit::Value::String(s) => {
+                        if let Some(span) = s.span() {
+                            out.push((span, s.value().clone()));
+                        }
+                    }
+                    toml_edit::Value::Array(a) => a.iter().for_each(|v| value(v, out)),
+                    toml_edit::Value::InlineTable(t) => t.iter().for_each(|(_, v)| value(v, out)),
+                    _ => {}
+                }
+            }
+            let mut out = Vec::new();
+            if let Ok(doc) = toml_edit::Document::parse(body) {
+                walk(doc.as_item(), &mut out);
+            }
+            out
+        }
+    }
 }
 
 /// True when `after` is `before` with text inserted at one position of each
