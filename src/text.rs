@@ -1,7 +1,8 @@
 //! Text of the files kvgen edits: byte-order marks, line endings and positions.
 //!
-//! Editors work on text without a BOM; whatever they insert is given the line
-//! ending the file already uses, so a CRLF file stays CRLF.
+//! Config editors work on the raw text without its BOM and insert text at
+//! offsets of it; each inserted line break is the ending of the line it goes
+//! into, so a CRLF file stays CRLF and a mixed one stays mixed line by line.
 
 use std::borrow::Cow;
 
@@ -108,6 +109,67 @@ pub fn restore_line_endings(original: &str, edited_lf: &str) -> String {
     out
 }
 
+/// Byte offset of the first carriage return that is not followed by a line
+/// feed: such a file has no lines kvgen can tell apart.
+pub fn lone_cr(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b'\r', bytes).find(|&i| bytes.get(i + 1) != Some(&b'\n'))
+}
+
+/// Start of the line that holds `offset`.
+pub fn line_start(text: &str, offset: usize) -> usize {
+    memchr::memrchr(b'\n', &text.as_bytes()[..offset]).map_or(0, |i| i + 1)
+}
+
+/// Start of the line after the one that holds `offset` (the end of the text
+/// when that line is the last).
+pub fn next_line_start(text: &str, offset: usize) -> usize {
+    memchr::memchr(b'\n', &text.as_bytes()[offset..]).map_or(text.len(), |i| offset + i + 1)
+}
+
+/// The spaces and tabs that start the line holding `offset`.
+pub fn indent_at(text: &str, offset: usize) -> &str {
+    let start = line_start(text, offset);
+    let line = &text[start..];
+    let len = line.len() - line.trim_start_matches([' ', '\t']).len();
+    &line[..len]
+}
+
+/// True when only spaces and tabs come before `offset` on its line.
+pub fn starts_line(text: &str, offset: usize) -> bool {
+    text[line_start(text, offset)..offset]
+        .bytes()
+        .all(|b| b == b' ' || b == b'\t')
+}
+
+/// True when the line starting at `start` holds nothing but spaces and tabs.
+pub fn is_blank_line(text: &str, start: usize) -> bool {
+    text[start..]
+        .bytes()
+        .take_while(|&b| b != b'\n')
+        .all(|b| b == b' ' || b == b'\t' || b == b'\r')
+}
+
+/// The line break for text inserted at `offset`: the ending of the line that
+/// receives the text; for a last line without one, the ending of the line
+/// before it; LF for a file of one line.
+pub fn line_break_at(text: &str, offset: usize) -> &'static str {
+    let ending = |newline: usize| {
+        if newline > 0 && text.as_bytes()[newline - 1] == b'\r' {
+            "\r\n"
+        } else {
+            "\n"
+        }
+    };
+    if let Some(i) = memchr::memchr(b'\n', &text.as_bytes()[offset..]) {
+        return ending(offset + i);
+    }
+    match memchr::memrchr(b'\n', &text.as_bytes()[..offset]) {
+        Some(i) => ending(i),
+        None => "\n",
+    }
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -164,6 +226,39 @@ mod tests {
     #[test]
     fn lf_files_are_left_alone() {
         assert_eq!(restore_line_endings("a\n", "a\nb\n"), "a\nb\n");
+    }
+
+    #[test]
+    fn lone_carriage_returns_are_found() {
+        assert_eq!(lone_cr("a\r\nb\n"), None);
+        assert_eq!(lone_cr("a\r\r\nb"), Some(1));
+        assert_eq!(lone_cr("a\rb"), Some(1));
+        assert_eq!(lone_cr("a\r"), Some(1));
+    }
+
+    #[test]
+    fn inserted_text_takes_the_ending_of_its_line() {
+        let text = "a\r\nb\nc";
+        assert_eq!(line_break_at(text, 0), "\r\n");
+        assert_eq!(line_break_at(text, 3), "\n");
+        // The last line has no ending: the one before it decides.
+        assert_eq!(line_break_at(text, 5), "\n");
+        assert_eq!(line_break_at(text, 6), "\n");
+        assert_eq!(line_break_at("a\r\n", 3), "\r\n");
+        assert_eq!(line_break_at("a", 1), "\n");
+    }
+
+    #[test]
+    fn lines_are_found_around_an_offset() {
+        let text = "ab\n  cd\n\t\n";
+        assert_eq!(line_start(text, 5), 3);
+        assert_eq!(next_line_start(text, 5), 8);
+        assert_eq!(next_line_start("ab", 1), 2);
+        assert_eq!(indent_at(text, 6), "  ");
+        assert!(starts_line(text, 5));
+        assert!(!starts_line(text, 6));
+        assert!(is_blank_line(text, 8));
+        assert!(!is_blank_line(text, 3));
     }
 
     #[test]

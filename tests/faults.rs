@@ -593,6 +593,67 @@ const CASES: &[Case] = &[
         then: None,
     },
     Case {
+        name: "JSONC with kv_namespaces twice",
+        base: Base::Files(&[
+            (
+                "wrangler.jsonc",
+                "{\n  \"name\": \"w\",\n  \"kv_namespaces\": [],\n  \"kv_namespaces\": [{ \"binding\": \"A\" }]\n}\n",
+            ),
+            ("package.json", "{}"),
+        ]),
+        setup: nothing,
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["wrangler.jsonc:4:", "kv_namespaces"],
+        then: None,
+    },
+    Case {
+        name: "JSONC with env twice",
+        base: Base::Files(&[
+            (
+                "wrangler.jsonc",
+                "{\n  \"name\": \"w\",\n  \"env\": { \"staging\": {} },\n  \"env\": { \"production\": {} }\n}\n",
+            ),
+            ("package.json", "{}"),
+        ]),
+        setup: nothing,
+        args: &["create", "ok", "--env", "staging"],
+        stdin: b"",
+        code: 2,
+        says: &["wrangler.jsonc:4:", "env"],
+        then: None,
+    },
+    Case {
+        name: "TOML with a carriage return that ends no line",
+        base: Base::Files(&[
+            (
+                "wrangler.toml",
+                "name = \"w\"\r\r\nmain = \"src/index.ts\"\r\n",
+            ),
+            ("package.json", "{}"),
+        ]),
+        setup: nothing,
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["wrangler.toml:1:"],
+        then: None,
+    },
+    Case {
+        name: "JSON with a raw line break inside a string",
+        base: Base::Files(&[
+            ("wrangler.json", "{\r\n  \"name\": \"w\r\nx\"\r\n}\r\n"),
+            ("package.json", "{}"),
+        ]),
+        setup: nothing,
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 2,
+        says: &["wrangler.json:2:"],
+        then: None,
+    },
+    Case {
         name: "an edited generated file is a conflict",
         base: Base::Copy(SAMPLE),
         setup: |root| {
@@ -978,6 +1039,51 @@ const CASES: &[Case] = &[
         }),
     },
     // Runs that succeed: what they must and must not change.
+    Case {
+        name: "a TOML config without a final newline keeps it missing",
+        base: Base::Files(&[
+            (
+                "wrangler.toml",
+                "name = \"w\"\nkv_namespaces = [\n  { binding = \"CACHE\" }, # production cache\n]",
+            ),
+            ("package.json", "{}"),
+        ]),
+        setup: nothing,
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 0,
+        says: &["update  wrangler.toml"],
+        then: Some(|root, _| {
+            let text = fs::read_to_string(root.join("wrangler.toml")).unwrap();
+            assert!(text.ends_with(']'), "{text:?}");
+            assert!(
+                text.contains("  { binding = \"CACHE\" }, # production cache\n"),
+                "the comment stays on its line: {text}"
+            );
+            assert!(text.contains("binding = \"OK\""), "{text}");
+        }),
+    },
+    Case {
+        name: "mixed line endings stay line by line",
+        base: Base::Files(&[
+            (
+                "wrangler.jsonc",
+                "{\r\n  \"name\": \"w\",\n  \"main\": \"src/index.ts\"\r\n}\n",
+            ),
+            ("package.json", "{}"),
+        ]),
+        setup: nothing,
+        args: &["create", "ok"],
+        stdin: b"",
+        code: 0,
+        says: &["update  wrangler.jsonc"],
+        then: Some(|root, _| {
+            let text = fs::read_to_string(root.join("wrangler.jsonc")).unwrap();
+            assert!(text.starts_with("{\r\n  \"name\": \"w\",\n"), "{text:?}");
+            assert!(text.contains("\"binding\": \"OK\""), "{text}");
+            assert!(text.ends_with("}\n"), "{text:?}");
+        }),
+    },
     Case {
         name: "read-only config with --force keeps its mode",
         base: Base::Copy(SAMPLE),

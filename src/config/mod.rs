@@ -1,12 +1,21 @@
 //! The Wrangler config: finding the KV bindings in it and adding to it in
 //! place. This is the only code that touches a user's config file.
+//!
+//! The parsers only locate things in the raw text; an edit is text put in at
+//! one place per line (plus, for an id that is filled or replaced, that
+//! value's text), formatted like its neighbours, with the BOM and every line
+//! ending left as they were. The result is parsed again and must mean the
+//! old config plus the change, or the edit is refused.
 
 mod jsonc;
+mod meaning;
+mod splice;
 mod toml;
 
 use std::path::Path;
 
 use crate::text::Text;
+use splice::Splice;
 
 /// A `kv_namespaces` entry as kvgen wants it to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +98,59 @@ impl std::fmt::Display for EditError {
     }
 }
 
+/// An edit worked out by an editor: the text to put in, what the status is,
+/// and what it means for the config's data.
+pub(crate) struct Planned {
+    pub splice: Splice,
+    pub status: EditStatus,
+    pub effect: Effect,
+}
+
+impl Planned {
+    pub fn nothing(status: EditStatus) -> Self {
+        Planned {
+            splice: Splice::new(),
+            status,
+            effect: Effect::Nothing,
+        }
+    }
+}
+
+/// What an edit changes in the config's data.
+pub(crate) enum Effect {
+    Nothing,
+    /// A new `kv_namespaces` entry (and whatever tables lead to it).
+    NewEntry,
+    /// Fields of the existing entry of the binding set to these values.
+    SetFields(Vec<(&'static str, String)>),
+    /// The cron expression appended to `triggers.crons`.
+    NewCron,
+}
+
+impl Effect {
+    fn set_fields(changes: &[FieldChange<'_>]) -> Effect {
+        Effect::SetFields(
+            changes
+                .iter()
+                .map(|FieldChange::Set(field, value)| (*field, value.to_string()))
+                .collect(),
+        )
+    }
+}
+
+/// Refuses a carriage return that is not part of a CRLF line break: kvgen
+/// keeps each line's own ending and could not tell such lines apart.
+fn check_line_breaks(body: &str) -> Result<(), EditError> {
+    match crate::text::lone_cr(body) {
+        Some(offset) => Err(EditError::at(
+            body,
+            offset,
+            "a carriage return that does not end a line (only LF and CRLF line breaks are supported)",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Makes sure `want` is among the `kv_namespaces` of the top level (`env` =
 /// None) or of `env.NAME`, adding or completing the entry in place.
 pub fn ensure_kv_namespace(
@@ -99,54 +161,22 @@ pub fn ensure_kv_namespace(
     force: bool,
 ) -> Result<Edit, EditError> {
     let text = Text::new(raw);
-    let lf = text.lf();
-    let (body, status) = match format {
-        Format::Toml => toml::ensure_kv_namespace(&lf, env, want, force)?,
-        Format::Jsonc => jsonc::ensure_kv_namespace(&lf, env, want, force)?,
+    let planned = match format {
+        Format::Toml => toml::plan_kv_namespace(text.body, env, want, force)?,
+        Format::Jsonc => jsonc::plan_kv_namespace(text.body, env, want, force)?,
     };
-    if body == lf {
-        return Ok(Edit {
-            text: raw.to_string(),
-            status,
-        });
-    }
-    verify(format, &body, env, want)?;
-    Ok(Edit {
-        text: text.finish(&body),
-        status,
-    })
-}
-
-/// Re-reads an edited config and checks the binding is there as asked: an
-/// edit that would not parse, or would not say what was asked, is refused
-/// rather than written.
-fn verify(
-    format: Format,
-    body: &str,
-    env: Option<&str>,
-    want: &KvBinding,
-) -> Result<(), EditError> {
-    let found = match format {
-        Format::Toml => toml::kv_namespaces(body, env)?,
-        Format::Jsonc => jsonc::kv_namespaces(body, env)?,
-    };
-    let ok = found.iter().any(|e| {
-        e.binding == want.binding
-            && (want.id.is_none() || e.id == want.id)
-            && (want.preview_id.is_none() || e.preview_id == want.preview_id)
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(EditError {
-            line: 1,
-            col: 1,
-            message: format!(
+    finish(
+        format,
+        raw,
+        planned,
+        &|| {
+            format!(
                 "kvgen could not add binding {} to this file without changing its meaning; please add it by hand",
                 want.binding
-            ),
-        })
-    }
+            )
+        },
+        |data, effect| meaning::with_binding(data, env, want, effect),
+    )
 }
 
 /// Makes sure the cron expression `expr` is in `triggers.crons` of the top
@@ -164,38 +194,68 @@ pub fn ensure_cron(
         });
     }
     let text = Text::new(raw);
-    let lf = text.lf();
-    let (body, status) = match format {
-        Format::Toml => toml::ensure_cron(&lf, env, expr)?,
-        Format::Jsonc => jsonc::ensure_cron(&lf, env, expr)?,
+    let planned = match format {
+        Format::Toml => toml::plan_cron(text.body, env, expr)?,
+        Format::Jsonc => jsonc::plan_cron(text.body, env, expr)?,
     };
-    if body == lf {
+    finish(
+        format,
+        raw,
+        planned,
+        &|| {
+            format!(
+                "kvgen could not add the cron trigger {expr:?} to this file without changing its meaning; please add it by hand"
+            )
+        },
+        |data, _| meaning::with_cron(data, env, expr),
+    )
+}
+
+/// Applies a planned edit to the raw text and checks the result before it is
+/// returned: it must parse and mean the old config plus the change, else the
+/// edit is refused.
+fn finish(
+    format: Format,
+    raw: &str,
+    planned: Planned,
+    refusal: &dyn Fn() -> String,
+    expect: impl Fn(serde_json::Value, &Effect) -> Option<serde_json::Value>,
+) -> Result<Edit, EditError> {
+    let text = Text::new(raw);
+    if planned.splice.is_empty() {
         return Ok(Edit {
             text: raw.to_string(),
-            status,
+            status: planned.status,
         });
     }
-    if !crons(format, &body, env)?.iter().any(|c| c == expr) {
+    let before = meaning::read(format, text.body)?;
+    let body = planned.splice.apply(text.body);
+    let after = meaning::read(format, &body).ok();
+    let expected = expect(before, &planned.effect);
+    if after.is_none() || after != expected {
         return Err(EditError {
             line: 1,
             col: 1,
-            message: format!(
-                "kvgen could not add the cron trigger {expr:?} to this file without changing its meaning; please add it by hand"
-            ),
+            message: refusal(),
         });
     }
+    let mut out = String::with_capacity(body.len() + 3);
+    if text.bom {
+        out.push('\u{feff}');
+    }
+    out.push_str(&body);
     Ok(Edit {
-        text: text.finish(&body),
-        status,
+        text: out,
+        status: planned.status,
     })
 }
 
 /// Reads `triggers.crons` of the top level or of `env.NAME`.
 pub fn crons(format: Format, raw: &str, env: Option<&str>) -> Result<Vec<String>, EditError> {
-    let lf = Text::new(raw).lf();
+    let body = Text::new(raw).body;
     match format {
-        Format::Toml => toml::crons(&lf, env),
-        Format::Jsonc => jsonc::crons(&lf, env),
+        Format::Toml => toml::crons(body, env),
+        Format::Jsonc => jsonc::crons(body, env),
     }
 }
 
@@ -205,16 +265,16 @@ pub fn kv_namespaces(
     raw: &str,
     env: Option<&str>,
 ) -> Result<Vec<KvBinding>, EditError> {
-    let lf = Text::new(raw).lf();
+    let body = Text::new(raw).body;
     match format {
-        Format::Toml => toml::kv_namespaces(&lf, env),
-        Format::Jsonc => jsonc::kv_namespaces(&lf, env),
+        Format::Toml => toml::kv_namespaces(body, env),
+        Format::Jsonc => jsonc::kv_namespaces(body, env),
     }
 }
 
 /// One field of an existing entry, compared with what is wanted.
 enum FieldChange<'a> {
-    Set(&'a str, &'a str),
+    Set(&'static str, &'a str),
 }
 
 /// Compares an existing entry with what is wanted and says which fields to

@@ -1,13 +1,20 @@
-//! `wrangler.toml` through toml_edit: the document keeps every byte it was
-//! parsed from, and new entries are placed and indented like their neighbours.
+//! `wrangler.toml`: toml_edit parses the raw file with spans, which only say
+//! where things are; an edit is text put in at those places (a [`Splice`]),
+//! so every byte outside it stays as it was.
 
-use toml_edit::{ArrayOfTables, DocumentMut, InlineTable, Item, Table, TomlError, Value, value};
+use std::ops::Range;
 
-use super::{EditError, EditStatus, FieldChange, KvBinding, reconcile};
+use toml_edit::{Array, Document, InlineTable, Item, Key, Table, TableLike, TomlError, Value};
 
-pub fn parse(body: &str) -> Result<DocumentMut, EditError> {
-    body.parse::<DocumentMut>()
-        .map_err(|e| parse_error(body, &e))
+use super::splice::Splice;
+use super::{EditError, EditStatus, Effect, FieldChange, KvBinding, Planned, reconcile};
+use crate::text::{indent_at, is_blank_line, line_start, next_line_start, starts_line};
+
+pub type Doc<'b> = Document<&'b str>;
+
+pub fn parse(body: &str) -> Result<Doc<'_>, EditError> {
+    super::check_line_breaks(body)?;
+    Document::parse(body).map_err(|e| parse_error(body, &e))
 }
 
 fn parse_error(body: &str, error: &TomlError) -> EditError {
@@ -22,391 +29,624 @@ fn parse_error(body: &str, error: &TomlError) -> EditError {
     EditError::at(body, offset, format!("invalid TOML: {reason}"))
 }
 
-pub fn kv_namespaces(body: &str, env: Option<&str>) -> Result<Vec<KvBinding>, EditError> {
-    let doc = parse(body)?;
-    match existing_target(&doc, env) {
-        Some(table) => entries(body, table),
-        None => Ok(Vec::new()),
+/// Where a key is written (its first occurrence), for messages.
+fn key_offset(table: &dyn TableLike, key: &str) -> usize {
+    table.key(key).and_then(Key::span).map_or(0, |s| s.start)
+}
+
+/// The top-level table, or `env.NAME` when the file has it, for reading.
+fn read_target<'d>(
+    body: &str,
+    root: &'d Table,
+    env: Option<&str>,
+) -> Result<Option<&'d dyn TableLike>, EditError> {
+    let Some(env) = env else {
+        return Ok(Some(root));
+    };
+    let Some(envs) = root.get("env") else {
+        return Ok(None);
+    };
+    let envs = envs
+        .as_table_like()
+        .ok_or_else(|| EditError::at(body, key_offset(root, "env"), "`env` is not a table"))?;
+    match envs.get(env) {
+        None => Ok(None),
+        Some(item) => item.as_table_like().map(Some).ok_or_else(|| {
+            EditError::at(
+                body,
+                key_offset(envs, env),
+                format!("`env.{env}` is not a table"),
+            )
+        }),
     }
 }
 
-/// The top-level table, or `env.NAME` when the file has it.
-fn existing_target<'d>(doc: &'d DocumentMut, env: Option<&str>) -> Option<&'d Table> {
-    match env {
-        None => Some(doc.as_table()),
-        Some(env) => doc.get("env")?.as_table()?.get(env)?.as_table(),
+/// The table an edit goes into: the top level, or `env.NAME` (None when the
+/// file has no such environment yet). Environments written as inline tables
+/// are not edited.
+fn edit_target<'d>(
+    body: &str,
+    root: &'d Table,
+    env: Option<&str>,
+) -> Result<Option<&'d Table>, EditError> {
+    let Some(env) = env else {
+        return Ok(Some(root));
+    };
+    let not_a_table = |table: &dyn TableLike, key: &str, path: &str| {
+        EditError::at(
+            body,
+            key_offset(table, key),
+            format!(
+                "`{path}` is not a table (kvgen adds bindings to [{path}] tables, not to inline tables or values)"
+            ),
+        )
+    };
+    let envs = match root.get("env") {
+        None => return Ok(None),
+        Some(Item::Table(t)) => t,
+        Some(_) => return Err(not_a_table(root, "env", "env")),
+    };
+    match envs.get(env) {
+        None => Ok(None),
+        Some(Item::Table(t)) => Ok(Some(t)),
+        Some(_) => Err(not_a_table(envs, env, &format!("env.{env}"))),
     }
+}
+
+/// One `kv_namespaces` entry: what it says and where it is.
+struct Entry<'d> {
+    binding: KvBinding,
+    at: EntryAt<'d>,
+}
+
+enum EntryAt<'d> {
+    Table(&'d Table),
+    Inline(&'d InlineTable),
 }
 
 /// The entries of a table's `kv_namespaces`, in either TOML style.
-fn entries(body: &str, table: &Table) -> Result<Vec<KvBinding>, EditError> {
-    let read = |get: &dyn Fn(&str) -> Option<String>| KvBinding {
-        binding: get("binding").unwrap_or_default(),
-        id: get("id"),
-        preview_id: get("preview_id"),
-    };
+fn entries<'d>(body: &str, table: &'d dyn TableLike) -> Result<Vec<Entry<'d>>, EditError> {
+    fn read(get: &dyn Fn(&str) -> Option<String>) -> KvBinding {
+        KvBinding {
+            binding: get("binding").unwrap_or_default(),
+            id: get("id"),
+            preview_id: get("preview_id"),
+        }
+    }
     match table.get("kv_namespaces") {
         None => Ok(Vec::new()),
         Some(Item::ArrayOfTables(aot)) => Ok(aot
             .iter()
-            .map(|t| read(&|k| t.get(k).and_then(Item::as_str).map(str::to_string)))
+            .map(|t| Entry {
+                binding: read(&|k| t.get(k).and_then(Item::as_str).map(str::to_string)),
+                at: EntryAt::Table(t),
+            })
             .collect()),
         Some(Item::Value(Value::Array(array))) => Ok(array
             .iter()
             .filter_map(Value::as_inline_table)
-            .map(|t| read(&|k| t.get(k).and_then(Value::as_str).map(str::to_string)))
+            .map(|t| Entry {
+                binding: read(&|k| t.get(k).and_then(Value::as_str).map(str::to_string)),
+                at: EntryAt::Inline(t),
+            })
             .collect()),
-        Some(_) => Err(not_a_list(body)),
-    }
-}
-
-fn not_a_list(body: &str) -> EditError {
-    let offset = find_key(body, "kv_namespaces").unwrap_or(0);
-    EditError::at(
-        body,
-        offset,
-        "`kv_namespaces` is not a list of tables; expected [[kv_namespaces]] or kv_namespaces = [{ ... }]",
-    )
-}
-
-/// Byte offset of the first line that defines `key` (as a key or in a header).
-fn find_key(body: &str, key: &str) -> Option<usize> {
-    let mut offset = 0;
-    for line in body.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if !trimmed.starts_with('#') && trimmed.contains(key) {
-            return Some(offset + line.find(key).unwrap_or(0));
-        }
-        offset += line.len();
-    }
-    None
-}
-
-pub fn ensure_kv_namespace(
-    body: &str,
-    env: Option<&str>,
-    want: &KvBinding,
-    force: bool,
-) -> Result<(String, EditStatus), EditError> {
-    let mut doc = parse(body)?;
-    let inline_style = file_uses_inline_kv(doc.as_table());
-    let positions = header_positions(doc.as_table());
-
-    let target = target_table(&mut doc, body, env)?;
-    let existing = entries(body, target)?;
-    let status = match existing.iter().position(|e| e.binding == want.binding) {
-        Some(index) => {
-            let (changes, status) = reconcile(
-                existing[index].id.as_deref(),
-                existing[index].preview_id.as_deref(),
-                want,
-                force,
-            );
-            apply_changes(target, index, &changes);
-            status
-        }
-        None => {
-            if let Some(position) = add_entry(target, env, want, inline_style, &positions) {
-                separate_next_table(doc.as_table_mut(), position, &positions);
-            }
-            EditStatus::Changed
-        }
-    };
-    let out = doc.to_string();
-    if status == EditStatus::Unchanged || matches!(status, EditStatus::Conflict(_)) {
-        return Ok((body.to_string(), status));
-    }
-    Ok((out, status))
-}
-
-fn target_table<'d>(
-    doc: &'d mut DocumentMut,
-    body: &str,
-    env: Option<&str>,
-) -> Result<&'d mut Table, EditError> {
-    let root = doc.as_table_mut();
-    let Some(env) = env else { return Ok(root) };
-    let envs = child_table(root, "env", body, "env")?;
-    child_table(envs, env, body, &format!("env.{env}"))
-}
-
-/// The table at `key` in `parent`, created as an implicit table (no header of
-/// its own) when missing.
-fn child_table<'t>(
-    parent: &'t mut Table,
-    key: &str,
-    body: &str,
-    path: &str,
-) -> Result<&'t mut Table, EditError> {
-    let item = parent.entry(key).or_insert_with(|| {
-        let mut table = Table::new();
-        table.set_implicit(true);
-        Item::Table(table)
-    });
-    match item {
-        Item::Table(table) => Ok(table),
-        _ => Err(EditError::at(
+        Some(_) => Err(EditError::at(
             body,
-            find_key(body, key).unwrap_or(0),
-            format!(
-                "`{path}` is not a table (kvgen adds bindings to [{path}] tables, not to inline tables or values)"
-            ),
+            key_offset(table, "kv_namespaces"),
+            "`kv_namespaces` is not a list of tables; expected [[kv_namespaces]] or kv_namespaces = [{ ... }]",
         )),
     }
 }
 
-fn apply_changes(target: &mut Table, index: usize, changes: &[FieldChange<'_>]) {
-    match target.get_mut("kv_namespaces") {
-        Some(Item::ArrayOfTables(aot)) => {
-            let table = aot.get_mut(index).expect("entry exists");
-            let indent = key_indent(table);
-            for FieldChange::Set(field, new) in changes {
-                match table.get_mut(field).and_then(Item::as_value_mut) {
-                    Some(old) => replace_keeping_decor(old, new),
-                    None => {
-                        table.insert(field, value(*new));
-                        set_key_indent(table, field, &indent);
+pub fn kv_namespaces(body: &str, env: Option<&str>) -> Result<Vec<KvBinding>, EditError> {
+    let doc = parse(body)?;
+    match read_target(body, doc.as_table(), env)? {
+        Some(table) => Ok(entries(body, table)?
+            .into_iter()
+            .map(|e| e.binding)
+            .collect()),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The `triggers.crons` of the top level or of `env.NAME`.
+pub fn crons(body: &str, env: Option<&str>) -> Result<Vec<String>, EditError> {
+    let doc = parse(body)?;
+    let Some(table) = read_target(body, doc.as_table(), env)? else {
+        return Ok(Vec::new());
+    };
+    let Some(triggers) = table.get("triggers") else {
+        return Ok(Vec::new());
+    };
+    let triggers = triggers.as_table_like().ok_or_else(|| {
+        EditError::at(
+            body,
+            key_offset(table, "triggers"),
+            "`triggers` is not a table",
+        )
+    })?;
+    match triggers.get("crons") {
+        None => Ok(Vec::new()),
+        Some(item) => Ok(item
+            .as_array()
+            .ok_or_else(|| {
+                EditError::at(
+                    body,
+                    key_offset(triggers, "crons"),
+                    "`triggers.crons` is not an array",
+                )
+            })?
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()),
+    }
+}
+
+/// Where the tables of a file are: every `[header]` and `[[header]]` in file
+/// order, and where each key's value ends.
+struct Layout<'b> {
+    body: &'b str,
+    headers: Vec<Header>,
+    value_ends: Vec<usize>,
+}
+
+struct Header {
+    path: Vec<String>,
+    span: Range<usize>,
+}
+
+impl<'b> Layout<'b> {
+    fn new(body: &'b str, root: &Table) -> Self {
+        fn walk(
+            table: &Table,
+            path: &mut Vec<String>,
+            headers: &mut Vec<Header>,
+            ends: &mut Vec<usize>,
+        ) {
+            for (key, item) in table.iter() {
+                path.push(key.to_string());
+                match item {
+                    Item::Value(value) => ends.extend(value.span().map(|s| s.end)),
+                    Item::Table(t) => {
+                        if let Some(span) = t.span().filter(|_| !t.is_implicit() && !t.is_dotted())
+                        {
+                            headers.push(Header {
+                                path: path.clone(),
+                                span,
+                            });
+                        }
+                        walk(t, path, headers, ends);
                     }
+                    Item::ArrayOfTables(aot) => {
+                        for t in aot.iter() {
+                            if let Some(span) = t.span() {
+                                headers.push(Header {
+                                    path: path.clone(),
+                                    span,
+                                });
+                            }
+                            walk(t, path, headers, ends);
+                        }
+                    }
+                    Item::None => {}
                 }
+                path.pop();
             }
         }
-        Some(Item::Value(Value::Array(array))) => {
-            let table = array
-                .iter_mut()
-                .filter_map(Value::as_inline_table_mut)
-                .nth(index)
-                .expect("entry exists");
-            for FieldChange::Set(field, new) in changes {
-                match table.get_mut(field) {
-                    Some(old) => replace_keeping_decor(old, new),
-                    None => {
-                        table.insert(*field, Value::from(*new));
-                    }
-                }
-            }
-        }
-        _ => unreachable!("entries() accepted the list"),
-    }
-}
-
-fn replace_keeping_decor(old: &mut Value, new: &str) {
-    let decor = old.decor().clone();
-    *old = Value::from(new);
-    *old.decor_mut() = decor;
-}
-
-fn add_entry(
-    target: &mut Table,
-    env: Option<&str>,
-    want: &KvBinding,
-    inline_style: bool,
-    positions: &[(Vec<String>, isize)],
-) -> Option<isize> {
-    let headed = !target.is_implicit() && !target.is_dotted();
-    match target.get_mut("kv_namespaces") {
-        Some(Item::ArrayOfTables(aot)) => {
-            let last = aot
-                .iter()
-                .last()
-                .expect("parsed arrays of tables are not empty");
-            let position = last.position();
-            let table = new_table(want, last);
-            aot.push(table);
-            position
-        }
-        Some(Item::Value(Value::Array(array))) => {
-            push_like_last(array, Value::InlineTable(inline_entry(want)));
-            None
-        }
-        Some(_) => unreachable!("entries() accepted the list"),
-        None if inline_style && headed => {
-            let indent = first_key_indent(target);
-            let mut array = toml_edit::Array::new();
-            array.push(Value::InlineTable(inline_entry(want)));
-            target.insert("kv_namespaces", value(array));
-            set_key_indent(target, "kv_namespaces", &indent);
-            None
-        }
-        None => {
-            let mut table = Table::new();
-            fill_table(&mut table, want);
-            let mut aot = ArrayOfTables::new();
-            let position = place_new_table(
-                &mut table,
-                target,
-                env,
-                positions,
-                &["binding", "id", "preview_id"],
-            );
-            aot.push(table);
-            target.insert("kv_namespaces", Item::ArrayOfTables(aot));
-            position
+        let (mut headers, mut value_ends) = (Vec::new(), Vec::new());
+        walk(root, &mut Vec::new(), &mut headers, &mut value_ends);
+        headers.sort_by_key(|h| h.span.start);
+        value_ends.sort_unstable();
+        Layout {
+            body,
+            headers,
+            value_ends,
         }
     }
-}
 
-/// Gives a new header table its place (see [`new_table_position`]) and the
-/// indentation of the table it follows; returns its position.
-fn place_new_table(
-    table: &mut Table,
-    target: &Table,
-    env: Option<&str>,
-    positions: &[(Vec<String>, isize)],
-    keys: &[&str],
-) -> Option<isize> {
-    let (position, anchor) = new_table_position(env, positions);
-    let (header_indent, key_indent) = anchor
-        .and_then(|path| find_table(target, env, &path))
-        .map(|t| (header_indent(t), key_indent(t)))
-        .unwrap_or_default();
-    for key in keys {
-        set_key_indent(table, key, &key_indent);
+    /// The text of a header's table (None: the top level): from its header
+    /// to the next one.
+    fn region(&self, header: Option<usize>) -> Range<usize> {
+        let start = header.map_or(0, |i| self.headers[i].span.start);
+        let next = header.map_or(0, |i| i + 1);
+        let end = self
+            .headers
+            .get(next)
+            .map_or(self.body.len(), |h| h.span.start);
+        start..end
     }
-    table.decor_mut().set_prefix(format!("\n{header_indent}"));
-    table.set_position(position);
-    position
-}
 
-/// Appends `entry` to an array formatted like its last element: on a line of
-/// its own with the same indentation when the last one is, else after ", ".
-fn push_like_last(array: &mut toml_edit::Array, mut entry: Value) {
-    let count = array.len();
-    if let Some(last) = array.get_mut(count.wrapping_sub(1)) {
-        let prefix = last
-            .decor()
-            .prefix()
-            .and_then(|p| p.as_str())
-            .unwrap_or("")
-            .to_string();
-        let suffix = last
-            .decor()
-            .suffix()
-            .and_then(|s| s.as_str())
-            .unwrap_or("")
-            .to_string();
-        let prefix = match prefix.rsplit_once('\n') {
-            Some((_, indent)) => format!("\n{indent}"),
-            None => " ".to_string(),
+    /// Where the last value of a header's table ends (its header's end when
+    /// it has no keys; None for a top level without keys).
+    fn content_end(&self, header: Option<usize>) -> Option<usize> {
+        let region = self.region(header);
+        let from = self.value_ends.partition_point(|&e| e <= region.start);
+        let to = self.value_ends.partition_point(|&e| e <= region.end);
+        self.value_ends[from..to]
+            .last()
+            .copied()
+            .or_else(|| header.map(|i| self.headers[i].span.end))
+    }
+
+    /// Where a line added to the end of a header's table goes: after the
+    /// line of its last value (comments and blank lines that follow belong to
+    /// the next header).
+    fn after(&self, header: Option<usize>) -> Option<usize> {
+        self.content_end(header)
+            .map(|end| next_line_start(self.body, end))
+    }
+
+    fn header_of(&self, table: &Table) -> Option<usize> {
+        let span = table.span()?;
+        self.headers.iter().position(|h| h.span == span)
+    }
+
+    /// The last header whose path starts with `prefix`.
+    fn last_under(&self, prefix: &[&str]) -> Option<usize> {
+        self.headers.iter().rposition(|h| {
+            h.path.len() >= prefix.len() && h.path.iter().zip(prefix).all(|(a, b)| a == b)
+        })
+    }
+
+    /// Before the first header and the comments written right above it; the
+    /// end of the file when there is no header.
+    fn before_first_header(&self) -> usize {
+        let Some(first) = self.headers.first() else {
+            return self.body.len();
         };
-        if suffix.contains('#') {
-            entry.decor_mut().set_prefix(prefix);
-        } else {
-            last.decor_mut().set_suffix("");
-            entry.decor_mut().set_prefix(prefix);
-            entry.decor_mut().set_suffix(suffix);
+        let mut at = line_start(self.body, first.span.start);
+        while at > 0 {
+            let previous = line_start(self.body, at - 1);
+            if self.body[previous..at].trim_start().starts_with('#') {
+                at = previous;
+            } else {
+                break;
+            }
         }
+        at
     }
-    array.push_formatted(entry);
+
+    /// The indentation of the first key of a header's table.
+    fn key_indent(&self, header: usize) -> Option<&'b str> {
+        let region = self.region(Some(header));
+        let first = self.value_ends.partition_point(|&e| e <= region.start);
+        self.value_ends
+            .get(first)
+            .filter(|&&e| e <= region.end)
+            .map(|&e| indent_at(self.body, e))
+    }
+
+    fn header_indent(&self, header: usize) -> &'b str {
+        indent_at(self.body, self.headers[header].span.start)
+    }
 }
 
-/// A new table placed at `position` ends with a blank line when another
-/// table follows it: the following table's leading comments stay with it.
-fn separate_next_table(root: &mut Table, position: isize, positions: &[(Vec<String>, isize)]) {
-    let Some(next) = positions
-        .iter()
-        .map(|(_, p)| *p)
-        .filter(|p| *p > position)
-        .min()
-    else {
+/// How a table writes its keys: the indentation of its first key and the text
+/// between a key and its value.
+struct KeyStyle {
+    indent: String,
+    assign: String,
+}
+
+impl KeyStyle {
+    fn of(body: &str, table: &Table, fallback_indent: &str) -> KeyStyle {
+        let first = table.iter().find_map(|(key, item)| {
+            let key = table.key(key)?.span()?;
+            let value = item.as_value()?.span()?;
+            Some((key, value))
+        });
+        match first {
+            Some((key, value)) => {
+                let assign = &body[key.end..value.start];
+                let plain = assign.trim_matches([' ', '\t']) == "=";
+                KeyStyle {
+                    indent: indent_at(body, key.start).to_string(),
+                    assign: if plain { assign } else { " = " }.to_string(),
+                }
+            }
+            None => KeyStyle {
+                indent: fallback_indent.to_string(),
+                assign: " = ".to_string(),
+            },
+        }
+    }
+
+    fn line(&self, key: &str, value: &str) -> String {
+        format!("{}{key}{}{value}\n", self.indent, self.assign)
+    }
+}
+
+/// A TOML string: literal (`'…'`) when `like` is one and `s` can be, else
+/// basic.
+fn quote(s: &str, like: Option<&str>) -> String {
+    let literal_ok = !s.contains(['\'', '\n', '\r']) && !s.chars().any(char::is_control);
+    if like.is_some_and(|l| l.starts_with('\'') && !l.starts_with("'''")) && literal_ok {
+        return format!("'{s}'");
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A key as a header or dotted key writes it: bare when it can be.
+fn key_text(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if bare {
+        key.to_string()
+    } else {
+        quote(key, None)
+    }
+}
+
+/// `{ binding = "X", id = "…" }`
+fn inline_entry(want: &KvBinding) -> String {
+    format!("{{ {} }}", fields(want).join(", "))
+}
+
+fn fields(want: &KvBinding) -> Vec<String> {
+    entry_fields(want)
+        .into_iter()
+        .map(|(k, v)| format!("{k} = {}", quote(v, None)))
+        .collect()
+}
+
+/// The fields of an entry an edit may write.
+fn wanted_fields(want: &KvBinding) -> impl Iterator<Item = &'static str> {
+    [("id", &want.id), ("preview_id", &want.preview_id)]
+        .into_iter()
+        .filter(|(_, v)| v.is_some())
+        .map(|(k, _)| k)
+}
+
+fn entry_fields(want: &KvBinding) -> Vec<(&'static str, &str)> {
+    let mut fields = vec![("binding", want.binding.as_str())];
+    if let Some(id) = &want.id {
+        fields.push(("id", id));
+    }
+    if let Some(preview_id) = &want.preview_id {
+        fields.push(("preview_id", preview_id));
+    }
+    fields
+}
+
+/// Skips whitespace, line breaks and comments.
+fn skip_trivia(body: &str, mut i: usize) -> usize {
+    let b = body.as_bytes();
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'#' => i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n),
+            _ => break,
+        }
+    }
+    i
+}
+
+/// Skips spaces, tabs and a comment, stopping at the end of the line.
+fn skip_line_trivia(body: &str, mut i: usize) -> usize {
+    let b = body.as_bytes();
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' | b'\r' => i += 1,
+            b'#' => i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n),
+            _ => break,
+        }
+    }
+    i
+}
+
+/// One indentation step for lines kvgen adds below a bracket.
+fn indent_unit(body: &str) -> &'static str {
+    if body.lines().any(|l| l.starts_with('\t')) {
+        "\t"
+    } else {
+        "  "
+    }
+}
+
+/// Adds `new` (TOML text of one element) to an inline array: on the same
+/// line when the array is written on one line, else on a line of its own
+/// after the last element (or in front of the closing bracket).
+fn push_to_array(splice: &mut Splice, body: &str, array: &Array, new: &str) {
+    let span = array.span().expect("parsed arrays have spans");
+    let (open, close) = (span.start, span.end - 1);
+    let one_line = !body[open..close].contains('\n');
+    let elements: Vec<Range<usize>> = array.iter().filter_map(Value::span).collect();
+    let Some(last) = elements.last() else {
+        if one_line {
+            let pad = if body[open + 1..close].is_empty() {
+                ""
+            } else {
+                " "
+            };
+            splice.insert(body, close, &format!("{new}{pad}"));
+        } else {
+            let indent = format!("{}{}", indent_at(body, close), indent_unit(body));
+            let line = format!("{indent}{new},\n");
+            if starts_line(body, close) {
+                splice.insert(body, line_start(body, close), &line);
+            } else {
+                let close_indent = indent_at(body, close);
+                splice.insert(body, close, &format!("\n{line}{close_indent}"));
+            }
+        }
         return;
     };
-    fn walk(table: &mut Table, wanted: isize) -> bool {
-        for (_, item) in table.iter_mut() {
-            let tables: Vec<&mut Table> = match item {
-                Item::Table(t) => vec![t],
-                Item::ArrayOfTables(aot) => aot.iter_mut().collect(),
-                _ => continue,
-            };
-            for t in tables {
-                if t.position() == Some(wanted) && !t.is_implicit() && !t.is_dotted() {
-                    let prefix = t.decor().prefix().and_then(|p| p.as_str()).unwrap_or("");
-                    if !prefix.starts_with('\n') {
-                        let prefix = format!("\n{prefix}");
-                        t.decor_mut().set_prefix(prefix);
+    let after = skip_trivia(body, last.end);
+    let comma = (body.as_bytes()[after] == b',').then_some(after);
+    if one_line {
+        match comma {
+            Some(comma) => splice.insert(body, comma + 1, &format!(" {new},")),
+            None => {
+                let separator = match elements.len() {
+                    n if n >= 2 => {
+                        let between = &body[elements[n - 2].end..last.start];
+                        if between == "," { "," } else { ", " }
                     }
-                    return true;
-                }
-                if walk(t, wanted) {
-                    return true;
-                }
+                    _ => ", ",
+                };
+                splice.insert(body, last.end, &format!("{separator}{new}"));
             }
         }
-        false
+        return;
     }
-    walk(root, next);
-}
-
-/// Where a new `[[kv_namespaces]]` (or `[[env.NAME.kv_namespaces]]`) goes, and
-/// the path of the table it follows (whose indentation it copies).
-///
-/// Top level: before the first table, i.e. right after the top-level keys.
-/// `env.NAME`: after the last table of that environment, else after the last
-/// environment table, else at the end.
-fn new_table_position(
-    env: Option<&str>,
-    positions: &[(Vec<String>, isize)],
-) -> (Option<isize>, Option<Vec<String>>) {
-    let Some(env) = env else {
-        let first = positions.iter().map(|(_, p)| *p).min();
-        return (first.map(|p| p - 1), None);
+    let indent = if line_start(body, last.start) == line_start(body, open) {
+        format!("{}{}", indent_at(body, open), indent_unit(body))
+    } else {
+        indent_at(body, last.start).to_string()
     };
-    let last_under = |prefix: &[&str]| {
-        positions
-            .iter()
-            .filter(|(path, _)| {
-                path.len() >= prefix.len() && path.iter().zip(prefix).all(|(a, b)| a == b)
-            })
-            .max_by_key(|(_, p)| *p)
-            .cloned()
-    };
-    if let Some((path, p)) = last_under(&["env", env]) {
-        let anchor = (path.len() > 2).then_some(path);
-        return (Some(p), anchor);
+    let trailing = if comma.is_some() { "," } else { "" };
+    let anchor = comma.map_or(last.end, |c| c + 1);
+    let stop = skip_line_trivia(body, anchor);
+    if body.as_bytes().get(stop) == Some(&b'\n') {
+        if comma.is_none() {
+            splice.insert(body, last.end, ",");
+        }
+        splice.insert(body, stop + 1, &format!("{indent}{new}{trailing}\n"));
+    } else {
+        let comma = if comma.is_none() { "," } else { "" };
+        splice.insert(body, anchor, &format!("{comma}\n{indent}{new}{trailing}"));
     }
-    if let Some((_, p)) = last_under(&["env"]) {
-        return (Some(p), None);
-    }
-    let last = positions.iter().map(|(_, p)| *p).max();
-    (last.map(|p| p + 1), None)
 }
 
-/// Finds the table at `path` (a path from the document root) below `target`,
-/// which is the root or `env.NAME`.
-fn find_table<'t>(target: &'t Table, env: Option<&str>, path: &[String]) -> Option<&'t Table> {
-    let skip = if env.is_some() { 2 } else { 0 };
-    let mut table = target;
-    for key in path.iter().skip(skip) {
-        table = match table.get(key)? {
-            Item::Table(t) => t,
-            Item::ArrayOfTables(aot) => aot.iter().last()?,
-            _ => return None,
-        };
-    }
-    Some(table)
+/// Where the last value of an inline table ends, looking into the tables its
+/// dotted keys (`a.b = 1`) make.
+fn last_value_end(table: &InlineTable) -> Option<usize> {
+    table
+        .iter()
+        .filter_map(|(_, v)| match v {
+            Value::InlineTable(t) if t.is_dotted() => last_value_end(t),
+            v => v.span().map(|s| s.end),
+        })
+        .max()
 }
 
-/// Paths and positions of every table that has a header in the file.
-fn header_positions(root: &Table) -> Vec<(Vec<String>, isize)> {
-    fn walk(table: &Table, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, isize)>) {
-        for (key, item) in table.iter() {
-            let tables: Vec<&Table> = match item {
-                Item::Table(t) => vec![t],
-                Item::ArrayOfTables(aot) => aot.iter().collect(),
-                _ => continue,
+/// Adds `key = value` pairs to an inline table, before its closing brace.
+fn add_to_inline_table(
+    splice: &mut Splice,
+    body: &str,
+    table: &InlineTable,
+    pairs: &[(&str, String)],
+) {
+    let span = table.span().expect("parsed tables have spans");
+    let close = span.end - 1;
+    let text: Vec<String> = pairs.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+    match last_value_end(table) {
+        None => {
+            let pad = if body[span.start + 1..close].is_empty() {
+                " "
+            } else {
+                ""
             };
-            path.push(key.to_string());
-            for t in tables {
-                if let Some(p) = t.position().filter(|_| !t.is_implicit() && !t.is_dotted()) {
-                    out.push((path.clone(), p));
-                }
-                walk(t, path, out);
+            splice.insert(body, close, &format!("{pad}{} ", text.join(", ")));
+        }
+        Some(end) => {
+            let after = skip_trivia(body, end);
+            if body.as_bytes()[after] == b',' {
+                let text: String = text.iter().map(|t| format!(" {t},")).collect();
+                splice.insert(body, after + 1, &text);
+            } else {
+                let text: String = text.iter().map(|t| format!(", {t}")).collect();
+                splice.insert(body, end, &text);
             }
-            path.pop();
         }
     }
-    let mut out = Vec::new();
-    walk(root, &mut Vec::new(), &mut out);
-    out
+}
+
+/// Puts `block` (whole lines, ending in `\n`) at `at`, a line start or the
+/// end of the file, after a blank line, and followed by one when another
+/// table comes after it; a file without a final newline keeps it missing.
+fn insert_block(splice: &mut Splice, layout: &Layout<'_>, at: usize, block: &str) {
+    let body = layout.body;
+    let mut text = String::new();
+    let mid_line = at == body.len() && !body.is_empty() && !body.ends_with('\n');
+    if mid_line {
+        text.push('\n');
+    }
+    let blank_before = if mid_line {
+        is_blank_line(body, line_start(body, at))
+    } else {
+        at == 0 || is_blank_line(body, line_start(body, at - 1))
+    };
+    if !blank_before {
+        text.push('\n');
+    }
+    text.push_str(block);
+    if mid_line {
+        text.pop();
+    } else if layout.headers.iter().any(|h| h.span.start >= at) && !is_blank_line(body, at) {
+        text.push('\n');
+    }
+    splice.insert(body, at, &text);
+}
+
+/// Puts key lines (ending in `\n`) at `at`, a line start or the end of the
+/// file.
+fn insert_lines(splice: &mut Splice, body: &str, at: usize, lines: &str) {
+    if at == body.len() && !body.is_empty() && !body.ends_with('\n') {
+        let lines = lines.strip_suffix('\n').unwrap_or(lines);
+        splice.insert(body, at, &format!("\n{lines}"));
+    } else {
+        splice.insert(body, at, lines);
+    }
+}
+
+/// Where a new table of the top level or of `env.NAME` goes, with the
+/// indentation of its header and keys.
+///
+/// Top level: right after the top-level keys. `env.NAME`: after the last table
+/// of that environment, else after the last environment table, else after
+/// the last table (comments at the end of the file stay last). A table nested in an environment copies the indentation of the table
+/// it follows.
+fn new_table_at(layout: &Layout<'_>, env: Option<&str>) -> (usize, String, String) {
+    let Some(env) = env else {
+        let at = layout
+            .after(None)
+            .unwrap_or_else(|| layout.before_first_header());
+        return (at, String::new(), String::new());
+    };
+    if let Some(i) = layout.last_under(&["env", env]) {
+        let at = layout.after(Some(i)).expect("a header has an end");
+        if layout.headers[i].path.len() > 2 {
+            let header_indent = layout.header_indent(i);
+            return (
+                at,
+                header_indent.to_string(),
+                layout.key_indent(i).unwrap_or(header_indent).to_string(),
+            );
+        }
+        return (at, String::new(), String::new());
+    }
+    let last = layout
+        .last_under(&["env"])
+        .or_else(|| layout.headers.len().checked_sub(1));
+    let at = match last {
+        Some(i) => layout.after(Some(i)).expect("a header has an end"),
+        None => layout.after(None).unwrap_or(layout.body.len()),
+    };
+    (at, String::new(), String::new())
+}
+
+/// `[env.NAME.rest]` (or `[rest]` at the top level) for a new header.
+fn header_path(env: Option<&str>, rest: &str) -> String {
+    match env {
+        Some(env) => format!("env.{}.{rest}", key_text(env)),
+        None => rest.to_string(),
+    }
 }
 
 /// True when the file writes `kv_namespaces` as inline arrays and never as
@@ -432,157 +672,247 @@ fn file_uses_inline_kv(root: &Table) -> bool {
     inline && !tables
 }
 
-fn fill_table(table: &mut Table, want: &KvBinding) {
-    table.insert("binding", value(want.binding.as_str()));
-    if let Some(id) = &want.id {
-        table.insert("id", value(id.as_str()));
+pub fn plan_kv_namespace(
+    body: &str,
+    env: Option<&str>,
+    want: &KvBinding,
+    force: bool,
+) -> Result<Planned, EditError> {
+    let doc = parse(body)?;
+    let root = doc.as_table();
+    let layout = Layout::new(body, root);
+    let target = edit_target(body, root, env)?;
+    let mut splice = Splice::new();
+    if let Some(table) = target {
+        let list = entries(body, table)?;
+        if let Some(entry) = list.iter().find(|e| e.binding.binding == want.binding) {
+            for field in wanted_fields(want) {
+                let (is_string, key) = match &entry.at {
+                    EntryAt::Table(t) => (t.get(field).map(|i| i.as_str().is_some()), t.key(field)),
+                    EntryAt::Inline(t) => {
+                        (t.get(field).map(|v| v.as_str().is_some()), t.key(field))
+                    }
+                };
+                if is_string == Some(false) {
+                    return Err(EditError::at(
+                        body,
+                        key.and_then(Key::span).map_or(0, |s| s.start),
+                        format!("`{field}` of binding {} is not a string", want.binding),
+                    ));
+                }
+            }
+            let (changes, status) = reconcile(
+                entry.binding.id.as_deref(),
+                entry.binding.preview_id.as_deref(),
+                want,
+                force,
+            );
+            if changes.is_empty() {
+                return Ok(Planned::nothing(status));
+            }
+            set_fields(&mut splice, &layout, &entry.at, &changes);
+            return Ok(Planned {
+                splice,
+                status,
+                effect: Effect::set_fields(&changes),
+            });
+        }
     }
-    if let Some(preview_id) = &want.preview_id {
-        table.insert("preview_id", value(preview_id.as_str()));
-    }
+    add_entry(&mut splice, &layout, root, target, env, want);
+    Ok(Planned {
+        splice,
+        status: EditStatus::Changed,
+        effect: Effect::NewEntry,
+    })
 }
 
-/// A new `[[kv_namespaces]]` entry formatted like `sibling`.
-fn new_table(want: &KvBinding, sibling: &Table) -> Table {
-    let mut table = Table::new();
-    fill_table(&mut table, want);
-    let indent = key_indent(sibling);
-    for key in ["binding", "id", "preview_id"] {
-        set_key_indent(&mut table, key, &indent);
+/// Writes the fields an existing entry is missing or (with `--force`) has
+/// with another value: a value is replaced by its new text, missing fields
+/// are added after the entry's last key.
+fn set_fields(
+    splice: &mut Splice,
+    layout: &Layout<'_>,
+    entry: &EntryAt<'_>,
+    changes: &[FieldChange<'_>],
+) {
+    let body = layout.body;
+    let mut missing = Vec::new();
+    for FieldChange::Set(field, new) in changes {
+        let old = match entry {
+            EntryAt::Table(t) => t.get(field).and_then(Item::as_value),
+            EntryAt::Inline(t) => t.get(field),
+        };
+        match old.and_then(Value::span) {
+            Some(span) => {
+                let text = quote(new, Some(&body[span.clone()]));
+                splice.replace(span, text);
+            }
+            None => missing.push((*field, quote(new, None))),
+        }
     }
-    table
-        .decor_mut()
-        .set_prefix(format!("\n{}", header_indent(sibling)));
-    table
-}
-
-fn inline_entry(want: &KvBinding) -> InlineTable {
-    let mut table = InlineTable::new();
-    table.insert("binding", Value::from(want.binding.as_str()));
-    if let Some(id) = &want.id {
-        table.insert("id", Value::from(id.as_str()));
-    }
-    if let Some(preview_id) = &want.preview_id {
-        table.insert("preview_id", Value::from(preview_id.as_str()));
-    }
-    table.fmt();
-    table
-}
-
-/// The spaces or tabs before a table's header.
-fn header_indent(table: &Table) -> String {
-    let prefix = table
-        .decor()
-        .prefix()
-        .and_then(|p| p.as_str())
-        .unwrap_or("");
-    let last_line = prefix.rsplit('\n').next().unwrap_or("");
-    if last_line.chars().all(|c| c == ' ' || c == '\t') {
-        last_line.to_string()
-    } else {
-        String::new()
-    }
-}
-
-/// The spaces or tabs before the keys of a table.
-fn key_indent(table: &Table) -> String {
-    table
-        .iter()
-        .next()
-        .and_then(|(k, _)| table.key(k))
-        .and_then(|k| k.leaf_decor().prefix())
-        .and_then(|p| p.as_str())
-        .map(|p| p.rsplit('\n').next().unwrap_or("").to_string())
-        .filter(|p| p.chars().all(|c| c == ' ' || c == '\t'))
-        .unwrap_or_default()
-}
-
-fn first_key_indent(table: &Table) -> String {
-    key_indent(table)
-}
-
-fn set_key_indent(table: &mut Table, key: &str, indent: &str) {
-    if indent.is_empty() {
+    if missing.is_empty() {
         return;
     }
-    if let Some(mut k) = table.key_mut(key) {
-        k.leaf_decor_mut().set_prefix(indent);
+    match entry {
+        EntryAt::Inline(t) => add_to_inline_table(splice, body, t, &missing),
+        EntryAt::Table(t) => {
+            let header = layout.header_of(t);
+            let fallback = header.map_or("", |i| layout.header_indent(i));
+            let style = KeyStyle::of(body, t, fallback);
+            let lines: String = missing.iter().map(|(k, v)| style.line(k, v)).collect();
+            let at = layout.after(header).expect("an entry has a header");
+            insert_lines(splice, body, at, &lines);
+        }
     }
 }
 
-/// The `triggers.crons` of the top level or of `env.NAME`.
-pub fn crons(body: &str, env: Option<&str>) -> Result<Vec<String>, EditError> {
-    let doc = parse(body)?;
-    let Some(table) = existing_target(&doc, env) else {
-        return Ok(Vec::new());
-    };
-    let Some(triggers) = table.get("triggers") else {
-        return Ok(Vec::new());
-    };
-    let crons = triggers
-        .as_table_like()
-        .ok_or_else(|| not_a(body, "triggers", "`triggers` is not a table"))?
-        .get("crons");
-    match crons {
-        None => Ok(Vec::new()),
-        Some(item) => Ok(item
-            .as_array()
-            .ok_or_else(|| not_a(body, "crons", "`triggers.crons` is not an array"))?
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()),
+fn add_entry(
+    splice: &mut Splice,
+    layout: &Layout<'_>,
+    root: &Table,
+    target: Option<&Table>,
+    env: Option<&str>,
+    want: &KvBinding,
+) {
+    let body = layout.body;
+    match target.and_then(|t| t.get("kv_namespaces")) {
+        Some(Item::ArrayOfTables(aot)) => {
+            let last = aot
+                .iter()
+                .last()
+                .expect("parsed arrays of tables are not empty");
+            let entry = layout.header_of(last).expect("entries have headers");
+            let path = &layout.headers[entry].path;
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            let anchor = layout.last_under(&path).unwrap_or(entry);
+            let header_indent = layout.header_indent(entry);
+            let style = KeyStyle::of(body, last, header_indent);
+            let mut block = format!(
+                "{header_indent}{}\n",
+                &body[layout.headers[entry].span.clone()]
+            );
+            for (k, v) in entry_fields(want) {
+                block.push_str(&style.line(k, &quote(v, None)));
+            }
+            let at = layout.after(Some(anchor)).expect("a header has an end");
+            insert_block(splice, layout, at, &block);
+        }
+        Some(Item::Value(Value::Array(array))) => {
+            push_to_array(splice, body, array, &inline_entry(want));
+        }
+        Some(_) => unreachable!("entries() accepted the list"),
+        None => {
+            let headed = match (env, target) {
+                (None, _) => true,
+                (Some(_), Some(t)) => !t.is_implicit() && !t.is_dotted(),
+                (Some(_), None) => false,
+            };
+            if headed && file_uses_inline_kv(root) {
+                let table = target.expect("a headed target exists");
+                let line = |indent: &str, assign: &str| {
+                    format!("{indent}kv_namespaces{assign}[{}]\n", inline_entry(want))
+                };
+                match env {
+                    None => {
+                        let style = KeyStyle::of(body, table, "");
+                        let at = layout
+                            .after(None)
+                            .unwrap_or_else(|| layout.before_first_header());
+                        insert_lines(splice, body, at, &line(&style.indent, &style.assign));
+                    }
+                    Some(_) => {
+                        let header = layout.header_of(table).expect("a headed table");
+                        let style = KeyStyle::of(body, table, layout.header_indent(header));
+                        let at = layout.after(Some(header)).expect("a header has an end");
+                        insert_lines(splice, body, at, &line(&style.indent, &style.assign));
+                    }
+                }
+                return;
+            }
+            let (at, header_indent, key_indent) = new_table_at(layout, env);
+            let mut block = format!("{header_indent}[[{}]]\n", header_path(env, "kv_namespaces"));
+            for (k, v) in entry_fields(want) {
+                block.push_str(&format!("{key_indent}{k} = {}\n", quote(v, None)));
+            }
+            insert_block(splice, layout, at, &block);
+        }
     }
-}
-
-fn not_a(body: &str, key: &str, message: &str) -> EditError {
-    EditError::at(body, find_key(body, key).unwrap_or(0), message)
 }
 
 /// Adds `expr` to `triggers.crons` of the top level or `env.NAME` (the
-/// caller has checked it is not there yet):
-/// appended to the list the file has (in its style), or a new `[triggers]`
-/// table placed like a new `[[kv_namespaces]]`.
-pub fn ensure_cron(
-    body: &str,
-    env: Option<&str>,
-    expr: &str,
-) -> Result<(String, EditStatus), EditError> {
-    let mut doc = parse(body)?;
-    let positions = header_positions(doc.as_table());
-    let target = target_table(&mut doc, body, env)?;
-    let crons = || Value::Array(std::iter::once(expr).collect());
-    let mut new_table_at = None;
-    match target.get_mut("triggers") {
+/// caller has checked it is not there yet): appended to the list the file
+/// has (in its style), or a new `[triggers]` table placed like a new
+/// `[[kv_namespaces]]`.
+pub fn plan_cron(body: &str, env: Option<&str>, expr: &str) -> Result<Planned, EditError> {
+    let doc = parse(body)?;
+    let root = doc.as_table();
+    let layout = Layout::new(body, root);
+    let target = edit_target(body, root, env)?;
+    let mut splice = Splice::new();
+    let not_an_array = |table: &dyn TableLike| {
+        EditError::at(
+            body,
+            key_offset(table, "crons"),
+            "`triggers.crons` is not an array",
+        )
+    };
+    match target.and_then(|t| t.get("triggers").map(|item| (t, item))) {
         None => {
-            let mut table = Table::new();
-            table.insert("crons", Item::Value(crons()));
-            new_table_at = place_new_table(&mut table, target, env, &positions, &["crons"]);
-            target.insert("triggers", Item::Table(table));
+            let (at, header_indent, key_indent) = new_table_at(&layout, env);
+            let block = format!(
+                "{header_indent}[{}]\n{key_indent}crons = [{}]\n",
+                header_path(env, "triggers"),
+                quote(expr, None)
+            );
+            insert_block(&mut splice, &layout, at, &block);
         }
-        Some(item) => {
-            let indent = item.as_table().map(key_indent).unwrap_or_default();
-            let triggers = item
-                .as_table_like_mut()
-                .ok_or_else(|| not_a(body, "triggers", "`triggers` is not a table"))?;
-            match triggers.get_mut("crons") {
-                None => {
-                    triggers.insert("crons", Item::Value(crons()));
-                    if let Some(mut key) = triggers.key_mut("crons").filter(|_| !indent.is_empty())
-                    {
-                        key.leaf_decor_mut().set_prefix(indent);
-                    }
-                }
-                Some(list) => {
-                    let array = list
-                        .as_array_mut()
-                        .ok_or_else(|| not_a(body, "crons", "`triggers.crons` is not an array"))?;
-                    push_like_last(array, Value::from(expr));
-                }
+        Some((_, Item::Table(triggers))) => match triggers.get("crons") {
+            Some(Item::Value(Value::Array(array))) => {
+                let like = array.iter().last().and_then(Value::span).map(|s| &body[s]);
+                push_to_array(&mut splice, body, array, &quote(expr, like));
             }
+            Some(_) => return Err(not_an_array(triggers)),
+            None => {
+                let Some(header) = layout
+                    .header_of(triggers)
+                    .filter(|_| !triggers.is_implicit() && !triggers.is_dotted())
+                else {
+                    return Err(EditError::at(
+                        body,
+                        triggers.span().map_or(0, |s| s.start),
+                        "`triggers` is written with dotted keys or only as sub-tables; add `crons` to it by hand",
+                    ));
+                };
+                let style = KeyStyle::of(body, triggers, layout.header_indent(header));
+                let line = style.line("crons", &format!("[{}]", quote(expr, None)));
+                let at = layout.after(Some(header)).expect("a header has an end");
+                insert_lines(&mut splice, body, at, &line);
+            }
+        },
+        Some((_, Item::Value(Value::InlineTable(triggers)))) => match triggers.get("crons") {
+            Some(Value::Array(array)) => {
+                let like = array.iter().last().and_then(Value::span).map(|s| &body[s]);
+                push_to_array(&mut splice, body, array, &quote(expr, like));
+            }
+            Some(_) => return Err(not_an_array(triggers)),
+            None => add_to_inline_table(
+                &mut splice,
+                body,
+                triggers,
+                &[("crons", format!("[{}]", quote(expr, None)))],
+            ),
+        },
+        Some((table, _)) => {
+            return Err(EditError::at(
+                body,
+                key_offset(table, "triggers"),
+                "`triggers` is not a table",
+            ));
         }
     }
-    if let Some(position) = new_table_at {
-        separate_next_table(doc.as_table_mut(), position, &positions);
-    }
-    Ok((doc.to_string(), EditStatus::Changed))
+    Ok(Planned {
+        splice,
+        status: EditStatus::Changed,
+        effect: Effect::NewCron,
+    })
 }
