@@ -57,14 +57,14 @@ pub fn hold(root: &Path, dry_run: bool) -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        if done.completed {
-            eprintln!(
-                "note: an interrupted kvgen run had written all its files; its leftovers were removed"
-            );
+        let mut said = if done.completed {
+            String::from(
+                "note: an interrupted kvgen run had written all its files; its leftovers were removed",
+            )
         } else if done.restored.is_empty() && done.removed.is_empty() {
-            eprintln!(
-                "note: an interrupted kvgen run had written nothing; its temporary files were removed"
-            );
+            String::from(
+                "note: an interrupted kvgen run had written nothing; its temporary files were removed",
+            )
         } else {
             let mut said = String::from("note: an interrupted kvgen run was undone:");
             if !done.restored.is_empty() {
@@ -76,8 +76,15 @@ pub fn hold(root: &Path, dry_run: bool) -> anyhow::Result<()> {
                 }
                 said.push_str(&format!(" removed {}", shown(&done.removed)));
             }
-            eprintln!("{said}");
+            said
+        };
+        if !done.kept.is_empty() {
+            said.push_str(&format!(
+                "\nnote: left as they are (changed since, or their backup is gone): {}",
+                shown(&done.kept)
+            ));
         }
+        eprintln!("{said}");
     }
     Ok(())
 }

@@ -102,21 +102,60 @@ enum State {
 }
 
 /// One file of the commit.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 struct Entry {
     target: PathBuf,
-    #[serde(skip)]
     shown: String,
     temp: PathBuf,
     backup: Option<PathBuf>,
-    /// The inode of the staged file: after the rename, the target's.
-    ino: u64,
-    #[serde(skip, default = "absent")]
+    /// The staged file as it was written: after the rename, the target.
+    staged: Stamp,
     expect: Expect,
 }
 
-fn absent() -> Expect {
-    Expect::Absent
+/// A file's size, modification time and inode, as the journal keeps them:
+/// a target that still has the stamp of its staged file is the file kvgen
+/// wrote, untouched since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
+    len: u64,
+    secs: u64,
+    nanos: u32,
+    ino: u64,
+}
+
+impl Stamp {
+    fn of(meta: &fs::Metadata) -> Stamp {
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .unwrap_or_default();
+        Stamp {
+            len: meta.len(),
+            secs: modified.as_secs(),
+            nanos: modified.subsec_nanos(),
+            ino: ino(meta),
+        }
+    }
+
+    fn of_path(path: &Path) -> Option<Stamp> {
+        fs::symlink_metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| Stamp::of(&m))
+    }
+}
+
+/// One file of the commit as the journal names it: paths relative to the
+/// project root, the temporary file and backup by their names in the
+/// target's folder.
+#[derive(Debug, Serialize, Deserialize)]
+struct JournalEntry {
+    target: String,
+    temp: String,
+    backup: Option<String>,
+    staged: Stamp,
 }
 
 /// The journal as written to disk.
@@ -127,11 +166,13 @@ struct Journal {
     pid: u32,
     state: State,
     /// Folders the run created, outermost first.
-    created_dirs: Vec<PathBuf>,
+    created_dirs: Vec<String>,
     /// Folders that hold the run's temporary files and backups.
-    temp_dirs: Vec<PathBuf>,
-    entries: Vec<Entry>,
+    temp_dirs: Vec<String>,
+    entries: Vec<JournalEntry>,
 }
+
+const JOURNAL_VERSION: u32 = 2;
 
 #[derive(Debug)]
 struct Inner {
@@ -225,6 +266,12 @@ impl Transaction {
         if inner.state != State::Staging {
             return Err(io::Error::other("kvgen is stopping"));
         }
+        if inner.journal && !dir.starts_with(&inner.root) {
+            return Err(io::Error::other(format!(
+                "{} is outside the project",
+                crate::names::show_path(dir)
+            )));
+        }
         inner.prepare_dir(dir)?;
         inner.counter += 1;
         let path = dir.join(format!("{PREFIX}{}-{}.tmp", inner.run, inner.counter));
@@ -267,12 +314,19 @@ impl Transaction {
         mode: NewMode,
     ) -> io::Result<()> {
         let mut inner = self.lock();
+        if temp.parent() != target.parent() || !target.starts_with(&inner.root) {
+            return Err(io::Error::other(
+                "a staged file must be next to its target, inside the project",
+            ));
+        }
         let permissions = match fs::metadata(target) {
-            Ok(meta) => meta.permissions(),
+            Ok(meta) => Some(meta.permissions()),
             Err(_) => new_permissions(mode),
         };
-        fs::set_permissions(temp, permissions)?;
-        let ino = ino(&fs::metadata(temp)?);
+        if let Some(permissions) = permissions {
+            fs::set_permissions(temp, permissions)?;
+        }
+        let staged = Stamp::of(&fs::metadata(temp)?);
         let backup = if fs::symlink_metadata(target).is_ok() {
             inner.counter += 1;
             let backup =
@@ -287,7 +341,7 @@ impl Transaction {
             shown: shown.to_string(),
             temp: temp.to_path_buf(),
             backup,
-            ino,
+            staged,
             expect,
         });
         Ok(())
@@ -339,27 +393,8 @@ impl Transaction {
                 failure = Some(CommitError::Interrupted);
                 break;
             }
-            match still(&entry.target, &entry.expect) {
-                Ok(true) => {}
-                Ok(false) => {
-                    failure = Some(CommitError::Changed {
-                        shown: entry.shown.clone(),
-                    });
-                    break;
-                }
-                Err(error) => {
-                    failure = Some(CommitError::Io {
-                        shown: entry.shown.clone(),
-                        error,
-                    });
-                    break;
-                }
-            }
-            if let Err(error) = fs::rename(&entry.temp, &entry.target) {
-                failure = Some(CommitError::Io {
-                    shown: entry.shown.clone(),
-                    error,
-                });
+            if let Err(error) = install(entry) {
+                failure = Some(error);
                 break;
             }
             renamed += 1;
@@ -457,14 +492,51 @@ impl Inner {
         if !self.journal {
             return Ok(());
         }
+        let rel = |path: &Path| -> io::Result<String> {
+            let rel = path.strip_prefix(&self.root).map_err(|_| {
+                io::Error::other(format!(
+                    "{} is outside the project",
+                    crate::names::show_path(path)
+                ))
+            })?;
+            Ok(rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/"))
+        };
+        let name = |path: &Path| {
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
         let journal = Journal {
-            version: 1,
+            version: JOURNAL_VERSION,
             run: self.run.clone(),
             pid: std::process::id(),
             state: self.state,
-            created_dirs: self.created_dirs.clone(),
-            temp_dirs: self.temp_dirs.clone(),
-            entries: self.entries.clone(),
+            created_dirs: self
+                .created_dirs
+                .iter()
+                .map(|d| rel(d))
+                .collect::<io::Result<_>>()?,
+            temp_dirs: self
+                .temp_dirs
+                .iter()
+                .map(|d| rel(d))
+                .collect::<io::Result<_>>()?,
+            entries: self
+                .entries
+                .iter()
+                .map(|e| {
+                    Ok(JournalEntry {
+                        target: rel(&e.target)?,
+                        temp: name(&e.temp),
+                        backup: e.backup.as_deref().map(name),
+                        staged: e.staged,
+                    })
+                })
+                .collect::<io::Result<_>>()?,
         };
         let text = serde_json::to_vec(&journal).map_err(io::Error::other)?;
         let temp = self.root.join(format!("{PREFIX}{}-journal.tmp", self.run));
@@ -515,12 +587,13 @@ impl Inner {
         if failed {
             // Everything stays as it is, journal included, for the next run
             // to finish putting the files back.
-            eprintln!(
+            self.state = State::Done;
+            self.journal_written = false;
+            let _ = writeln!(
+                io::stderr(),
                 "kvgen: could not put every file back; the next kvgen run in {} finishes restoring them",
                 crate::names::show_path(&self.root)
             );
-            self.state = State::Done;
-            self.journal_written = false;
             return;
         }
         self.abort();
@@ -565,6 +638,34 @@ fn make_backup(target: &Path, backup: &Path) -> io::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Puts a staged file in place, once its target is checked. A new file is
+/// linked to its name, which fails if anything appeared there meanwhile
+/// (where the file system has no hard links: checked, then renamed); a
+/// replacement is renamed over the file it replaces.
+fn install(entry: &Entry) -> Result<(), CommitError> {
+    let io = |error: io::Error| CommitError::Io {
+        shown: entry.shown.clone(),
+        error,
+    };
+    let changed = || CommitError::Changed {
+        shown: entry.shown.clone(),
+    };
+    if entry.expect == Expect::Absent {
+        match fs::hard_link(&entry.temp, &entry.target) {
+            Ok(()) => {
+                let _ = fs::remove_file(&entry.temp);
+                return Ok(());
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(changed()),
+            Err(_) => {}
+        }
+    }
+    if !still(&entry.target, &entry.expect).map_err(io)? {
+        return Err(changed());
+    }
+    fs::rename(&entry.temp, &entry.target).map_err(io)
 }
 
 /// Whether `target` still holds what `expect` says.
@@ -626,23 +727,21 @@ fn umask() -> u32 {
     })
 }
 
+/// The permissions of a new file: `mode` less the umask.
 #[cfg(unix)]
-fn new_permissions(mode: NewMode) -> fs::Permissions {
+fn new_permissions(mode: NewMode) -> Option<fs::Permissions> {
     use std::os::unix::fs::PermissionsExt;
     let bits = match mode {
         NewMode::Normal => 0o666,
         NewMode::Private => 0o600,
     };
-    fs::Permissions::from_mode(bits & !umask())
+    Some(fs::Permissions::from_mode(bits & !umask()))
 }
 
+/// Elsewhere a new file keeps the permissions it was created with.
 #[cfg(not(unix))]
-fn new_permissions(_mode: NewMode) -> fs::Permissions {
-    let mut permissions = fs::metadata(".")
-        .map(|m| m.permissions())
-        .unwrap_or_else(|_| File::open(".").unwrap().metadata().unwrap().permissions());
-    permissions.set_readonly(false);
-    permissions
+fn new_permissions(_mode: NewMode) -> Option<fs::Permissions> {
+    None
 }
 
 /// Undoes every live transaction of the process (a signal arrived): their
@@ -670,15 +769,32 @@ pub struct Recovered {
     pub restored: Vec<PathBuf>,
     /// Files the interrupted run had created, removed again.
     pub removed: Vec<PathBuf>,
-    /// Whether the interrupted run had finished putting files in place.
+    /// Files left as they are: changed since the interrupted run wrote
+    /// them, or their backup is gone.
+    pub kept: Vec<PathBuf>,
+    /// Whether the interrupted run had put all its files in place.
     pub completed: bool,
+}
+
+/// Whether `name` is a file name of run `run` with this suffix
+/// (`.kvgen-<run>-<n><suffix>`).
+fn run_file(name: &str, run: &str, suffix: &str) -> bool {
+    name.strip_prefix(PREFIX)
+        .and_then(|rest| rest.strip_prefix(run))
+        .and_then(|rest| rest.strip_prefix('-'))
+        .and_then(|rest| rest.strip_suffix(suffix))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Finishes what an interrupted run in `root` left: a run killed while
 /// staging leaves temporary files (removed); one killed while renaming has
-/// its replaced files put back and its new files removed, so that the
-/// project is as it was before it; one killed after its last rename only
-/// leaves backups (removed). None when there was nothing to do.
+/// the files it had put in place put back as they were (a replaced file
+/// from its backup; a new one removed), so that the project is as it was
+/// before it; one killed after its last rename only leaves backups
+/// (removed). A file the user changed since is left as it is. The journal
+/// is trusted only when the current user wrote it and no one else can
+/// write it, and only names files inside `root`. None when there was
+/// nothing to do.
 pub fn recover(root: &Path) -> anyhow::Result<Option<Recovered>> {
     // A run killed while writing its journal leaves the journal's own
     // temporary file; no run is writing one now (the caller holds the lock).
@@ -686,64 +802,122 @@ pub fn recover(root: &Path) -> anyhow::Result<Option<Recovered>> {
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with(PREFIX) && name.ends_with("-journal.tmp") {
+            let journal_temp = name
+                .strip_prefix(PREFIX)
+                .and_then(|rest| rest.strip_suffix("-journal.tmp"))
+                .is_some_and(|run| !run.is_empty() && run.bytes().all(|b| b.is_ascii_hexdigit()));
+            if journal_temp && entry.file_type().is_ok_and(|t| t.is_file()) {
                 let _ = fs::remove_file(entry.path());
             }
         }
     }
     let path = root.join(JOURNAL);
-    let text = match fs::read(&path) {
-        Ok(text) => text,
+    let meta = match fs::symlink_metadata(&path) {
+        Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {JOURNAL}"))),
     };
-    let journal: Journal = serde_json::from_slice(&text).map_err(|e| {
+    let untrusted = |why: &str| {
         crate::error::BadInput::new(format!(
-            "{}: not a journal kvgen can read ({e}); move it away once you have checked the files it names",
+            "{}: {why}; kvgen does not act on it (check the files it names, then remove it)",
             crate::names::show_path(&path)
         ))
-    })?;
-    let mut done = Recovered::default();
-    let ours = |target: &Path, entry: &Entry| {
-        fs::symlink_metadata(target).is_ok_and(|m| ino(&m) == entry.ino || !cfg!(unix))
     };
-    if journal.state == State::Committing {
-        done.completed = journal.entries.iter().all(|e| !e.temp.exists());
-        if !done.completed {
-            for entry in journal.entries.iter().rev() {
-                if entry.temp.exists() {
-                    continue;
+    if !meta.is_file() {
+        return Err(untrusted("is not a regular file").into());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me || meta.mode() & 0o022 != 0 {
+            return Err(untrusted("was not written by you, or others can write it").into());
+        }
+    }
+    if meta.len() > crate::files::MAX_TEXT_BYTES {
+        return Err(untrusted("is too big to be a journal of kvgen's").into());
+    }
+    let text = fs::read(&path)
+        .map_err(|e| anyhow::Error::new(e).context(format!("cannot read {JOURNAL}")))?;
+    let journal: Journal = serde_json::from_slice(&text)
+        .map_err(|e| untrusted(&format!("not a journal kvgen can read ({e})")))?;
+    let run_ok = !journal.run.is_empty()
+        && journal.run.len() <= 32
+        && journal.run.bytes().all(|b| b.is_ascii_hexdigit());
+    if journal.version != JOURNAL_VERSION || !run_ok {
+        return Err(untrusted("not a journal of this kvgen").into());
+    }
+    let run = journal.run.as_str();
+    let inside = |rel: &str| crate::files::resolve_inside(root, rel).ok();
+    let mut done = Recovered::default();
+    struct Found {
+        target: PathBuf,
+        backup: Option<PathBuf>,
+        applied: bool,
+    }
+    let mut found = Vec::new();
+    for entry in &journal.entries {
+        let Some(target) = inside(&entry.target) else {
+            continue;
+        };
+        let folder = parent(&target).to_path_buf();
+        let backup = match &entry.backup {
+            Some(name) if run_file(name, run, ".bak") => Some(Some(folder.join(name))),
+            Some(_) => None,
+            None => Some(None),
+        };
+        let (Some(backup), true) = (backup, run_file(&entry.temp, run, ".tmp")) else {
+            continue;
+        };
+        let applied = Stamp::of_path(&target) == Some(entry.staged);
+        if !applied
+            && Stamp::of_path(&target).is_some_and(|s| s.ino == entry.staged.ino && s.ino != 0)
+        {
+            // kvgen's file, changed since by someone else.
+            done.kept.push(target.clone());
+        }
+        found.push(Found {
+            target,
+            backup,
+            applied,
+        });
+    }
+    done.completed = journal.state == State::Committing
+        && found.len() == journal.entries.len()
+        && found.iter().all(|f| f.applied);
+    if journal.state == State::Committing && !done.completed {
+        for f in found.iter().rev().filter(|f| f.applied) {
+            match &f.backup {
+                Some(backup) if backup.is_file() => {
+                    fs::rename(backup, &f.target)?;
+                    done.restored.push(f.target.clone());
                 }
-                if !ours(&entry.target, entry) {
-                    continue;
-                }
-                match &entry.backup {
-                    Some(backup) if backup.exists() => {
-                        fs::rename(backup, &entry.target)?;
-                        done.restored.push(entry.target.clone());
-                    }
-                    Some(_) => {}
-                    None => {
-                        fs::remove_file(&entry.target)?;
-                        done.removed.push(entry.target.clone());
-                    }
+                Some(_) => done.kept.push(f.target.clone()),
+                None => {
+                    fs::remove_file(&f.target)?;
+                    done.removed.push(f.target.clone());
                 }
             }
         }
     }
-    let own = format!("{PREFIX}{}-", journal.run);
-    for dir in &journal.temp_dirs {
-        let Ok(entries) = fs::read_dir(dir) else {
+    let own = format!("{PREFIX}{run}-");
+    for dir in journal.temp_dirs.iter().filter_map(|d| inside(d)) {
+        let Ok(entries) = fs::read_dir(&dir) else {
             continue;
         };
         for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(&own) {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let ours = name.starts_with(&own)
+                && (run_file(&name, run, ".tmp") || run_file(&name, run, ".bak"));
+            if ours && entry.file_type().is_ok_and(|t| t.is_file()) {
                 let _ = fs::remove_file(entry.path());
             }
         }
     }
     if !done.completed {
-        for dir in journal.created_dirs.iter().rev() {
+        for dir in journal.created_dirs.iter().rev().filter_map(|d| inside(d)) {
             let _ = fs::remove_dir(dir);
         }
     }
@@ -868,28 +1042,16 @@ mod tests {
         assert_eq!(mode("s"), 0o600 & !umask());
     }
 
-    /// What a run killed with SIGKILL between two renames leaves, made by
-    /// hand: the next run puts everything back.
-    #[test]
-    fn recovery_undoes_a_run_killed_between_renames() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        fs::write(root.join("config"), "old config").unwrap();
-        let tx = Transaction::begin(root);
-        stage(&tx, root, "kv/store.ts", b"store", Expect::Absent);
-        stage(
-            &tx,
-            root,
-            "config",
-            b"new config",
-            Expect::Bytes(b"old config".to_vec()),
-        );
+    /// What a run killed with SIGKILL after putting `renames` of its files
+    /// in place leaves, made by hand.
+    fn killed_after(tx: Transaction, renames: usize) {
         {
             let mut inner = lock(&tx.inner);
             inner.state = State::Committing;
             inner.write_journal().unwrap();
-            let first = inner.entries[0].clone();
-            fs::rename(&first.temp, &first.target).unwrap();
+            for entry in &inner.entries[..renames] {
+                install(entry).unwrap();
+            }
             // Killed here: nothing more happens in this process.
             inner.state = State::Done;
             inner.temps.clear();
@@ -897,6 +1059,18 @@ mod tests {
             inner.journal_written = false;
         }
         drop(tx);
+    }
+
+    #[test]
+    fn recovery_undoes_a_run_killed_between_renames() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("config"), "old config").unwrap();
+        let tx = Transaction::begin(root);
+        stage(&tx, root, "kv/store.ts", b"store", Expect::Absent);
+        let old = Expect::Bytes(b"old config".to_vec());
+        stage(&tx, root, "config", b"new config", old);
+        killed_after(tx, 1);
         assert_eq!(fs::read(root.join("kv/store.ts")).unwrap(), b"store");
         let done = recover(root).unwrap().unwrap();
         assert!(!done.completed);
@@ -913,22 +1087,119 @@ mod tests {
         fs::write(root.join("config"), "old").unwrap();
         let tx = Transaction::begin(root);
         stage(&tx, root, "config", b"new", Expect::Bytes(b"old".to_vec()));
-        {
-            let mut inner = lock(&tx.inner);
-            inner.state = State::Committing;
-            inner.write_journal().unwrap();
-            let entry = inner.entries[0].clone();
-            fs::rename(&entry.temp, &entry.target).unwrap();
-            inner.state = State::Done;
-            inner.temps.clear();
-            inner.entries.clear();
-            inner.journal_written = false;
-        }
-        drop(tx);
+        killed_after(tx, 1);
         let done = recover(root).unwrap().unwrap();
         assert!(done.completed);
         assert_eq!(fs::read(root.join("config")).unwrap(), b"new");
         assert_eq!(names(root), ["config"]);
+    }
+
+    #[test]
+    fn recovery_leaves_a_file_the_user_changed_since_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("config"), "old").unwrap();
+        let tx = Transaction::begin(root);
+        stage(&tx, root, "kv/a.ts", b"a", Expect::Absent);
+        stage(&tx, root, "config", b"new", Expect::Bytes(b"old".to_vec()));
+        stage(&tx, root, "kv/c.ts", b"c", Expect::Absent);
+        killed_after(tx, 2);
+        // An editor saves kv/a.ts in place (same inode, new content).
+        let mut file = fs::OpenOptions::new()
+            .append(true)
+            .open(root.join("kv/a.ts"))
+            .unwrap();
+        file.write_all(b" // my edit").unwrap();
+        drop(file);
+        let done = recover(root).unwrap().unwrap();
+        assert!(!done.completed);
+        assert_eq!(done.kept, [root.join("kv/a.ts")]);
+        assert_eq!(done.restored, [root.join("config")]);
+        assert_eq!(fs::read(root.join("kv/a.ts")).unwrap(), b"a // my edit");
+        assert_eq!(fs::read(root.join("config")).unwrap(), b"old");
+        assert_eq!(names(&root.join("kv")), ["a.ts"]);
+    }
+
+    #[test]
+    fn recovery_works_after_the_project_moved_and_its_temporary_files_were_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("first");
+        fs::create_dir(&first).unwrap();
+        fs::write(first.join("config"), "old").unwrap();
+        let tx = Transaction::begin(&first);
+        stage(
+            &tx,
+            &first,
+            "config",
+            b"new",
+            Expect::Bytes(b"old".to_vec()),
+        );
+        stage(&tx, &first, "kv/b.ts", b"b", Expect::Absent);
+        killed_after(tx, 1);
+        let moved = dir.path().join("moved");
+        fs::rename(&first, &moved).unwrap();
+        // `git clean` removed the temporary file of the file not yet in place.
+        for name in names(&moved.join("kv")) {
+            fs::remove_file(moved.join("kv").join(name)).unwrap();
+        }
+        let done = recover(&moved).unwrap().unwrap();
+        assert!(!done.completed);
+        assert_eq!(done.restored, [moved.join("config")]);
+        assert_eq!(fs::read(moved.join("config")).unwrap(), b"old");
+        assert_eq!(names(&moved), ["config"]);
+    }
+
+    #[test]
+    fn a_journal_naming_files_outside_the_project_touches_none_of_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("project");
+        fs::create_dir(&root).unwrap();
+        let outside = dir.path().join("thesis.txt");
+        fs::write(&outside, "mine").unwrap();
+        let staged = Stamp::of_path(&outside).unwrap();
+        let entry = |target: &str| JournalEntry {
+            target: target.to_string(),
+            temp: ".kvgen-ab-1.tmp".to_string(),
+            backup: None,
+            staged,
+        };
+        let journal = Journal {
+            version: JOURNAL_VERSION,
+            run: "ab".to_string(),
+            pid: 1,
+            state: State::Committing,
+            created_dirs: vec!["../".to_string()],
+            temp_dirs: vec!["..".to_string()],
+            entries: vec![
+                entry("../thesis.txt"),
+                entry(outside.to_str().unwrap()),
+                entry("x"),
+            ],
+        };
+        let path = root.join(JOURNAL);
+        fs::write(&path, serde_json::to_vec(&journal).unwrap()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        recover(&root).unwrap().unwrap();
+        assert_eq!(fs::read(&outside).unwrap(), b"mine");
+        assert!(names(&root).is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_journal_others_can_write_is_not_acted_on() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let path = root.join(JOURNAL);
+        fs::write(&path, "{}").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).unwrap();
+        let err = recover(root).unwrap_err().to_string();
+        assert!(err.contains("others can write it"), "{err}");
+        assert!(path.exists(), "left for the user to check");
     }
 
     #[test]
