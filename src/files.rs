@@ -188,18 +188,81 @@ pub fn resolve_inside(root: &Path, rel: &str) -> Result<PathBuf, BadInput> {
     Ok(real)
 }
 
+/// The real path kvgen writes for `path` (absolute, or relative to the
+/// current folder), which must lie inside `root` (a real path) once the
+/// links of its existing part are followed; the rest may not exist yet but
+/// must be plain names. `shown` names it in messages.
+pub fn resolve_path_inside(root: &Path, path: &Path, shown: &str) -> Result<PathBuf, BadInput> {
+    let mut existing = path;
+    let mut rest = Vec::new();
+    while fs::symlink_metadata(existing).is_err() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name);
+                existing = parent;
+            }
+            _ => break,
+        }
+    }
+    let mut real = fs::canonicalize(existing).map_err(|e| {
+        BadInput::new(format!(
+            "{shown}: cannot follow {}: {e}",
+            crate::names::show_path(existing)
+        ))
+    })?;
+    for name in rest.iter().rev() {
+        if Path::new(name).components().count() != 1 || *name == ".." || *name == "." {
+            return Err(BadInput::new(format!(
+                "{shown}: not a plain path (\"..\" after a folder that does not exist)"
+            )));
+        }
+        real.push(name);
+    }
+    let rel = real.strip_prefix(root).map_err(|_| {
+        BadInput::new(format!(
+            "{shown}: is {}, outside the project ({}); kvgen writes only inside the project",
+            crate::names::show_path(&real),
+            crate::names::show_path(root)
+        ))
+    })?;
+    let rel = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    if rel.is_empty() {
+        return Ok(root.to_path_buf());
+    }
+    resolve_inside(root, &rel)
+}
+
 fn show_link(link: &Path) -> String {
     fs::read_link(link)
         .map(|t| crate::names::show_path(&t))
         .unwrap_or_else(|_| "?".to_string())
 }
 
-/// Refuses to replace a file its owner made read-only, unless `force`.
+/// Refuses to replace a read-only file (no write permission, or none for
+/// the current user), unless `force`.
 pub fn check_writable(path: &Path, shown: &str, force: bool) -> Result<(), BadInput> {
     let Ok(meta) = fs::metadata(path) else {
         return Ok(());
     };
-    if force || !meta.permissions().readonly() {
+    // No write permission bit at all, or none for this user (a file of
+    // someone else's, which a rename would replace with one of ours).
+    // (A read-only file system is left to the write, whose error says so.)
+    #[cfg(unix)]
+    let writable = !meta.permissions().readonly() && {
+        use std::os::unix::ffi::OsStrExt;
+        std::ffi::CString::new(path.as_os_str().as_bytes()).is_ok_and(|c| {
+            // SAFETY: access(2) reads a NUL-terminated path.
+            (unsafe { libc::access(c.as_ptr(), libc::W_OK) }) == 0
+                || io::Error::last_os_error().raw_os_error() != Some(libc::EACCES)
+        })
+    };
+    #[cfg(not(unix))]
+    let writable = !meta.permissions().readonly();
+    if force || writable {
         return Ok(());
     }
     #[cfg(unix)]

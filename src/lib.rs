@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod cron;
 pub mod diff;
+pub mod dotenv;
 pub mod error;
 pub mod files;
 pub mod lock;

@@ -349,9 +349,78 @@ fn push_printable(out: &mut String, text: &str) {
     }
 }
 
+/// Text for the terminal: line breaks (LF, CRLF) and tabs as they are,
+/// every other character [`show_path`] would escape (control characters,
+/// a lone CR, invisible and direction-changing characters) escaped the same
+/// way, so that no text kvgen prints (a message quoting a user's data, a
+/// diff of a user's file) can move the cursor, recolour or retitle the
+/// terminal.
+pub fn terminal_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let plain = |c: char| c == '\n' || c == '\t' || (' '..'\u{7f}').contains(&c);
+    if text.chars().all(plain) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut run = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let keep = c == '\n' || c == '\t' || (c == '\r' && chars.peek() == Some(&'\n'));
+        if keep {
+            push_printable(&mut out, &run);
+            run.clear();
+            out.push(c);
+        } else {
+            run.push(c);
+        }
+    }
+    push_printable(&mut out, &run);
+    std::borrow::Cow::Owned(out)
+}
+
+/// JSON text (as serde_json writes it: ASCII control characters already
+/// escaped) with the other characters [`terminal_text`] escapes written as
+/// `\uXXXX` escapes, which mean the same to a JSON reader.
+pub fn json_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| !c.is_ascii() && format!("{c:?}").contains("\\u{");
+    if !text.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if hidden(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_text_escapes_invisible_characters_as_json_does() {
+        let text = serde_json::to_string(&"a\u{1b}b\u{202e}c\u{9b}d日").unwrap();
+        let safe = json_text(&text);
+        assert_eq!(safe, "\"a\\u001bb\\u202ec\\u009bd日\"");
+        let back: String = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, "a\u{1b}b\u{202e}c\u{9b}d日");
+    }
+
+    #[test]
+    fn terminal_text_escapes_all_but_line_breaks_and_tabs() {
+        assert_eq!(terminal_text("a\tb\r\nc\n"), "a\tb\r\nc\n");
+        assert_eq!(
+            terminal_text("x\u{1b}]0;owned\u{7}\u{1b}[31mred\rover\u{202e}"),
+            "x\\u{1b}]0;owned\\u{7}\\u{1b}[31mred\\rover\\u{202e}"
+        );
+        assert_eq!(terminal_text("日本 \"q\" \\"), "日本 \"q\" \\");
+    }
 
     #[test]
     fn bindings_from_namespaces_follow_the_cli_rule() {

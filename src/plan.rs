@@ -91,6 +91,7 @@ impl FileChange {
 
 const SECRET_MARK: &str = "<random secret, not shown>";
 const VALUE_MARK: &str = "<value not shown>";
+const LINE_MARK: &str = "<line not shown>";
 
 /// Files of secrets (wrangler's `.dev.vars`, `.dev.vars.<env>`, dotenv's
 /// `.env*`): their values never show, and new ones are private to their
@@ -100,14 +101,23 @@ pub fn is_secret_file(path: &str) -> bool {
     name.starts_with(".dev.vars") || name.starts_with(".env")
 }
 
-/// A dotenv file with every value (and comment) replaced by a mark, line
-/// for line: `export KEY="…"` becomes `export KEY=<value not shown>`, the
-/// lines of a multi-line quoted value and anything unrecognised become a
-/// mark too.
+/// A dotenv file as a diff may show it: a line where dotenv (Wrangler's
+/// reader, [`crate::dotenv`]) finds a definition shows as `KEY=` and a
+/// mark; every other line that is not blank (a comment, a line of a
+/// multi-line value, anything dotenv skips) shows as a mark. No text of the
+/// file but its keys is ever shown.
 fn mask_values(text: &str, own: &[String]) -> String {
+    let mut keys = std::collections::HashMap::new();
+    for entry in crate::dotenv::parse(text) {
+        let mark = if own.contains(&entry.value) {
+            SECRET_MARK
+        } else {
+            VALUE_MARK
+        };
+        keys.insert(entry.line, format!("{}={mark}", entry.key));
+    }
     let mut out = String::with_capacity(text.len());
-    let mut open: Option<char> = None;
-    for line in text.split_inclusive('\n') {
+    for (index, line) in text.split_inclusive('\n').enumerate() {
         let (content, ending) = match line.strip_suffix("\r\n") {
             Some(c) => (c, "\r\n"),
             None => match line.strip_suffix('\n') {
@@ -115,49 +125,10 @@ fn mask_values(text: &str, own: &[String]) -> String {
                 None => (line, ""),
             },
         };
-        if let Some(quote) = open {
-            if content.contains(quote) {
-                open = None;
-            }
-            out.push_str(VALUE_MARK);
-        } else {
-            let trimmed = content.trim_start();
-            let indent = &content[..content.len() - trimmed.len()];
-            let (export, rest) = match trimmed.strip_prefix("export ") {
-                Some(rest) => ("export ", rest.trim_start()),
-                None => ("", trimmed),
-            };
-            let key_len = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
-                .unwrap_or(rest.len());
-            let after_key = rest[key_len..].trim_start();
-            if trimmed.is_empty() {
-            } else if trimmed.starts_with('#') {
-                out.push_str(indent);
-                out.push_str("# …");
-            } else if key_len > 0 && (after_key.starts_with('=') || after_key.starts_with(':')) {
-                let value = after_key[1..].trim();
-                out.push_str(indent);
-                out.push_str(export);
-                out.push_str(&rest[..key_len]);
-                out.push('=');
-                let mark = if own.iter().any(|s| value.contains(s.as_str())) {
-                    SECRET_MARK
-                } else {
-                    VALUE_MARK
-                };
-                out.push_str(mark);
-                if let Some(quote) = value
-                    .chars()
-                    .next()
-                    .filter(|c| matches!(c, '"' | '\'' | '`'))
-                    && !value[1..].contains(quote)
-                {
-                    open = Some(quote);
-                }
-            } else {
-                out.push_str(VALUE_MARK);
-            }
+        match keys.get(&(index + 1)) {
+            Some(shown) => out.push_str(shown),
+            None if content.trim().is_empty() => out.push_str(content),
+            None => out.push_str(LINE_MARK),
         }
         out.push_str(ending);
     }
@@ -259,15 +230,16 @@ impl Plan {
         self.files.iter().any(|f| f.status == Status::Conflict)
     }
 
-    /// Checks every file the plan would write, before anything is: it must
-    /// lie inside the project root once links are followed (a link inside
-    /// the project is written through, and stays a link), be a regular file
-    /// or not exist, and not be read-only (unless `force`).
+    /// Checks every file of the plan before anything is shown or written:
+    /// it must lie inside the project root once links are followed (a link
+    /// inside the project is written through, and stays a link) and be a
+    /// regular file or not exist; a file to write must not be read-only
+    /// (unless `force`).
     pub fn check(&mut self, force: bool) -> Result<(), BadInput> {
         let Some(root) = self.root.clone() else {
             return Ok(());
         };
-        for file in self.files.iter_mut().filter(|f| f.status.writes()) {
+        for file in self.files.iter_mut() {
             file.absolute = files::resolve_inside(&root, &file.path)?;
             if let Ok(meta) = std::fs::metadata(&file.absolute)
                 && !meta.is_file()
@@ -278,8 +250,10 @@ impl Plan {
                     files::kind(&meta)
                 )));
             }
-            let shown = crate::names::show_path(Path::new(&file.path));
-            files::check_writable(&file.absolute, &shown, force)?;
+            if file.status.writes() {
+                let shown = crate::names::show_path(Path::new(&file.path));
+                files::check_writable(&file.absolute, &shown, force)?;
+            }
         }
         Ok(())
     }
@@ -360,6 +334,25 @@ mod tests {
     }
 
     #[test]
+    fn a_multi_line_value_with_escaped_quotes_shows_no_line_of_it() {
+        let before = "CERT=\"-----BEGIN \\\"KEY\\\"\nAPI_KEY=MIIEvQIBADANBgkqhkiG9w0\n-----END\"\n";
+        let file = FileChange {
+            path: ".dev.vars".into(),
+            absolute: PathBuf::from(".dev.vars"),
+            before: Some(before.into()),
+            after: format!("{before}SESSION_SECRET=s3cr3t\n"),
+            status: Status::Update,
+            reason: None,
+            secrets: vec!["s3cr3t".into()],
+        };
+        let diff = file.diff();
+        for secret in ["MIIEvQ", "BEGIN", "END", "s3cr3t"] {
+            assert!(!diff.contains(secret), "{secret} in:\n{diff}");
+        }
+        assert!(diff.contains(" CERT=<value not shown>"), "{diff}");
+    }
+
+    #[test]
     fn secret_files_show_no_value_in_diffs() {
         let file = FileChange {
             path: ".dev.vars".into(),
@@ -372,10 +365,11 @@ mod tests {
             secrets: vec!["s3cr3t".into()],
         };
         let diff = file.diff();
-        for secret in ["abc", "line1", "line2", "s3cr3t", " x"] {
+        for secret in ["abc", "line1", "line2", "s3cr3t", " x", "keys"] {
             assert!(!diff.contains(secret), "{secret} in:\n{diff}");
         }
-        assert!(diff.contains(" export API_KEY=<value not shown>"), "{diff}");
+        assert!(diff.contains(" API_KEY=<value not shown>"), "{diff}");
+        assert!(diff.contains(" <line not shown>"), "{diff}");
         assert!(
             diff.contains("+SESSION_SECRET=<random secret, not shown>"),
             "{diff}"

@@ -117,7 +117,7 @@ pub fn convert(
                     outcome.problems.push(Problem {
                         line: at.line + invalid.line.map_or(0, |l| l as u64 - 1),
                         index: at.index,
-                        reason: invalid.reason,
+                        reason: crate::names::terminal_text(&invalid.reason).into_owned(),
                     });
                 }
             }

@@ -222,16 +222,19 @@ impl Chunk {
 
     /// What `path` holds now: None when nothing, else whether it is
     /// exactly this chunk and how it looked (for the check made just before
-    /// it is replaced).
-    pub fn compare(&self, path: &Path) -> io::Result<Option<(bool, Fingerprint)>> {
-        let existing = match File::open(path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+    /// it is replaced). Anything but a regular file there is bad input.
+    pub fn compare(&self, path: &Path, shown: &str) -> anyhow::Result<Option<(bool, Fingerprint)>> {
+        if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(crate::error::BadInput::new(format!(
+                "{shown}: is a link; kvgen writes bulk files only as regular files of --out"
+            ))
+            .into());
+        }
+        let Some((existing, meta)) = crate::files::open_regular(path, shown)? else {
+            return Ok(None);
         };
-        let meta = existing.metadata()?;
         let seen = Fingerprint::of(&meta);
-        if !meta.is_file() || meta.len() != self.bytes {
+        if meta.len() != self.bytes {
             return Ok(Some((false, seen)));
         }
         Ok(Some((

@@ -371,14 +371,23 @@ pub fn data(
     } = open_input(cwd, args)?;
     let read = Rc::new(Cell::new(0u64));
 
-    // Where the files go.
-    let out_dir = cwd.join(&args.out);
-    if out_dir.exists() && !out_dir.is_dir() {
+    // Where the files go: inside the project (or the current folder), under
+    // a name that can be printed as it is.
+    let shown_out = args.out.to_string_lossy().trim_end_matches('/').to_string();
+    if shown_out.is_empty() || names::show_path(Path::new(&shown_out)) != shown_out {
         return Err(BadInput::new(format!(
-            "--out {}: exists and is not a folder",
+            "--out {}: the folder name must be UTF-8 text without control characters, to be printed in commands",
             names::show_path(&args.out)
         ))
         .into());
+    }
+    let out_dir = crate::files::resolve_path_inside(
+        &lock_root,
+        &cwd.join(&args.out),
+        &format!("--out {shown_out}"),
+    )?;
+    if out_dir.exists() && !out_dir.is_dir() {
+        return Err(BadInput::new(format!("--out {shown_out}: exists and is not a folder")).into());
     }
     // Chunks are written next to their final place (a dry run: elsewhere),
     // as temporary files of one transaction: all are put in place, or none.
@@ -392,12 +401,7 @@ pub fn data(
     } else {
         out_dir.clone()
     };
-    let shown_out = args.out.to_string_lossy().trim_end_matches('/').to_string();
-    let label = format!(
-        "{}/{stem}-{}-",
-        names::show_path(Path::new(&shown_out)),
-        kind.word()
-    );
+    let label = format!("{shown_out}/{stem}-{}-", kind.word());
     let mut chunks = Chunks::new(&tx, &temp_dir, &label, args.chunk, output::MAX_FILE_BYTES);
     let settings = Settings {
         rules,
@@ -423,7 +427,8 @@ pub fn data(
         Err(stop) => {
             return Err(match stop {
                 Stop::Broken { line, reason } => BadInput::new(format!(
-                    "{shown_input}:{line}: {reason}; nothing was written"
+                    "{shown_input}:{line}: {}; nothing was written",
+                    names::terminal_text(&reason)
                 ))
                 .into(),
                 Stop::Io(e) => {
@@ -470,10 +475,9 @@ pub fn data(
                 "problems": outcome.problems,
                 "written": false,
             });
-            let text = serde_json::to_string_pretty(&report)?;
-            super::print_report(&format!("{text}\n"), false);
+            super::print_json(&report, false)?;
         }
-        let _ = writeln!(io::stderr(), "error: {message}");
+        let _ = writeln!(io::stderr(), "error: {}", names::terminal_text(&message));
         return Ok(EXIT_BAD_INPUT);
     }
 
@@ -489,7 +493,7 @@ pub fn data(
         let file_name = name(i + 1);
         let path = out_dir.join(&file_name);
         let shown = format!("{shown_out}/{file_name}");
-        let (status, seen) = match chunk.compare(&path)? {
+        let (status, seen) = match chunk.compare(&path, &shown)? {
             None => (Status::Create, None),
             Some((true, _)) => (Status::Identical, None),
             Some((false, seen)) if global.force => (Status::Force, Some(seen)),
@@ -533,7 +537,7 @@ pub fn data(
                         .and_then(|number| number.parse::<usize>().ok())
                         .is_some_and(|number| number > files.len())
                 })
-                .map(|n| format!("{shown_out}/{n}"))
+                .map(|n| format!("{shown_out}/{}", names::show_path(Path::new(&n))))
                 .collect();
             stale.sort();
             stale
@@ -583,8 +587,7 @@ pub fn data(
             "stale": stale,
             "next_steps": next_steps,
         });
-        let text = serde_json::to_string_pretty(&report)?;
-        super::print_report(&format!("{text}\n"), write);
+        super::print_json(&report, write)?;
         return Ok(code);
     }
     for f in &files {

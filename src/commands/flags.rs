@@ -134,7 +134,9 @@ pub fn set(global: &GlobalArgs, args: &FlagSetArgs) -> anyhow::Result<u8> {
         allowlist: user_ids("--allow", &args.allow)?,
         denylist: user_ids("--deny", &args.deny)?,
     };
-    let json = serde_json::to_string(&value)?;
+    // Invisible characters (in ids or names) as JSON escapes: the same
+    // value, and a command that shows as what it stores.
+    let json = crate::names::json_text(&serde_json::to_string(&value)?).into_owned();
     let key = format!("{KEY_PREFIX}{name}");
     let env_flag = env.map(|e| format!(" --env {e}")).unwrap_or_default();
     let put = format!(
@@ -161,7 +163,7 @@ pub fn set(global: &GlobalArgs, args: &FlagSetArgs) -> anyhow::Result<u8> {
         ))
         .into());
     }
-    let text = if global.json {
+    if global.json {
         let report = serde_json::json!({
             "command": "flags set",
             "flag": name,
@@ -169,11 +171,13 @@ pub fn set(global: &GlobalArgs, args: &FlagSetArgs) -> anyhow::Result<u8> {
             "value": value,
             "wrangler": command,
         });
-        format!("{}\n", serde_json::to_string_pretty(&report)?)
+        super::print_json(&report, false)?;
     } else {
-        format!("flag {name}: {json}\n\nStore it (kvgen writes nothing) with:\n  {command}\n")
-    };
-    super::print_report(&text, false);
+        super::print_report(
+            &format!("flag {name}: {json}\n\nStore it (kvgen writes nothing) with:\n  {command}\n"),
+            false,
+        );
+    }
     Ok(EXIT_OK)
 }
 
@@ -215,17 +219,19 @@ fn set_to_file(global: &GlobalArgs, out: &Path, flag: &Checked<'_>) -> anyhow::R
     // `-C DIR` runs kvgen as if started in DIR: FILE is relative to it, like
     // the command printed for it.
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
-    let path = match &global.cwd {
-        Some(dir) => cwd.join(dir).join(out),
-        None => cwd.join(out),
+    let cwd = match &global.cwd {
+        Some(dir) => cwd.join(dir),
+        None => cwd,
     };
-    // The lock (and the journal) of the nearest folder that exists.
-    let dir = path
-        .ancestors()
-        .skip(1)
-        .find_map(|dir| fs::canonicalize(dir).ok())
+    // FILE goes inside the project (else the current folder), whose lock
+    // the run holds; a link there is written through.
+    let root = crate::project::config_path(&cwd, global.config.as_deref())
+        .ok()
+        .and_then(|config| config.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| cwd.clone());
-    crate::lock::hold(&dir, global.dry_run)?;
+    let root = fs::canonicalize(&root).unwrap_or(root);
+    crate::lock::hold(&root, global.dry_run)?;
+    let path = crate::files::resolve_path_inside(&root, &cwd.join(out), &format!("--out {shown}"))?;
     // Only a regular file of the same size is read to compare it.
     let (status, seen) = match crate::files::open_regular(&path, &format!("--out {shown}"))? {
         None => (Status::Create, None),
@@ -248,7 +254,7 @@ fn set_to_file(global: &GlobalArgs, out: &Path, flag: &Checked<'_>) -> anyhow::R
     crate::files::check_writable(&path, &shown, global.force)?;
     let write = matches!(status, Status::Create | Status::Force) && !global.dry_run;
     if write {
-        let tx = Transaction::begin(&dir);
+        let tx = Transaction::begin(&root);
         let expect = seen.map_or(Expect::Absent, Expect::Seen);
         tx.stage(&path, &shown, json.as_bytes(), expect, NewMode::Normal)
             .map_err(|e| anyhow::anyhow!("cannot write {shown}: {e}; nothing was written"))?;
@@ -273,8 +279,7 @@ fn set_to_file(global: &GlobalArgs, out: &Path, flag: &Checked<'_>) -> anyhow::R
             "files": [{ "path": printable, "status": status }],
             "wrangler": if conflict { None } else { Some(&command) },
         });
-        let text = serde_json::to_string_pretty(&report)?;
-        super::print_report(&format!("{text}\n"), write);
+        super::print_json(&report, write)?;
         return Ok(code);
     }
     let mut out = format!("{:>10}  {shown}\n", status.word());

@@ -131,8 +131,9 @@ fn report_conflicts(conflicts: &[(&str, &str)], dry_run: bool, hint: &str) -> st
     for (path, reason) in conflicts {
         writeln!(
             err,
-            "conflict: {}: {reason}",
-            crate::names::show_path(Path::new(path))
+            "conflict: {}: {}",
+            crate::names::show_path(Path::new(path)),
+            crate::names::terminal_text(reason)
         )?;
     }
     if dry_run {
@@ -179,8 +180,7 @@ fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<
             "files": files,
             "next_steps": if conflicts { Vec::new() } else { plan.next_steps.clone() },
         });
-        let text = serde_json::to_string_pretty(&report)?;
-        print_report(&format!("{text}\n"), write);
+        print_json(&report, write)?;
         return Ok(code);
     }
     let mut out = String::new();
@@ -229,6 +229,17 @@ fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<
 /// closed, a full disk behind a redirection) changes nothing about the
 /// run: its outcome and exit code stay what they are, and stderr says so.
 pub(crate) fn print_report(text: &str, written: bool) {
+    print_raw(&crate::names::terminal_text(text), written);
+}
+
+/// Prints a run's report as JSON ([`print_report`]'s rules).
+pub(crate) fn print_json(report: &serde_json::Value, written: bool) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(report)?;
+    print_raw(&format!("{}\n", crate::names::json_text(&text)), written);
+    Ok(())
+}
+
+fn print_raw(text: &str, written: bool) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         let done = if written {

@@ -6,7 +6,6 @@
 //! short for the store is reported rather than shadowed by a second line.
 //! Whether git would commit the file is asked of git itself ([`git`]).
 
-mod dotenv;
 mod git;
 
 use std::collections::BTreeMap;
@@ -17,6 +16,7 @@ use minijinja::context;
 use super::generate::{self, Dependency};
 use crate::cli::{GlobalArgs, SessionArgs};
 use crate::config::{Edit, EditStatus, KvBinding};
+use crate::dotenv;
 use crate::error::BadInput;
 use crate::names;
 use crate::plan::{Plan, read_text};
