@@ -803,6 +803,127 @@ const CASES: &[Case] = &[
         then: None,
     },
     Case {
+        name: "a FIFO where a bulk file goes",
+        base: Base::Files(&[("d.ndjson", "{\"key\":\"a\",\"value\":\"1\"}\n")]),
+        setup: |root| {
+            fs::create_dir(root.join("kv-bulk")).unwrap();
+            mkfifo(&root.join("kv-bulk/d-put-0001.json"));
+        },
+        args: &["bulk", "put", "d.ndjson", "--binding", "X"],
+        stdin: b"",
+        code: 2,
+        says: &["kv-bulk/d-put-0001.json", "named pipe"],
+        then: None,
+    },
+    Case {
+        name: "a bulk output folder linked outside the project",
+        base: Base::Files(&[("d.ndjson", "{\"key\":\"a\",\"value\":\"1\"}\n")]),
+        setup: |root| link("../outside", &root.join("kv-bulk")),
+        args: &["bulk", "put", "d.ndjson", "--binding", "X"],
+        stdin: b"",
+        code: 2,
+        says: &["--out kv-bulk", "outside the project"],
+        then: None,
+    },
+    Case {
+        name: "bulk --out outside the folder kvgen runs in",
+        base: Base::Files(&[("d.ndjson", "{\"key\":\"a\",\"value\":\"1\"}\n")]),
+        setup: nothing,
+        args: &[
+            "bulk",
+            "put",
+            "d.ndjson",
+            "--binding",
+            "X",
+            "--out",
+            "../outside/bulk",
+        ],
+        stdin: b"",
+        code: 2,
+        says: &["--out ../outside/bulk", "outside the project"],
+        then: None,
+    },
+    Case {
+        name: "bulk --out with a terminal escape in its name",
+        base: Base::Files(&[("d.ndjson", "{\"key\":\"a\",\"value\":\"1\"}\n")]),
+        setup: nothing,
+        args: &[
+            "bulk",
+            "put",
+            "d.ndjson",
+            "--binding",
+            "X",
+            "--out",
+            "o\u{1b}[31m",
+        ],
+        stdin: b"",
+        code: 2,
+        says: &["--out o\\u{1b}[31m", "control characters"],
+        then: None,
+    },
+    Case {
+        name: "a bulk field name with terminal escapes is shown escaped",
+        base: Base::Files(&[(
+            "e.ndjson",
+            "{\"key\":\"a\",\"value\":\"1\",\"\\u001b]0;pwned\\u0007\\u001b[31mRED\":1}\n",
+        )]),
+        setup: nothing,
+        args: &["bulk", "put", "e.ndjson", "--binding", "X"],
+        stdin: b"",
+        code: 2,
+        says: &["e.ndjson:1:", "\\u{1b}]0;pwned"],
+        then: None,
+    },
+    Case {
+        name: "flags set --out outside the project",
+        base: Base::Copy(SAMPLE),
+        setup: nothing,
+        args: &["flags", "set", "beta", "--out", "../outside/beta.json"],
+        stdin: b"",
+        code: 2,
+        says: &["--out ../outside/beta.json", "outside the project"],
+        then: None,
+    },
+    Case {
+        name: "a generated file linked to a file outside is neither read out nor written",
+        base: Base::Copy(SAMPLE),
+        setup: |root| {
+            fs::write(
+                root.join("../outside/credentials"),
+                "aws_secret_access_key = SECRET123\n",
+            )
+            .unwrap();
+            fs::create_dir_all(root.join("src/kv")).unwrap();
+            link(
+                "../../../outside/credentials",
+                &root.join("src/kv/store.ts"),
+            );
+        },
+        args: &["create", "ok", "--dry-run"],
+        stdin: b"",
+        code: 2,
+        says: &["src/kv/store.ts", "outside the project"],
+        then: None,
+    },
+    Case {
+        name: "a --json dry run never shows a file linked from outside",
+        base: Base::Copy(SAMPLE),
+        setup: |root| {
+            fs::write(
+                root.join("../outside/credentials"),
+                "aws_secret_access_key = SECRET123\n",
+            )
+            .unwrap();
+            fs::create_dir_all(root.join("src/kv")).unwrap();
+            link("../../../outside/credentials", &root.join("src/kv/keys.ts"));
+        },
+        args: &["create", "ok", "--dry-run", "--json"],
+        stdin: b"",
+        code: 2,
+        says: &["outside the project"],
+        then: None,
+    },
+    Case {
         name: "read-only config",
         base: Base::Copy(SAMPLE),
         setup: |root| chmod(&root.join("wrangler.jsonc"), 0o444),
@@ -1085,6 +1206,31 @@ const CASES: &[Case] = &[
         }),
     },
     Case {
+        name: "flags set --out through a link inside the project, forced",
+        base: Base::Copy(SAMPLE),
+        setup: |root| {
+            fs::create_dir(root.join("flags")).unwrap();
+            fs::write(root.join("flags/real.json"), "{}").unwrap();
+            link("flags/real.json", &root.join("beta.json"));
+        },
+        args: &["flags", "set", "beta", "--out", "beta.json", "--force"],
+        stdin: b"",
+        code: 0,
+        says: &["force  beta.json"],
+        then: Some(|root, _| {
+            assert!(
+                fs::symlink_metadata(root.join("beta.json"))
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            assert_eq!(
+                fs::read_to_string(root.join("flags/real.json")).unwrap(),
+                "{\"enabled\":true}"
+            );
+        }),
+    },
+    Case {
         name: "read-only config with --force keeps its mode",
         base: Base::Copy(SAMPLE),
         setup: |root| chmod(&root.join("wrangler.jsonc"), 0o444),
@@ -1128,8 +1274,8 @@ const CASES: &[Case] = &[
         code: 0,
         says: &["create  .dev.vars"],
         then: Some(|root, _| {
-            assert_eq!(mode(&root.join(".dev.vars")), 0o600);
-            assert_eq!(mode(&root.join("src/kv/session.ts")), 0o644);
+            // Under any umask (see the umask test for new files' modes).
+            assert_eq!(mode(&root.join(".dev.vars")) & 0o077, 0);
         }),
     },
     Case {
@@ -1220,6 +1366,10 @@ fn run_case(case: &Case) {
         !said.contains('\u{1b}'),
         "a raw terminal escape reached the terminal; {context}"
     );
+    assert!(
+        !said.contains("SECRET123"),
+        "a file outside the project was shown; {context}"
+    );
     let after = snapshot(&outer);
     match case.then {
         None => assert_same_tree(&before, &after, &context),
@@ -1230,6 +1380,53 @@ fn run_case(case: &Case) {
         .filter(|p| p.to_string_lossy().contains(".kvgen-") && !before.contains_key(*p))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?} left; {context}");
+}
+
+#[cfg(unix)]
+#[test]
+fn new_files_get_the_modes_the_umask_allows_and_secrets_stay_private() {
+    for (umask, module, secrets) in [
+        ("027", 0o640, 0o600),
+        ("002", 0o664, 0o600),
+        ("077", 0o600, 0o600),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE),
+            dir.path(),
+        );
+        let config_mode = mode(&dir.path().join("wrangler.jsonc"));
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("umask {umask}; exec \"$KVGEN\" session"))
+            .env("KVGEN", env!("CARGO_BIN_EXE_kvgen"))
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            mode(&dir.path().join("src/kv/session.ts")),
+            module,
+            "umask {umask}"
+        );
+        assert_eq!(
+            mode(&dir.path().join(".gitignore")),
+            module,
+            "umask {umask}"
+        );
+        assert_eq!(
+            mode(&dir.path().join(".dev.vars")),
+            secrets,
+            "umask {umask}"
+        );
+        // An existing file keeps its mode.
+        let config = dir.path().join("wrangler.jsonc");
+        assert_eq!(mode(&config), config_mode, "umask {umask}");
+    }
 }
 
 #[cfg(unix)]

@@ -195,10 +195,15 @@ fn interrupted(root: &Path, args: &[&str], signal: i32, when: &When) -> Option<i
     status.code()
 }
 
+/// Stops `args` at random points and while it renames, and checks what is
+/// left; `marker` is text the run adds to the config, which must be there
+/// exactly when the run's files are (its modules without their binding
+/// would be a set that is partly new).
 fn check_interruptions(
     fixture_name: &str,
     args: &[&str],
     prepare: &dyn Fn(&Path),
+    marker: Option<&str>,
     runs: usize,
     delays_us: std::ops::Range<u64>,
 ) {
@@ -268,6 +273,14 @@ fn check_interruptions(
             after.iter().all(|s| *s == Stand::Old) || after.iter().all(|s| *s == Stand::New),
             "{context}: after the next run {after:?}"
         );
+        if let Some(marker) = marker {
+            let config = fs::read_to_string(dir.path().join("wrangler.jsonc")).unwrap();
+            assert_eq!(
+                config.contains(marker),
+                after.iter().all(|s| *s == Stand::New),
+                "{context}: after the next run, {after:?} and the config:\n{config}"
+            );
+        }
     }
     eprintln!(
         "{args:?}: {runs} runs stopped: {} before writing, {} after, {} in between (then undone)",
@@ -296,7 +309,14 @@ fn stands_ignoring(
 
 #[test]
 fn a_generating_run_stopped_at_any_point_is_all_or_nothing() {
-    check_interruptions(SAMPLE, &["cache"], &|_| {}, 40, 0..30_000);
+    check_interruptions(
+        SAMPLE,
+        &["cache"],
+        &|_| {},
+        Some("\"binding\": \"CACHE\""),
+        40,
+        0..30_000,
+    );
 }
 
 #[test]
@@ -333,6 +353,7 @@ fn a_bulk_run_stopped_at_any_point_is_all_or_nothing() {
         SAMPLE,
         &["bulk", "put", "data.ndjson", "--chunk", "1"],
         &prepare,
+        None,
         24,
         took / 4..took * 3 / 2,
     );
@@ -345,21 +366,30 @@ fn a_run_waits_for_another_run_in_the_same_project() {
     // Another kvgen run holds the project's lock: a lock on its root folder.
     let held = fs::File::open(dir.path()).unwrap();
     held.lock().unwrap();
-    let child = kvgen()
+    let mut child = kvgen()
         .current_dir(dir.path())
         .args(["create", "alpha"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // It says it waits, and waits.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut said).unwrap();
+    assert!(said.contains("waiting for another kvgen run"), "{said}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(child.try_wait().unwrap(), None, "it did not wait");
     let config = fs::read_to_string(dir.path().join("wrangler.jsonc")).unwrap();
-    assert!(!config.contains("ALPHA"), "it did not wait");
+    assert!(
+        !config.contains("ALPHA"),
+        "it wrote while the lock was held"
+    );
     held.unlock().unwrap();
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert!(stderr.contains("waiting for another kvgen run"), "{stderr}");
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(status.success(), "{said}{rest}");
     let config = fs::read_to_string(dir.path().join("wrangler.jsonc")).unwrap();
     assert!(config.contains("\"binding\": \"ALPHA\""), "{config}");
 }
