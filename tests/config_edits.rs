@@ -524,6 +524,26 @@ fn whitespace_json_does_not_allow_is_refused_with_its_position() {
     edited(J, "{\"name\": \"w\u{a0}\" /* \u{b} */}", None, &kv("KV"));
 }
 
+/// Found by fuzzing: a number past a double's range (Infinity to Wrangler's
+/// JavaScript reader) is read and left as it is.
+#[test]
+fn a_number_too_large_for_a_double_is_left_as_it_is() {
+    let raw = "{\n\t\"name\": \"conflict\",\n\t\"kv_npe\": [5555550000000010000000000000E000002184,5]\n}\n";
+    let op = Op::Binding {
+        want: KvBinding {
+            binding: "KV".to_string(),
+            id: Some("c0ffee00c0ffee00c0ffee00c0ffee00".to_string()),
+            preview_id: Some("beef0000beef0000beef0000beef0000".to_string()),
+        },
+        force: false,
+    };
+    let text = edited(J, raw, None, &op);
+    assert!(
+        text.contains("[5555550000000010000000000000E000002184,5]"),
+        "{text}"
+    );
+}
+
 #[test]
 fn hostile_nesting_is_refused_without_overflowing_the_stack() {
     let deep = "[".repeat(100_000);

@@ -46,7 +46,7 @@ pub fn data(format: Format, raw: &str) -> Result<Value, String> {
             serde_json::to_value(table).map_err(|e| e.to_string())
         }
         Format::Jsonc => {
-            let plain = strip_jsonc(body)?;
+            let plain = quote_infinite_numbers(&strip_jsonc(body)?);
             let value: Value = serde_json::from_str(&plain).map_err(|e| e.to_string())?;
             if value.is_object() {
                 Ok(value)
@@ -138,6 +138,51 @@ pub fn strip_jsonc(text: &str) -> Result<String, String> {
         }
     }
     String::from_utf8(out).map_err(|e| e.to_string())
+}
+
+/// Plain JSON with every number too large for a double (which a JavaScript
+/// reader such as Wrangler's reads as Infinity, and serde_json refuses)
+/// written as a string of its digits: both sides of an edit read the same.
+pub fn quote_infinite_numbers(json: &str) -> String {
+    let b = json.as_bytes();
+    let mut out = String::with_capacity(json.len());
+    let mut i = 0;
+    let mut last = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() {
+                    match b[i] {
+                        b'\\' => i += 2,
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        _ => i += 1,
+                    }
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < b.len() && matches!(b[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                let token = &json[start..i];
+                if token.parse::<f64>().is_ok_and(f64::is_infinite) {
+                    out.push_str(&json[last..start]);
+                    out.push('"');
+                    out.push_str(token);
+                    out.push('"');
+                    last = i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&json[last..]);
+    out
 }
 
 /// The top level of config data, or `env.NAME` (created when missing).
