@@ -57,6 +57,19 @@ pub fn data(format: Format, raw: &str) -> Result<Value, String> {
     }
 }
 
+/// The index just past the JSON string that starts at `start`.
+fn past_string(b: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    i
+}
+
 /// JSONC as plain JSON: comments and trailing commas become spaces (line
 /// breaks stay), so serde_json reads what Wrangler reads.
 pub fn strip_jsonc(text: &str) -> Result<String, String> {
@@ -66,19 +79,7 @@ pub fn strip_jsonc(text: &str) -> Result<String, String> {
     // Comments.
     while i < b.len() {
         match b[i] {
-            b'"' => {
-                i += 1;
-                while i < b.len() {
-                    match b[i] {
-                        b'\\' => i += 2,
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        _ => i += 1,
-                    }
-                }
-            }
+            b'"' => i = past_string(b, i),
             b'/' if b.get(i + 1) == Some(&b'/') => {
                 while i < b.len() && b[i] != b'\n' {
                     out[i] = b' ';
@@ -112,19 +113,7 @@ pub fn strip_jsonc(text: &str) -> Result<String, String> {
     let mut i = 0;
     while i < c.len() {
         match c[i] {
-            b'"' => {
-                i += 1;
-                while i < c.len() {
-                    match c[i] {
-                        b'\\' => i += 2,
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        _ => i += 1,
-                    }
-                }
-            }
+            b'"' => i = past_string(&c, i),
             b',' => {
                 let next = c[i + 1..]
                     .iter()
@@ -150,19 +139,7 @@ pub fn quote_infinite_numbers(json: &str) -> String {
     let mut last = 0;
     while i < b.len() {
         match b[i] {
-            b'"' => {
-                i += 1;
-                while i < b.len() {
-                    match b[i] {
-                        b'\\' => i += 2,
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        _ => i += 1,
-                    }
-                }
-            }
+            b'"' => i = past_string(b, i),
             b'-' | b'0'..=b'9' => {
                 let start = i;
                 while i < b.len() && matches!(b[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
