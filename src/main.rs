@@ -19,9 +19,11 @@ fn main() -> ExitCode {
                     serde_json::json!({ "error": format!("{error:#}"), "exit_code": code });
                 let text = serde_json::to_string_pretty(&report).unwrap_or_default();
                 // A report nobody can read changes nothing about the outcome.
-                let _ = writeln!(std::io::stdout(), "{text}");
+                let _ = writeln!(std::io::stdout(), "{}", kvgen::names::json_text(&text));
             }
-            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            let message = format!("{error:#}");
+            let message = kvgen::names::terminal_text(&message);
+            let _ = writeln!(std::io::stderr(), "error: {message}");
             exit(code)
         }
     }

@@ -125,23 +125,31 @@ fn find_config(cwd: &Path) -> Result<PathBuf, BadInput> {
 
 fn detect_lang(root: &Path) -> Result<Lang, BadInput> {
     let cargo = root.join("Cargo.toml");
+    // A manifest that does not parse is named when nothing else tells the
+    // language; a TypeScript Worker need not care about it.
+    let mut broken = None;
     if let Some(text) = crate::files::peek_text(&cargo) {
-        if let Err(e) = text.parse::<toml_edit::DocumentMut>() {
-            let (line, col) = crate::text::line_col(&text, e.span().map_or(0, |span| span.start));
-            let reason = e.message().lines().next().unwrap_or("invalid TOML").trim();
-            return Err(BadInput::new(format!(
-                "{}:{line}:{col}: invalid TOML: {reason}",
-                crate::names::show_path(&cargo)
-            )));
-        }
-        if depends_on_worker(&text) {
-            return Ok(Lang::Rust);
+        match text.parse::<toml_edit::DocumentMut>() {
+            Ok(doc) if doc_depends_on_worker(&doc) => return Ok(Lang::Rust),
+            Ok(_) => {}
+            Err(e) => {
+                let (line, col) =
+                    crate::text::line_col(&text, e.span().map_or(0, |span| span.start));
+                let reason = e.message().lines().next().unwrap_or("invalid TOML").trim();
+                broken = Some(format!(
+                    "{}:{line}:{col}: invalid TOML: {reason}",
+                    crate::names::show_path(&cargo)
+                ));
+            }
         }
     }
     if crate::files::is_regular(&root.join("package.json"))
         || crate::files::is_regular(&root.join("tsconfig.json"))
     {
         return Ok(Lang::Ts);
+    }
+    if let Some(broken) = broken {
+        return Err(BadInput::new(broken));
     }
     Err(BadInput::new(format!(
         "cannot tell the language of the Worker in {}: no Cargo.toml that depends on `worker`, no package.json, no tsconfig.json (pass --lang ts or --lang rust)",
@@ -152,9 +160,12 @@ fn detect_lang(root: &Path) -> Result<Lang, BadInput> {
 /// True when a Cargo manifest depends on the `worker` crate, in any
 /// dependency table (plain or target-specific).
 pub fn depends_on_worker(manifest: &str) -> bool {
-    let Ok(doc) = manifest.parse::<toml_edit::DocumentMut>() else {
-        return false;
-    };
+    manifest
+        .parse::<toml_edit::DocumentMut>()
+        .is_ok_and(|doc| doc_depends_on_worker(&doc))
+}
+
+fn doc_depends_on_worker(doc: &toml_edit::DocumentMut) -> bool {
     let has = |table: Option<&toml_edit::Item>| {
         table
             .and_then(toml_edit::Item::as_table_like)
