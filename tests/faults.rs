@@ -1231,6 +1231,32 @@ const CASES: &[Case] = &[
         }),
     },
     Case {
+        name: "a monorepo run from its root writes bulk files there",
+        base: Base::Files(&[
+            (
+                "worker/wrangler.toml",
+                "name = \"w\"\n\n[[kv_namespaces]]\nbinding = \"USERS\"\n",
+            ),
+            ("worker/package.json", "{}"),
+            ("d.ndjson", "{\"key\":\"a\",\"value\":\"1\"}\n"),
+        ]),
+        setup: nothing,
+        args: &[
+            "bulk",
+            "put",
+            "d.ndjson",
+            "--config",
+            "worker/wrangler.toml",
+        ],
+        stdin: b"",
+        code: 0,
+        says: &["create  kv-bulk/d-put-0001.json", "--binding USERS"],
+        then: Some(|root, _| {
+            assert!(root.join("kv-bulk/d-put-0001.json").is_file());
+            assert!(!root.join("worker/kv-bulk").exists());
+        }),
+    },
+    Case {
         name: "read-only config with --force keeps its mode",
         base: Base::Copy(SAMPLE),
         setup: |root| chmod(&root.join("wrangler.jsonc"), 0o444),

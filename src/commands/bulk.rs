@@ -352,14 +352,18 @@ pub fn data(
         base64: put.is_some_and(|p| p.base64),
         now,
     };
-    // The lock of the project (else of the current folder): one run at a
-    // time writes its bulk files.
-    let lock_root = project::config_path(cwd, global.config.as_deref())
-        .ok()
-        .and_then(|config| config.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| cwd.to_path_buf());
-    let lock_root = fs::canonicalize(&lock_root).unwrap_or(lock_root);
-    crate::lock::hold(&lock_root, global.dry_run)?;
+    // Where the files go: inside the current folder or the project, under
+    // a name that can be printed as it is; one run at a time writes there.
+    let shown_out = args.out.to_string_lossy().trim_end_matches('/').to_string();
+    if shown_out.is_empty() || names::show_path(Path::new(&shown_out)) != shown_out {
+        return Err(BadInput::new(format!(
+            "--out {}: the folder name must be UTF-8 text without control characters, to be printed in commands",
+            names::show_path(&args.out)
+        ))
+        .into());
+    }
+    let (lock_root, out_dir) =
+        super::output_place(cwd, global, &args.out, &format!("--out {shown_out}"))?;
     let binding = data_binding(cwd, global, env)?;
 
     let Input {
@@ -371,21 +375,6 @@ pub fn data(
     } = open_input(cwd, args)?;
     let read = Rc::new(Cell::new(0u64));
 
-    // Where the files go: inside the project (or the current folder), under
-    // a name that can be printed as it is.
-    let shown_out = args.out.to_string_lossy().trim_end_matches('/').to_string();
-    if shown_out.is_empty() || names::show_path(Path::new(&shown_out)) != shown_out {
-        return Err(BadInput::new(format!(
-            "--out {}: the folder name must be UTF-8 text without control characters, to be printed in commands",
-            names::show_path(&args.out)
-        ))
-        .into());
-    }
-    let out_dir = crate::files::resolve_path_inside(
-        &lock_root,
-        &cwd.join(&args.out),
-        &format!("--out {shown_out}"),
-    )?;
     if out_dir.exists() && !out_dir.is_dir() {
         return Err(BadInput::new(format!("--out {shown_out}: exists and is not a folder")).into());
     }

@@ -2,7 +2,6 @@
 //! flags set`: a checked flag definition and the Wrangler command that
 //! stores it.
 
-use std::fs;
 use std::path::Path;
 
 use anyhow::Context;
@@ -223,15 +222,9 @@ fn set_to_file(global: &GlobalArgs, out: &Path, flag: &Checked<'_>) -> anyhow::R
         Some(dir) => cwd.join(dir),
         None => cwd,
     };
-    // FILE goes inside the project (else the current folder), whose lock
-    // the run holds; a link there is written through.
-    let root = crate::project::config_path(&cwd, global.config.as_deref())
-        .ok()
-        .and_then(|config| config.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| cwd.clone());
-    let root = fs::canonicalize(&root).unwrap_or(root);
-    crate::lock::hold(&root, global.dry_run)?;
-    let path = crate::files::resolve_path_inside(&root, &cwd.join(out), &format!("--out {shown}"))?;
+    // FILE goes inside the current folder or the project, whose lock the
+    // run holds; a link there is written through.
+    let (root, path) = super::output_place(&cwd, global, out, &format!("--out {shown}"))?;
     // Only a regular file of the same size is read to compare it.
     let (status, seen) = match crate::files::open_regular(&path, &format!("--out {shown}"))? {
         None => (Status::Create, None),

@@ -72,6 +72,39 @@ fn project(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Project> {
     Ok(project)
 }
 
+/// Where a command that writes outputs the user names (`bulk --out`, `flags
+/// set --out`) works: the real path of `out` and the folder whose lock the
+/// run takes and whose journal it keeps. `out` must lie inside the current
+/// folder or, failing that, inside the project (the folder of the Wrangler
+/// config), once links are followed: a Worker in `worker/` of a monorepo
+/// run from the repository's root writes there, as from its own folder.
+pub(crate) fn output_place(
+    cwd: &Path,
+    global: &GlobalArgs,
+    out: &Path,
+    shown: &str,
+) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let real = |dir: &Path| std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut roots = vec![real(cwd)];
+    if let Some(project) = crate::project::config_path(cwd, global.config.as_deref())
+        .ok()
+        .and_then(|config| config.parent().map(real))
+    {
+        roots.push(project);
+    }
+    let mut refused = None;
+    for root in roots {
+        match crate::files::resolve_path_inside(&root, &cwd.join(out), shown) {
+            Ok(path) => {
+                crate::lock::hold(&root, global.dry_run)?;
+                return Ok((root, path));
+            }
+            Err(e) => refused = Some(e),
+        }
+    }
+    Err(refused.expect("the current folder is always tried").into())
+}
+
 /// The module folder (`--dir`), checked: relative, inside the project, plain
 /// names only; for Rust a direct child of the crate root's folder, since it
 /// becomes a module of the crate.
