@@ -71,7 +71,8 @@ pub fn open_regular(path: &Path, shown: &str) -> anyhow::Result<Option<(File, Me
     Ok(Some((file, meta)))
 }
 
-fn not_regular(shown: &str, kind: &str) -> BadInput {
+/// Why a path that is not a regular file is refused.
+pub fn not_regular(shown: &str, kind: &str) -> BadInput {
     BadInput::new(format!(
         "{shown}: is {kind}, not a regular file; kvgen reads and writes only regular files"
     ))

@@ -244,11 +244,8 @@ impl Plan {
             if let Ok(meta) = std::fs::metadata(&file.absolute)
                 && !meta.is_file()
             {
-                return Err(BadInput::new(format!(
-                    "{}: is {}, not a regular file; kvgen reads and writes only regular files",
-                    crate::names::show_path(Path::new(&file.path)),
-                    files::kind(&meta)
-                )));
+                let shown = crate::names::show_path(Path::new(&file.path));
+                return Err(files::not_regular(&shown, files::kind(&meta)));
             }
             if file.status.writes() {
                 let shown = crate::names::show_path(Path::new(&file.path));
