@@ -38,24 +38,6 @@ pub enum Expect {
     Seen(Fingerprint),
 }
 
-/// Enough of a file's metadata to tell that it was replaced or rewritten.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fingerprint {
-    len: u64,
-    modified: Option<std::time::SystemTime>,
-    ino: u64,
-}
-
-impl Fingerprint {
-    pub fn of(meta: &fs::Metadata) -> Fingerprint {
-        Fingerprint {
-            len: meta.len(),
-            modified: meta.modified().ok(),
-            ino: ino(meta),
-        }
-    }
-}
-
 /// The permissions a newly created file gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NewMode {
@@ -109,29 +91,30 @@ struct Entry {
     temp: PathBuf,
     backup: Option<PathBuf>,
     /// The staged file as it was written: after the rename, the target.
-    staged: Stamp,
+    staged: Fingerprint,
     expect: Expect,
 }
 
-/// A file's size, modification time and inode, as the journal keeps them:
-/// a target that still has the stamp of its staged file is the file kvgen
-/// wrote, untouched since.
+/// A file's size, modification time and inode: enough to tell that it was
+/// replaced or rewritten. The journal keeps the fingerprint of each staged
+/// file: a target that still has it is the file kvgen wrote, untouched
+/// since.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct Stamp {
+pub struct Fingerprint {
     len: u64,
     secs: u64,
     nanos: u32,
     ino: u64,
 }
 
-impl Stamp {
-    fn of(meta: &fs::Metadata) -> Stamp {
+impl Fingerprint {
+    pub fn of(meta: &fs::Metadata) -> Fingerprint {
         let modified = meta
             .modified()
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .unwrap_or_default();
-        Stamp {
+        Fingerprint {
             len: meta.len(),
             secs: modified.as_secs(),
             nanos: modified.subsec_nanos(),
@@ -139,11 +122,11 @@ impl Stamp {
         }
     }
 
-    fn of_path(path: &Path) -> Option<Stamp> {
+    fn of_path(path: &Path) -> Option<Fingerprint> {
         fs::symlink_metadata(path)
             .ok()
             .filter(|m| m.is_file())
-            .map(|m| Stamp::of(&m))
+            .map(|m| Fingerprint::of(&m))
     }
 }
 
@@ -155,7 +138,7 @@ struct JournalEntry {
     target: String,
     temp: String,
     backup: Option<String>,
-    staged: Stamp,
+    staged: Fingerprint,
 }
 
 /// The journal as written to disk.
@@ -326,7 +309,7 @@ impl Transaction {
         if let Some(permissions) = permissions {
             fs::set_permissions(temp, permissions)?;
         }
-        let staged = Stamp::of(&fs::metadata(temp)?);
+        let staged = Fingerprint::of(&fs::metadata(temp)?);
         let backup = if fs::symlink_metadata(target).is_ok() {
             inner.counter += 1;
             let backup =
@@ -599,7 +582,7 @@ impl Inner {
         self.abort();
     }
 
-    /// Removes the journal (and any temporary file left of it).
+    /// Removes the journal.
     fn finish(&mut self) {
         if self.journal_written {
             let _ = fs::remove_file(self.journal_path());
@@ -870,9 +853,10 @@ pub fn recover(root: &Path) -> anyhow::Result<Option<Recovered>> {
         let (Some(backup), true) = (backup, run_file(&entry.temp, run, ".tmp")) else {
             continue;
         };
-        let applied = Stamp::of_path(&target) == Some(entry.staged);
+        let applied = Fingerprint::of_path(&target) == Some(entry.staged);
         if !applied
-            && Stamp::of_path(&target).is_some_and(|s| s.ino == entry.staged.ino && s.ino != 0)
+            && Fingerprint::of_path(&target)
+                .is_some_and(|s| s.ino == entry.staged.ino && s.ino != 0)
         {
             // kvgen's file, changed since by someone else.
             done.kept.push(target.clone());
@@ -1156,7 +1140,7 @@ mod tests {
         fs::create_dir(&root).unwrap();
         let outside = dir.path().join("thesis.txt");
         fs::write(&outside, "mine").unwrap();
-        let staged = Stamp::of_path(&outside).unwrap();
+        let staged = Fingerprint::of_path(&outside).unwrap();
         let entry = |target: &str| JournalEntry {
             target: target.to_string(),
             temp: ".kvgen-ab-1.tmp".to_string(),
