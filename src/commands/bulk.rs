@@ -511,7 +511,7 @@ pub fn data(
         }
         tx.commit()?;
     } else {
-        drop(pending);
+        // Nothing is written: the chunks' temporary files go now.
         drop(tx);
     }
     // Files of an earlier run that this one did not produce.
