@@ -39,13 +39,10 @@ pub enum Git {
 /// Asks git whether `name` (a file in `root`) is ignored and whether it is
 /// tracked.
 pub fn ask(root: &Path, name: &str) -> Git {
-    let failed = |reason: String| {
-        if looks_like_repository(root) {
-            Git::Unavailable(reason)
-        } else {
-            Git::NoRepository
-        }
-    };
+    if !looks_like_repository(root) {
+        return Git::NoRepository;
+    }
+    let failed = Git::Unavailable;
     let ignored = match check_ignore(root, name, false) {
         Ok(Some(rule)) => !rule.negated,
         Ok(None) => false,
