@@ -27,6 +27,11 @@ pub struct Project {
     pub config: PathBuf,
     pub format: Format,
     pub lang: Lang,
+    /// The config's `main` (the Worker's entry), relative to the root with
+    /// `/` separators, as written (a leading `./` dropped).
+    pub main: Option<String>,
+    /// What the config means as data, as Wrangler reads it.
+    pub settings: serde_json::Value,
 }
 
 impl Project {
@@ -53,11 +58,24 @@ impl Project {
             Some(lang) => lang,
             None => detect_lang(&root)?,
         };
+        let format = Format::of(&config);
+        let shown = crate::names::show_path(&config);
+        let raw = crate::files::read_text(&config, &shown)
+            .map_err(|e| BadInput::new(format!("{e:#}")))?
+            .ok_or_else(|| BadInput::new(format!("{shown}: cannot read the Wrangler config")))?;
+        let settings =
+            crate::config::read(format, &raw).map_err(|e| BadInput::new(format!("{shown}:{e}")))?;
+        let main = settings
+            .get("main")
+            .and_then(serde_json::Value::as_str)
+            .map(|main| main.trim_start_matches("./").to_string());
         Ok(Project {
-            format: Format::of(&config),
+            format,
             root,
             config,
             lang,
+            main,
+            settings,
         })
     }
 
