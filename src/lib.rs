@@ -11,6 +11,7 @@ pub mod config;
 pub mod cron;
 pub mod diff;
 pub mod dotenv;
+pub mod env_types;
 pub mod error;
 pub mod files;
 pub mod lock;

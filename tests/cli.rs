@@ -41,7 +41,13 @@ fn fresh_create_writes_the_store_and_the_binding() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("npx wrangler types"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "npm run cf-typegen   # regenerates worker-configuration.d.ts with USER_CACHE"
+        ),
+        "{}",
+        run.stdout
+    );
     let config = project.read("wrangler.jsonc");
     assert!(config.contains("\"binding\": \"USER_CACHE\""), "{config}");
     // Comments survive.

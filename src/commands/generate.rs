@@ -320,8 +320,6 @@ pub fn binding_next_steps(
         let env = env.map(|e| format!(" --env {e}")).unwrap_or_default();
         steps.push(format!("npx wrangler kv namespace create {title}{env}"));
     }
-    if project.lang == Lang::Ts && project.root.join("worker-configuration.d.ts").is_file() {
-        steps.push("npx wrangler types".to_string());
-    }
+    steps.extend(crate::env_types::steps(project, &[binding], None));
     steps
 }
