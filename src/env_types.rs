@@ -107,6 +107,32 @@ pub fn steps(project: &Project, bindings: &[&str], usage: Option<&str>) -> Vec<S
     steps
 }
 
+/// The one line that constructs (or calls) a generated TypeScript module
+/// from the binding in `env`, by the module's name (`store`, `cache-aside`,
+/// `flags`, …); None for a module used otherwise (`warm` runs from a
+/// scheduled handler).
+pub fn usage(module: &str, binding: &str) -> Option<String> {
+    let line = match module {
+        "store" => format!("const store = new KVStore(env.{binding});"),
+        "cache-aside" => {
+            format!("const value = await cacheAside(env.{binding}, key, () => load(key));")
+        }
+        "write-through" => {
+            format!("await writeThrough(env.{binding}, key, value, (value) => save(value));")
+        }
+        "swr" => format!(
+            "const value = await staleWhileRevalidate(env.{binding}, key, () => load(key), {{ ttl: 60, staleTtl: 300, ctx }});"
+        ),
+        "invalidate" => format!("await invalidate(env.{binding}, key);"),
+        "flags" => format!("const flags = new FeatureFlags(env.{binding});"),
+        "session" => format!(
+            "const sessions = new SessionStore<{{ userId: string }}>(env.{binding}, {{ secrets: [env.SESSION_SECRET] }});"
+        ),
+        _ => return None,
+    };
+    Some(line)
+}
+
 /// A Worker written in JavaScript: its `main` is a JavaScript file and no
 /// tsconfig.json types it.
 fn is_javascript(project: &Project) -> bool {
@@ -1026,6 +1052,31 @@ mod tests {
         assert!(!declares(" MY_APP_DATA: KVNamespace;", "APP_DATA"));
         assert!(!declares(" APP_DATA_2: KVNamespace;", "APP_DATA"));
         assert!(!declares(" X: typeof env.APP_DATA;", "APP_DATA"));
+    }
+
+    #[test]
+    fn each_module_has_its_usage_line() {
+        assert_eq!(
+            usage("store", "APP_DATA").as_deref(),
+            Some("const store = new KVStore(env.APP_DATA);")
+        );
+        assert_eq!(
+            usage("flags", "FLAGS").as_deref(),
+            Some("const flags = new FeatureFlags(env.FLAGS);")
+        );
+        for module in [
+            "cache-aside",
+            "write-through",
+            "swr",
+            "invalidate",
+            "session",
+        ] {
+            assert!(
+                usage(module, "KV").unwrap().contains("(env.KV,"),
+                "{module}"
+            );
+        }
+        assert_eq!(usage("warm", "CACHE"), None);
     }
 
     #[test]

@@ -111,7 +111,9 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result
 
     let binding = &request.binding.binding;
     let title = generate::namespace_title(binding);
-    plan.next_steps = generate::binding_next_steps(&project, &config, env, binding, &title);
+    let usage = crate::env_types::usage(request.patterns[0].stem(), binding);
+    plan.next_steps =
+        generate::binding_next_steps(&project, &config, env, binding, &title, usage.as_deref());
     if request.cron.is_some() {
         plan.next_steps
             .push(scheduled_handler(project.lang, &dir, binding));

@@ -85,6 +85,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CreateArgs) -> anyhow::Resul
         env,
         &request.binding.binding,
         &request.namespace,
+        crate::env_types::usage("store", &request.binding.binding).as_deref(),
     );
     Ok(plan)
 }

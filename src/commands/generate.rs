@@ -160,7 +160,15 @@ pub fn binding_modules(
     let files = crate::templates::render(project.lang, command, context, &|_| true)?;
     add_modules(plan, project, dir, files, dependencies, global.force)?;
     let name = &binding.binding;
-    plan.next_steps = binding_next_steps(project, config, env, name, &namespace_title(name));
+    let usage = crate::env_types::usage(command, name);
+    plan.next_steps = binding_next_steps(
+        project,
+        config,
+        env,
+        name,
+        &namespace_title(name),
+        usage.as_deref(),
+    );
     Ok(prepared)
 }
 
@@ -302,14 +310,15 @@ pub fn follow_up(
 }
 
 /// The next steps every command shares: create the namespace when the
-/// binding in the (edited) config has no id, and regenerate the `Env` types
-/// of a TypeScript project that has them.
+/// binding in the (edited) config has no id, bring the `Env` types of a
+/// TypeScript project up to date, and construct the module (`usage`).
 pub fn binding_next_steps(
     project: &Project,
     config_text: &str,
     env: Option<&str>,
     binding: &str,
     title: &str,
+    usage: Option<&str>,
 ) -> Vec<String> {
     let mut steps = Vec::new();
     let has_id = config::kv_namespaces(project.format, config_text, env)
@@ -320,6 +329,6 @@ pub fn binding_next_steps(
         let env = env.map(|e| format!(" --env {e}")).unwrap_or_default();
         steps.push(format!("npx wrangler kv namespace create {title}{env}"));
     }
-    steps.extend(crate::env_types::steps(project, &[binding], None));
+    steps.extend(crate::env_types::steps(project, &[binding], usage));
     steps
 }
