@@ -80,8 +80,20 @@ pub fn node_workspace() {
     }
 }
 
+/// A tool's executable in the e2e workspace. `tsc` is the current
+/// TypeScript's: the workspace also holds TypeScript 5.0 (the alias package
+/// `typescript-5.0`), whose `tsc` npm may link as `.bin/tsc` instead.
 pub fn node_bin(name: &str) -> PathBuf {
+    if name == "tsc" {
+        return typescript_bin("typescript");
+    }
     e2e_dir().join("node_modules/.bin").join(name)
+}
+
+/// The `tsc` of one TypeScript package of the e2e workspace: `typescript`
+/// or `typescript-5.0`.
+pub fn typescript_bin(package: &str) -> PathBuf {
+    e2e_dir().join("node_modules").join(package).join("bin/tsc")
 }
 
 /// A tool from the e2e workspace, run in `dir`, non-interactively.
