@@ -237,6 +237,14 @@ fn worker_repo(fixture: Fixture) {
         );
     }
 
+    if fixture.modules != "src/kv" {
+        assert!(
+            !repo.join("src/kv").exists(),
+            "{}: modules in src/, not beside the Worker's code",
+            fixture.name
+        );
+    }
+
     // The Env types, as the next steps say.
     match fixture.types {
         Types::Generated(command) => {
@@ -708,4 +716,24 @@ fn config_and_env_are_carried_into_every_printed_command() {
         put.contains("-c wrangler.kv.toml") && put.contains("--env staging"),
         "{put}"
     );
+}
+
+#[test]
+fn a_sibling_of_the_chosen_config_is_named() {
+    let project = fixture_copy("hand-written-env");
+    let config = project.read("wrangler.toml");
+    project.write("wrangler.kv.toml", &config);
+    let run = project.kvgen(&["flags"]);
+    run.assert_code(0);
+    assert!(
+        format!("{}{}", run.stdout, run.stderr).contains("wrangler.kv.toml"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(
+        toml_kv_bindings(&project.read("wrangler.toml"), None),
+        ["FLAGS"]
+    );
+    assert_eq!(project.read("wrangler.kv.toml"), config);
 }
