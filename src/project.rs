@@ -12,6 +12,7 @@ pub const CONFIG_NAMES: [&str; 3] = ["wrangler.json", "wrangler.jsonc", "wrangle
 
 /// The language of the generated code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// TypeScript (a `package.json` or `tsconfig.json` in the project root).
     Ts,

@@ -223,7 +223,7 @@ pub(crate) fn discovery_notes(cwd: &Path, project: &Project) -> Vec<String> {
     if project.is_javascript_worker() {
         notes.push(format!(
             "the Worker is JavaScript ({}): kvgen adds TypeScript modules, which wrangler bundles with it; import them from your entry as they are",
-            crate::names::show(project.main.as_deref().unwrap_or_default())
+            crate::names::terminal_text(project.main.as_deref().unwrap_or_default())
         ));
     }
     notes
