@@ -148,6 +148,7 @@ pub fn prepare(
         &binding.binding,
     ));
     plan.notes.extend(super::discovery_notes(cwd, &project));
+    plan.notes.extend(super::new_environments(&project, &envs));
     Ok(Prepared {
         project,
         dir,
