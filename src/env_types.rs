@@ -36,9 +36,18 @@ const SKIPPED_DIRS: [&str; 7] = [
 
 /// The next steps that bring the Worker's `Env` types up to date with
 /// `bindings` (the KV bindings the run added), then `usage` (the one-line
-/// construction the command suggests, written with `env.BINDING`). Empty for
-/// a Rust Worker; for a JavaScript Worker only the usage line.
-pub fn steps(project: &Project, bindings: &[&str], usage: Option<&str>) -> Vec<String> {
+/// construction the command suggests, written with `env.BINDING`). Commands
+/// run, and paths are shown, from `from` (the folder kvgen ran in);
+/// `config_arg` is what a printed Wrangler command carries for the run's
+/// `--config` (` -c PATH`, or empty). Empty for a Rust Worker; for a
+/// JavaScript Worker only the usage line.
+pub fn steps(
+    project: &Project,
+    from: &Path,
+    config_arg: &str,
+    bindings: &[&str],
+    usage: Option<&str>,
+) -> Vec<String> {
     if project.lang != Lang::Ts {
         return Vec::new();
     }
@@ -61,12 +70,12 @@ pub fn steps(project: &Project, bindings: &[&str], usage: Option<&str>) -> Vec<S
                 .collect();
             if !missing.is_empty() {
                 let command = match &script {
-                    Some(script) => script.command(&project.root, &workspace),
-                    None => generated.wrangler_command(project),
+                    Some(script) => script.command(project, from, &workspace),
+                    None => generated.wrangler_command(from, config_arg),
                 };
                 steps.push(format!(
                     "{command}   # regenerates {} with {}",
-                    project.relative(&generated.path),
+                    shown(&generated.path, from),
                     missing.join(", ")
                 ));
             }
@@ -74,7 +83,7 @@ pub fn steps(project: &Project, bindings: &[&str], usage: Option<&str>) -> Vec<S
         } else if let (Some(script), None) = (&script, declaration) {
             steps.push(format!(
                 "{}   # generates the Env types with {}",
-                script.command(&project.root, &workspace),
+                script.command(project, from, &workspace),
                 bindings.join(", ")
             ));
         }
@@ -89,7 +98,7 @@ pub fn steps(project: &Project, bindings: &[&str], usage: Option<&str>) -> Vec<S
                     "add {} to `{}` in {}:{}",
                     missing.join(" and "),
                     declaration.title,
-                    project.relative(&declaration.file),
+                    shown(&declaration.file, from),
                     declaration.line
                 ));
             }
@@ -107,11 +116,25 @@ pub fn steps(project: &Project, bindings: &[&str], usage: Option<&str>) -> Vec<S
     steps
 }
 
-/// The one line that constructs (or calls) a generated TypeScript module
-/// from the binding in `env`, by the module's name (`store`, `cache-aside`,
-/// `flags`, …); None for a module used otherwise (`warm` runs from a
-/// scheduled handler).
-pub fn usage(module: &str, binding: &str) -> Option<String> {
+/// The one line that constructs (or calls) the module a run generated,
+/// from the binding in `env`: `command` is the run's command (`create
+/// NAMESPACE`, `cache`, `flags`, `session`), `planned` the paths of the
+/// files it planned (the cache pattern shown is the first one generated).
+/// None for a command whose module is used otherwise (`cache warm` runs from
+/// a scheduled handler; `bulk` from scripts).
+pub fn usage(command: &str, binding: &str, planned: &[&str]) -> Option<String> {
+    let module = match command.split_whitespace().next()? {
+        "create" => "store",
+        "cache" => ["cache-aside", "write-through", "swr", "invalidate"]
+            .into_iter()
+            .find(|stem| {
+                let file = format!("/{stem}.ts");
+                planned
+                    .iter()
+                    .any(|p| p.ends_with(&file) || *p == &file[1..])
+            })?,
+        other => other,
+    };
     let line = match module {
         "store" => format!("const store = new KVStore(env.{binding});"),
         "cache-aside" => {
@@ -131,6 +154,11 @@ pub fn usage(module: &str, binding: &str) -> Option<String> {
         _ => return None,
     };
     Some(line)
+}
+
+/// A path as a command run from `from` names it.
+fn shown(path: &Path, from: &Path) -> String {
+    crate::names::shell_word(&crate::names::relative_path(path, from))
 }
 
 /// A Worker written in JavaScript: its `main` is a JavaScript file and no
@@ -222,8 +250,8 @@ impl PackageManager {
         PackageManager::Npm
     }
 
-    /// The command that runs `script` of the package.json in `dir`
-    /// (relative to the project root; empty for the root itself).
+    /// The command that runs `script` of the package.json in `dir` (as the
+    /// command names it; empty for the folder it runs in).
     fn run(self, script: &str, dir: &str) -> String {
         match (self, dir.is_empty()) {
             (PackageManager::Npm, true) => format!("npm run {script}"),
@@ -249,8 +277,14 @@ struct Script {
 }
 
 impl Script {
-    fn command(&self, root: &Path, workspace: &Path) -> String {
-        PackageManager::of(root, workspace).run(&self.name, &relative_up(root, &self.dir))
+    /// The command that runs it from `from`.
+    fn command(&self, project: &Project, from: &Path, workspace: &Path) -> String {
+        let dir = if self.dir == from {
+            String::new()
+        } else {
+            shown(&self.dir, from)
+        };
+        PackageManager::of(&project.root, workspace).run(&self.name, &dir)
     }
 
     /// The `.d.ts` file the script names as `wrangler types`' output.
@@ -268,15 +302,6 @@ impl Script {
         }
         None
     }
-}
-
-/// `..` for each folder from `dir` up to `ancestor` (`../..`); empty when
-/// they are the same folder.
-fn relative_up(dir: &Path, ancestor: &Path) -> String {
-    let depth = dir
-        .strip_prefix(ancestor)
-        .map_or(0, |rest| rest.components().count());
-    vec![".."; depth].join("/")
 }
 
 /// The options of `wrangler types` (and of wrangler generally) that take a
@@ -366,22 +391,24 @@ fn typegen_script(project: &Project, workspace: &Path) -> Option<Script> {
     None
 }
 
-/// Whether `wrangler types` in `line`, run from `dir`, types this Worker.
+/// Whether `wrangler types` in `line`, run from `dir`, types this Worker:
+/// the config it names, or else the one Wrangler finds from where it runs,
+/// is the Worker's.
 fn runs_for(project: &Project, dir: &Path, line: &str, words: &[&str]) -> bool {
-    let same = |path: &Path| {
-        std::fs::canonicalize(path).is_ok_and(|p| p == project.config || p == project.root)
-    };
     let mut cwd = dir.to_path_buf();
     let all: Vec<&str> = line.split_whitespace().collect();
     if let Some(i) = all.iter().position(|w| *w == "cd")
         && let Some(target) = all.get(i + 1)
     {
-        cwd = dir.join(target);
+        cwd = dir.join(target.trim_end_matches(';'));
     }
-    if let Some(config) = config_option(words) {
-        return same(&cwd.join(config));
-    }
-    same(&cwd)
+    let config = match config_option(words) {
+        Some(config) => Some(cwd.join(config)),
+        None => crate::project::config_path(&cwd, None).ok(),
+    };
+    config
+        .and_then(|config| std::fs::canonicalize(config).ok())
+        .is_some_and(|config| config == project.config)
 }
 
 /// Types `wrangler types` wrote, and what it wrote them for.
@@ -411,21 +438,20 @@ impl Generated {
         })
     }
 
-    /// `npx` and the command the file says wrote it (so its options, such
-    /// as `--env-interface`, are kept), run from the project root.
-    fn wrangler_command(&self, project: &Project) -> String {
-        let command = written_by(&self.text)
-            .filter(|command| wrangler_types_words(command).is_some())
-            .unwrap_or("wrangler types");
-        let mut command = format!("npx {command}");
-        let default = crate::project::CONFIG_NAMES
-            .iter()
-            .map(|name| project.root.join(name))
-            .find(|path| crate::files::is_regular(path));
-        let words = wrangler_types_words(&command).unwrap_or_default();
-        if default.as_deref() != Some(project.config.as_path()) && config_option(&words).is_none() {
-            command.push_str(&format!(" -c {}", project.relative(&project.config)));
+    /// `npx wrangler types`, run from `from`: naming the file unless it is
+    /// the default one where the command runs (Wrangler writes into the
+    /// folder it runs in), keeping the `--env-interface` the file was
+    /// generated with, and carrying the run's `--config`.
+    fn wrangler_command(&self, from: &Path, config_arg: &str) -> String {
+        let mut command = "npx wrangler types".to_string();
+        if self.path != from.join(GENERATED_TYPES) {
+            command.push(' ');
+            command.push_str(&shown(&self.path, from));
         }
+        if self.interface != "Env" {
+            command.push_str(&format!(" --env-interface {}", self.interface));
+        }
+        command.push_str(config_arg);
         command
     }
 }
@@ -652,7 +678,7 @@ mod tests {
         let dir = temp_project(files);
         std::fs::create_dir_all(dir.path().join(".git")).unwrap();
         let project = Project::discover(dir.path(), None, None).unwrap();
-        steps(&project, &["APP_DATA"], usage)
+        steps(&project, &project.root, "", &["APP_DATA"], usage)
     }
 
     const WRANGLER: (&str, &str) = (
@@ -733,11 +759,24 @@ mod tests {
             ("apps/api/src/index.ts", "export default {};\n"),
             ("apps/web/wrangler.jsonc", "{ \"name\": \"web\" }"),
         ]);
-        let project =
-            Project::discover(&dir.path().join("apps/api/src"), None, Some(Lang::Ts)).unwrap();
+        let src = dir.path().join("apps/api/src");
+        let project = Project::discover(&src, None, Some(Lang::Ts)).unwrap();
         assert_eq!(
-            steps(&project, &["APP_DATA"], None),
+            steps(&project, &project.root, "", &["APP_DATA"], None),
             ["pnpm -C ../.. run types:api   # regenerates worker-configuration.d.ts with APP_DATA"]
+        );
+        // Run from a subfolder, the command and the path are as seen from
+        // there.
+        assert_eq!(
+            steps(&project, &src, "", &["APP_DATA"], None),
+            [
+                "pnpm -C ../../.. run types:api   # regenerates ../worker-configuration.d.ts with APP_DATA"
+            ]
+        );
+        // Run from the workspace root, the script is run there.
+        assert_eq!(
+            steps(&project, dir.path(), "", &["APP_DATA"], None),
+            ["pnpm run types:api   # regenerates apps/api/worker-configuration.d.ts with APP_DATA"]
         );
         // A script that types another Worker is not this one's.
         let web = Project::discover(&dir.path().join("apps/web"), None, Some(Lang::Ts)).unwrap();
@@ -748,8 +787,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            steps(&project, &["APP_DATA"], None),
+            steps(&project, &project.root, "", &["APP_DATA"], None),
             ["npx wrangler types   # regenerates worker-configuration.d.ts with APP_DATA"]
+        );
+        // From a subfolder, Wrangler is told which file to write.
+        assert_eq!(
+            steps(&project, &src, "", &["APP_DATA"], None),
+            [
+                "npx wrangler types ../worker-configuration.d.ts   # regenerates ../worker-configuration.d.ts with APP_DATA"
+            ]
         );
     }
 
@@ -778,15 +824,18 @@ mod tests {
     }
 
     #[test]
-    fn a_config_wrangler_would_not_find_by_itself_is_named() {
+    fn the_runs_config_is_carried_and_a_script_for_another_config_is_not_used() {
         let dir = temp_project(&[
             ("wrangler.toml", "name = \"w\"\n"),
+            (
+                "package.json",
+                r#"{ "scripts": { "cf-typegen": "wrangler types" } }"#,
+            ),
             (
                 "wrangler.kv.toml",
                 "name = \"w\"\nmain = \"src/index.ts\"\n",
             ),
             GENERATED,
-            ("package.json", "{}"),
         ]);
         let project = Project::discover(
             dir.path(),
@@ -794,8 +843,15 @@ mod tests {
             Some(Lang::Ts),
         )
         .unwrap();
+        // `npm run cf-typegen` would type the Worker of wrangler.toml.
         assert_eq!(
-            steps(&project, &["APP_DATA"], None),
+            steps(
+                &project,
+                &project.root,
+                " -c wrangler.kv.toml",
+                &["APP_DATA"],
+                None
+            ),
             [
                 "npx wrangler types -c wrangler.kv.toml   # regenerates worker-configuration.d.ts with APP_DATA"
             ]
@@ -1042,7 +1098,7 @@ mod tests {
             GENERATED,
         ]);
         let project = Project::discover(dir.path(), None, None).unwrap();
-        assert!(steps(&project, &["APP_DATA"], Some(USAGE)).is_empty());
+        assert!(steps(&project, &project.root, "", &["APP_DATA"], Some(USAGE)).is_empty());
     }
 
     #[test]
@@ -1055,28 +1111,42 @@ mod tests {
     }
 
     #[test]
-    fn each_module_has_its_usage_line() {
+    fn each_command_has_its_usage_line() {
         assert_eq!(
-            usage("store", "APP_DATA").as_deref(),
-            Some("const store = new KVStore(env.APP_DATA);")
+            usage("create user-cache", "USER_CACHE", &["src/kv/store.ts"]).as_deref(),
+            Some("const store = new KVStore(env.USER_CACHE);")
         );
         assert_eq!(
-            usage("flags", "FLAGS").as_deref(),
+            usage("flags", "FLAGS", &[]).as_deref(),
             Some("const flags = new FeatureFlags(env.FLAGS);")
         );
-        for module in [
-            "cache-aside",
-            "write-through",
-            "swr",
-            "invalidate",
-            "session",
-        ] {
-            assert!(
-                usage(module, "KV").unwrap().contains("(env.KV,"),
-                "{module}"
-            );
-        }
-        assert_eq!(usage("warm", "CACHE"), None);
+        assert!(
+            usage("session", "SESSIONS", &[])
+                .unwrap()
+                .contains("(env.SESSIONS, { secrets: [env.SESSION_SECRET] })")
+        );
+        // The cache pattern shown is one the run generated.
+        let all = ["src/kv/cache-aside.ts", "src/kv/swr.ts", "src/kv/warm.ts"];
+        assert!(
+            usage("cache", "CACHE", &all)
+                .unwrap()
+                .contains("cacheAside(env.CACHE,")
+        );
+        let swr = ["worker/kv/limits.ts", "worker/kv/swr.ts"];
+        assert!(
+            usage("cache", "CACHE", &swr)
+                .unwrap()
+                .contains("staleWhileRevalidate(env.CACHE,")
+        );
+        let invalidate = ["invalidate.ts"];
+        assert!(
+            usage("cache", "C", &invalidate)
+                .unwrap()
+                .contains("invalidate(env.C,")
+        );
+        // Warming runs from a scheduled handler, which its own step shows.
+        assert_eq!(usage("cache", "CACHE", &["src/kv/warm.ts"]), None);
+        assert_eq!(usage("bulk", "E2E_KV", &["src/kv/bulk.ts"]), None);
     }
 
     #[test]

@@ -84,8 +84,8 @@ struct Fixture {
     /// The extension of relative imports (`.js` under `nodenext`).
     import_ext: &'static str,
     types: Types,
-    /// The type-check: the TypeScript package of the e2e workspace, its
-    /// arguments, where it runs (relative to the repo).
+    /// The type-check: the e2e workspace's `tsc` (`tsc-5.0` for TypeScript
+    /// 5.0), its arguments, where it runs (relative to the repo).
     typecheck: Option<(&'static str, &'static [&'static str], &'static str)>,
     /// The type-check also passes before kvgen runs (the fixture is sound).
     typecheck_before: bool,
@@ -174,16 +174,10 @@ fn worker_repo(fixture: Fixture) {
     std::os::unix::fs::symlink(e2e_dir().join("node_modules"), repo.join("node_modules")).unwrap();
     let worker = repo.join(fixture.worker);
     let typecheck = |when: &str| {
-        if let Some((package, args, place)) = fixture.typecheck {
+        if let Some((tsc, args, place)) = fixture.typecheck {
             run(
-                &format!(
-                    "{}: {package} tsc {} ({when})",
-                    fixture.name,
-                    args.join(" ")
-                ),
-                Command::new(typescript_bin(package))
-                    .current_dir(repo.join(place))
-                    .args(args),
+                &format!("{}: {tsc} {} ({when})", fixture.name, args.join(" ")),
+                tool(tsc, &repo.join(place)).args(args),
             );
         }
     };
@@ -400,7 +394,7 @@ const PLAIN: Fixture = Fixture {
     entry: "src/index.ts",
     import_ext: "",
     types: Types::Generated("npm run cf-typegen"),
-    typecheck: Some(("typescript", &["-p", "tsconfig.json"], "")),
+    typecheck: Some(("tsc", &["-p", "tsconfig.json"], "")),
     typecheck_before: false,
     deploys: &[None],
     assets: None,
@@ -419,7 +413,7 @@ fn vite_full_stack_app_keeps_its_frontend_clean() {
         name: "vite-fullstack",
         modules: "worker/kv",
         entry: "worker/index.ts",
-        typecheck: Some(("typescript", &["-b"], "")),
+        typecheck: Some(("tsc", &["-b"], "")),
         typecheck_before: true,
         assets: Some("dist/client"),
         says: &["worker/kv"],
@@ -479,7 +473,7 @@ fn typescript_5_0() {
     }
     worker_repo(Fixture {
         name: "typescript-5.0",
-        typecheck: Some(("typescript-5.0", &["-p", "tsconfig.json"], "")),
+        typecheck: Some(("tsc-5.0", &["-p", "tsconfig.json"], "")),
         ..PLAIN
     });
 }

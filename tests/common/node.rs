@@ -80,20 +80,16 @@ pub fn node_workspace() {
     }
 }
 
-/// A tool's executable in the e2e workspace. `tsc` is the current
-/// TypeScript's: the workspace also holds TypeScript 5.0 (the alias package
-/// `typescript-5.0`), whose `tsc` npm may link as `.bin/tsc` instead.
+/// A tool of the e2e workspace. `tsc` is TypeScript's current version and
+/// `tsc-5.0` the 5.0 one (both packages have a `tsc`, so `.bin/tsc` could be
+/// either).
 pub fn node_bin(name: &str) -> PathBuf {
-    if name == "tsc" {
-        return typescript_bin("typescript");
+    let modules = e2e_dir().join("node_modules");
+    match name {
+        "tsc" => modules.join("typescript/bin/tsc"),
+        "tsc-5.0" => modules.join("typescript-5.0/bin/tsc"),
+        _ => modules.join(".bin").join(name),
     }
-    e2e_dir().join("node_modules/.bin").join(name)
-}
-
-/// The `tsc` of one TypeScript package of the e2e workspace: `typescript`
-/// or `typescript-5.0`.
-pub fn typescript_bin(package: &str) -> PathBuf {
-    e2e_dir().join("node_modules").join(package).join("bin/tsc")
 }
 
 /// A tool from the e2e workspace, run in `dir`, non-interactively.
