@@ -498,7 +498,8 @@ struct Declaration {
     /// The text between its braces.
     body: String,
     /// It extends or adds to the types `wrangler types` generates
-    /// (`interface Env extends Cloudflare.Env {}`).
+    /// (`interface Env extends Cloudflare.Env {}`, or an `interface Env`
+    /// inside `namespace Cloudflare`).
     extends_generated: bool,
 }
 
@@ -519,6 +520,14 @@ fn hand_written(project: &Project, generated: Option<&Path>) -> Vec<Declaration>
     places.push(project.root.join("src"));
     for place in &places {
         collect(place, MAX_DEPTH, &mut files);
+    }
+    if let Some(main) = &main
+        && main.is_file()
+        && [".ts", ".tsx", ".mts", ".cts"]
+            .iter()
+            .any(|ext| main.to_string_lossy().ends_with(ext))
+    {
+        files.push(main.clone());
     }
     if let Ok(entries) = std::fs::read_dir(&project.root) {
         let mut beside: Vec<PathBuf> = entries
@@ -618,10 +627,20 @@ fn declarations(text: &str) -> Vec<Declaration> {
             name,
             title: format!("{kind} {name}"),
             body: body.to_string(),
-            extends_generated: head.contains("Cloudflare.Env"),
+            extends_generated: head.contains("Cloudflare.Env")
+                || in_cloudflare_namespace(&text[..start]),
         });
     }
     found
+}
+
+/// Whether text ending here is inside `namespace Cloudflare { … }`, where
+/// an `interface Env` adds to the one `wrangler types` generates.
+fn in_cloudflare_namespace(before: &str) -> bool {
+    before.rfind("namespace Cloudflare").is_some_and(|at| {
+        let inside = &before[at..];
+        inside.matches('{').count() > inside.matches('}').count()
+    })
 }
 
 /// What follows a declaration's name: the text up to its opening brace and
@@ -1027,6 +1046,58 @@ mod tests {
         assert_eq!(
             steps,
             ["npx wrangler types   # regenerates worker-configuration.d.ts with APP_DATA"]
+        );
+        // Nor does one that adds to the generated namespace.
+        let steps = steps_in(
+            &[
+                WRANGLER,
+                GENERATED,
+                ("package.json", "{}"),
+                (
+                    "src/env.d.ts",
+                    "declare namespace Cloudflare {\n  interface Env {\n    EXTRA: string;\n  }\n}\n",
+                ),
+            ],
+            None,
+        );
+        assert_eq!(
+            steps,
+            ["npx wrangler types   # regenerates worker-configuration.d.ts with APP_DATA"]
+        );
+        // Without generated types, it is where the line goes.
+        let steps = steps_in(
+            &[
+                WRANGLER,
+                ("package.json", "{}"),
+                (
+                    "src/env.d.ts",
+                    "declare namespace Cloudflare {\n  interface Env {\n    EXTRA: string;\n  }\n}\n",
+                ),
+            ],
+            None,
+        );
+        assert_eq!(
+            steps,
+            ["add `APP_DATA: KVNamespace;` to `interface Env` in src/env.d.ts:2"]
+        );
+    }
+
+    #[test]
+    fn an_entry_beside_the_config_is_read_too() {
+        let steps = steps_in(
+            &[
+                ("wrangler.toml", "name = \"w\"\nmain = \"index.ts\"\n"),
+                ("package.json", "{}"),
+                (
+                    "index.ts",
+                    "export interface Env {\n  A: string;\n}\nexport default {};\n",
+                ),
+            ],
+            None,
+        );
+        assert_eq!(
+            steps,
+            ["add `APP_DATA: KVNamespace;` to `interface Env` in index.ts:1"]
         );
     }
 

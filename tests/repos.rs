@@ -215,6 +215,14 @@ fn worker_repo(fixture: Fixture) {
         );
     }
 
+    // And how to construct the store from env.
+    let usage = "in a handler: const store = new KVStore(env.E2E_KV);";
+    assert!(
+        steps.iter().any(|s| s == usage),
+        "{}: no {usage:?} in {steps:#?}",
+        fixture.name
+    );
+
     // The modules are where the Worker's code is.
     let modules: Vec<String> = std::fs::read_dir(repo.join(fixture.modules))
         .unwrap_or_else(|e| panic!("{}: {}: {e}\n{said}", fixture.name, fixture.modules))
