@@ -126,8 +126,9 @@ fn next_steps(stdout: &str) -> Vec<String> {
         .collect()
 }
 
-/// Runs `args` in `dir` as JSON and asserts that no file changed.
-fn assert_identical(dir: &Path, args: &[&str]) {
+/// Runs `args` in `dir` as JSON and asserts that no file changed; returns
+/// the next steps.
+fn assert_identical(dir: &Path, args: &[&str]) -> Vec<String> {
     let output = kvgen_in(dir, &[args, &["--json"]].concat());
     assert!(
         output.status.success(),
@@ -143,6 +144,31 @@ fn assert_identical(dir: &Path, args: &[&str]) {
         "kvgen {args:?} again in {}: {report:#}",
         dir.display()
     );
+    report["next_steps"]
+        .as_array()
+        .expect("next_steps")
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Whether a next step brings the `Env` types up to date by running a
+/// command.
+fn is_typegen(step: &str) -> bool {
+    step.contains("   # regenerates ") || step.contains("   # generates the Env types")
+}
+
+/// Runs a printed shell command (its part before the comment) in `dir`.
+fn run_printed(what: &str, dir: &Path, step: &str) -> Output {
+    let command = step.split("   #").next().unwrap();
+    run(
+        &format!("{what}: the printed `{command}` in {}", dir.display()),
+        Command::new("sh")
+            .args(["-c", command])
+            .current_dir(dir)
+            .env("CI", "true")
+            .env("WRANGLER_SEND_METRICS", "false"),
+    )
 }
 
 /// The `import` of `module` (a file in the module folder) from the entry.
@@ -202,9 +228,16 @@ fn worker_repo(fixture: Fixture) {
         steps.extend(next_steps(&String::from_utf8_lossy(&output.stdout)));
         assert_identical(&repo.join(place), &args);
     }
+    // Typegen commands printed elsewhere, to run where they were printed.
+    let mut elsewhere: Vec<(PathBuf, String)> = Vec::new();
     for (place, extra) in fixture.again {
         for command in COMMANDS {
-            assert_identical(&repo.join(place), &[*command, extra].concat());
+            let dir = repo.join(place);
+            for step in assert_identical(&dir, &[*command, extra].concat()) {
+                if is_typegen(&step) && !elsewhere.contains(&(dir.clone(), step.clone())) {
+                    elsewhere.push((dir.clone(), step));
+                }
+            }
         }
     }
     for words in fixture.says {
@@ -254,25 +287,32 @@ fn worker_repo(fixture: Fixture) {
                 .iter()
                 .find(|s| s.starts_with(command))
                 .unwrap_or_else(|| panic!("{}: no `{command}` step in {steps:#?}", fixture.name));
-            let command = step.split("   #").next().unwrap();
-            let output = run(
-                &format!("{}: the printed `{command}`", fixture.name),
-                Command::new("sh")
-                    .args(["-c", command])
-                    .current_dir(&worker)
-                    .env("CI", "true")
-                    .env("WRANGLER_SEND_METRICS", "false"),
-            );
-            let types = std::fs::read_to_string(worker.join("worker-configuration.d.ts")).unwrap();
-            for binding in BINDINGS {
+            let types_file = worker.join("worker-configuration.d.ts");
+            let typed = |after: &str| {
+                let types = std::fs::read_to_string(&types_file).unwrap();
+                for binding in BINDINGS {
+                    assert!(
+                        types.contains(&format!("{binding}: KVNamespace"))
+                            || types.contains(&format!("{binding}?: KVNamespace")),
+                        "{}: {binding} not typed after `{after}`:\n{types}",
+                        fixture.name
+                    );
+                }
+            };
+            // The ones printed from a subfolder write the Worker's file.
+            for (dir, step) in &elsewhere {
+                std::fs::remove_file(&types_file).unwrap();
+                run_printed(fixture.name, dir, step);
+                typed(step);
                 assert!(
-                    types.contains(&format!("{binding}: KVNamespace"))
-                        || types.contains(&format!("{binding}?: KVNamespace")),
-                    "{}: {binding} not typed after `{command}`: {}\n{types}",
+                    dir == &worker || !dir.join("worker-configuration.d.ts").exists(),
+                    "{}: `{step}` wrote its types in {}",
                     fixture.name,
-                    show(&output)
+                    dir.display()
                 );
             }
+            run_printed(fixture.name, &worker, step);
+            typed(step);
         }
         Types::HandWritten(at) => {
             let (file, line) = at.split_once(':').unwrap();
