@@ -558,7 +558,10 @@ const CASES: &[Case] = &[
     Case {
         name: "kv_namespaces that is not a list",
         base: Base::Files(&[
-            ("wrangler.toml", "name = \"w\"\nkv_namespaces = \"x\"\n"),
+            (
+                "wrangler.toml",
+                "name = \"w\"\nmain = \"src/index.ts\"\nkv_namespaces = \"x\"\n",
+            ),
             ("package.json", "{}"),
         ]),
         setup: nothing,
@@ -597,7 +600,7 @@ const CASES: &[Case] = &[
         base: Base::Files(&[
             (
                 "wrangler.jsonc",
-                "{\n  \"name\": \"w\",\n  \"kv_namespaces\": [],\n  \"kv_namespaces\": [{ \"binding\": \"A\" }]\n}\n",
+                "{\n  \"name\": \"w\",\n  \"kv_namespaces\": [],\n  \"kv_namespaces\": [{ \"binding\": \"A\" }],\n  \"main\": \"src/index.ts\"\n}\n",
             ),
             ("package.json", "{}"),
         ]),
@@ -613,7 +616,7 @@ const CASES: &[Case] = &[
         base: Base::Files(&[
             (
                 "wrangler.jsonc",
-                "{\n  \"name\": \"w\",\n  \"env\": { \"staging\": {} },\n  \"env\": { \"production\": {} }\n}\n",
+                "{\n  \"name\": \"w\",\n  \"env\": { \"staging\": {} },\n  \"env\": { \"production\": {} },\n  \"main\": \"src/index.ts\"\n}\n",
             ),
             ("package.json", "{}"),
         ]),
@@ -671,7 +674,7 @@ const CASES: &[Case] = &[
         base: Base::Files(&[
             (
                 "wrangler.toml",
-                "name = \"w\"\n\n[[kv_namespaces]]\nbinding = \"OK\"\nid = \"0123456789abcdef0123456789abcdef\"\n",
+                "name = \"w\"\nmain = \"src/index.ts\"\n\n[[kv_namespaces]]\nbinding = \"OK\"\nid = \"0123456789abcdef0123456789abcdef\"\n",
             ),
             ("package.json", "{}"),
         ]),
@@ -1165,7 +1168,7 @@ const CASES: &[Case] = &[
         base: Base::Files(&[
             (
                 "wrangler.toml",
-                "name = \"w\"\nkv_namespaces = [\n  { binding = \"CACHE\" }, # production cache\n]",
+                "name = \"w\"\nmain = \"src/index.ts\"\nkv_namespaces = [\n  { binding = \"CACHE\" }, # production cache\n]",
             ),
             ("package.json", "{}"),
         ]),
@@ -1277,7 +1280,10 @@ const CASES: &[Case] = &[
         name: "a config linked inside the project is written through the link",
         base: Base::Files(&[
             ("package.json", "{}"),
-            ("config/wrangler.toml", "name = \"w\"\n"),
+            (
+                "config/wrangler.toml",
+                "name = \"w\"\nmain = \"src/index.ts\"\n",
+            ),
         ]),
         setup: |root| link("config/wrangler.toml", &root.join("wrangler.toml")),
         args: &["create", "ok"],
@@ -1346,7 +1352,11 @@ fn run_case(case: &Case) {
     let root = outer.join("project");
     fs::create_dir(&root).unwrap();
     fs::create_dir(outer.join("outside")).unwrap();
-    fs::write(outer.join("outside/wrangler.toml"), "name = \"outside\"\n").unwrap();
+    fs::write(
+        outer.join("outside/wrangler.toml"),
+        "name = \"outside\"\nmain = \"src/index.ts\"\n",
+    )
+    .unwrap();
     match &case.base {
         Base::Copy(fixture) => {
             copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture), &root)

@@ -134,14 +134,13 @@ pub fn prepare(
 ) -> anyhow::Result<Prepared> {
     let project = super::project(cwd, global)?;
     let envs = super::envs(global, &project)?;
-    let dir = super::module_dir(global, &project)?;
-    let mut plan = Plan {
-        header: Some(super::header(cwd, &project, &dir)),
-        ..Plan::default()
-    };
+    let mut plan = Plan::default();
     let mut edits = vec![kv_binding(binding, global.force)];
     edits.extend(extra);
+    // What is wrong with the config itself is said first.
     let config = edit_config(&mut plan, &project, &envs, &edits)?;
+    let dir = super::module_dir(global, &project)?;
+    plan.header = Some(super::header(cwd, &project, &dir));
     plan.warnings.extend(super::inheritance_warning(
         &project,
         &envs,
