@@ -189,14 +189,10 @@ fn import_line(entry: &str, modules: &str, module: &str, ext: &str) -> (String, 
 fn worker_repo(fixture: Fixture) {
     node_workspace();
     let started = Instant::now();
+    let source = repo().join("tests/fixtures/projects").join(fixture.name);
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
-    common::copy_tree(
-        &repo_path()
-            .join("tests/fixtures/projects")
-            .join(fixture.name),
-        &repo,
-    );
+    common::copy_tree(&source, &repo);
     std::os::unix::fs::symlink(e2e_dir().join("node_modules"), repo.join("node_modules")).unwrap();
     let worker = repo.join(fixture.worker);
     let typecheck = |when: &str| {
@@ -425,10 +421,6 @@ fn worker_repo(fixture: Fixture) {
         fixture.name,
         started.elapsed().as_secs_f64()
     ));
-}
-
-fn repo_path() -> PathBuf {
-    repo().to_path_buf()
 }
 
 /// The defaults: a Worker at the repo root with `main = "src/index.ts"`
