@@ -60,7 +60,7 @@ fn request(global: &GlobalArgs, args: &CreateArgs) -> Result<Request, BadInput> 
 pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<Plan> {
     let request = request(global, args)?;
     let project = super::project(cwd, global)?;
-    let dir = super::module_dir(global, project.lang)?;
+    let dir = super::module_dir(global, &project)?;
     let mut plan = Plan::default();
 
     let env = request.env.as_deref();
@@ -74,7 +74,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CreateArgs) -> anyhow::Resul
     let files = templates::render(
         project.lang,
         "create",
-        context! { default_ttl => ttl },
+        context! { default_ttl => ttl, ..generate::lang_context(&project)? },
         &|_| true,
     )?;
     generate::add_modules(&mut plan, &project, &dir, files, &[], global.force)?;
