@@ -1593,3 +1593,71 @@ fn a_crate_root_that_does_not_parse_is_bad_input_with_its_place() {
         "mod storage;\n\nuse worker::*;\n\nmod kv {\n}\n"
     );
 }
+
+#[test]
+fn a_crate_whose_worker_is_too_old_is_exit_2_naming_both_versions() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let manifest = project
+        .read("Cargo.toml")
+        .replace("worker = \"0.8\"", "worker = \"0.6\"");
+    project.write("Cargo.toml", &manifest);
+    // Cargo.lock still resolves 0.8: cargo would re-resolve it for "0.6".
+    let before = project.tree();
+    for command in [
+        &["create", "users"][..],
+        &["cache"],
+        &["flags"],
+        &["session"],
+        &["bulk", "--binding", "DATA"],
+    ] {
+        let run = project.kvgen(command);
+        run.assert_code(2);
+        let cargo_toml = project.path().join("Cargo.toml");
+        assert!(
+            run.stderr.contains(&format!(
+                "{}:10:1: this crate builds with `worker` \"0.6\", and kvgen's Rust modules need `worker` 0.7 or later",
+                cargo_toml.display()
+            )),
+            "{command:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("cargo update -p worker"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(project.tree(), before, "{command:?}: nothing is written");
+    }
+}
+
+#[test]
+fn rust_modules_go_beside_a_crate_root_given_by_lib_path() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let manifest = project
+        .read("Cargo.toml")
+        .replace("[lib]\n", "[lib]\npath = \"worker/lib.rs\"\n");
+    project.write("Cargo.toml", &manifest);
+    let lib = project.read("src/lib.rs");
+    fs::create_dir(project.path().join("worker")).unwrap();
+    project.write("worker/lib.rs", &lib);
+    fs::remove_dir_all(project.path().join("src")).unwrap();
+
+    // A folder that is not beside the crate root would never be compiled.
+    let before = project.tree();
+    let run = project.kvgen(&["create", "users", "--dir", "src/kv"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains(
+            "--dir \"src/kv\": for Rust the folder must be worker/<module> (beside the crate root)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.tree(), before);
+
+    project.kvgen(&["create", "users"]).assert_code(0);
+    assert_eq!(project.read("worker/lib.rs"), format!("mod kv;\n\n{lib}"));
+    assert!(project.read("worker/kv/mod.rs").contains("pub mod store;"));
+    assert!(!project.path().join("src").exists());
+    project.kvgen(&["create", "users"]).assert_all_identical();
+}

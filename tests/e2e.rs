@@ -454,3 +454,53 @@ fn workers_rs_crate() {
         );
     }
 }
+
+/// A workers-rs crate at the oldest `worker` kvgen supports (0.7, kept by
+/// its Cargo.lock), whose crate root is `worker/lib.rs` (`[lib] path`):
+/// every command puts its modules in `worker/kv/` and `mod kv;` in that
+/// root, and the code written for `worker` 0.7 (no bulk get, no streamed
+/// reads) passes check, clippy, fmt and its own unit tests, on the host and
+/// for wasm32.
+#[test]
+fn workers_rs_crate_at_the_oldest_worker_with_its_own_crate_root() {
+    if skipped() {
+        return;
+    }
+    let (_dir, project) = copy_fixture("tests/fixtures/projects/rust-worker-oldest");
+    for command in COMMANDS {
+        kvgen(&project, command);
+    }
+    assert!(project.join("worker/kv/mod.rs").is_file());
+    assert!(project.join("worker/kv/bulk.rs").is_file());
+    assert!(!project.join("src").exists());
+    let root = std::fs::read_to_string(project.join("worker/lib.rs")).unwrap();
+    assert!(root.starts_with("mod kv;\n"), "{root}");
+    let bulk = std::fs::read_to_string(project.join("worker/kv/bulk.rs")).unwrap();
+    assert!(!bulk.contains("get_bulk"), "worker 0.7 has no bulk get");
+    let lock = std::fs::read_to_string(project.join("Cargo.lock")).unwrap();
+    assert!(lock.contains("name = \"worker\"\nversion = \"0.7.5\""));
+
+    cargo(&project, &["check", "--quiet"]);
+    // Cargo added what kvgen added to Cargo.toml and kept the rest.
+    let lock = std::fs::read_to_string(project.join("Cargo.lock")).unwrap();
+    assert!(lock.contains("name = \"worker\"\nversion = \"0.7.5\""));
+    cargo(
+        &project,
+        &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
+    );
+    cargo(&project, &["fmt", "--check"]);
+    cargo(&project, &["test", "--quiet"]);
+    if wasm32_available() {
+        let wasm = ["--target", "wasm32-unknown-unknown"];
+        cargo(&project, &[&["check", "--quiet"][..], &wasm].concat());
+        cargo(
+            &project,
+            &[&["clippy", "--quiet"][..], &wasm, &["--", "-D", "warnings"]].concat(),
+        );
+    } else {
+        announce(
+            "e2e: wasm32-unknown-unknown could not be installed (rustup target add failed): \
+             the wasm32 check of the generated Rust was skipped",
+        );
+    }
+}

@@ -22,7 +22,7 @@ fn snapshot_all(
         let files = templates::render(
             lang,
             command,
-            context! { default_ttl => ttl.clone() },
+            context! { default_ttl => ttl.clone(), worker_minor => 8 },
             &|_| true,
         )
         .unwrap();
@@ -180,10 +180,41 @@ fn snapshot_session(lang: Lang, label: &str) {
     settings.set_snapshot_path("../snapshots/render");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
-        let context = context! { default_ttl => 86400, cookie_name => "session" };
+        let context =
+            context! { default_ttl => 86400, cookie_name => "session", worker_minor => 8 };
         let files = templates::render(lang, "session", context, &|_| true).unwrap();
         for file in files.into_iter().filter(|f| not_limits(&f.name)) {
             insta::assert_snapshot!(format!("{label}-{}", file.name), file.content);
         }
     });
+}
+
+/// Snapshots what differs for a crate at `worker` 0.7 (`worker_minor` 7):
+/// the files of `command` whose name passes `only`.
+fn snapshot_rust_worker_0_7(command: &str, label: &str, only: &dyn Fn(&str) -> bool) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots/render");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        let context = context! { default_ttl => 3600, worker_minor => 7 };
+        let files = templates::render(Lang::Rust, command, context, &|_| true).unwrap();
+        for file in files.into_iter().filter(|f| only(&f.name)) {
+            insta::assert_snapshot!(format!("{label}-{}", file.name), file.content);
+        }
+    });
+}
+
+#[test]
+fn rust_create_worker_0_7() {
+    snapshot_rust_worker_0_7("create", "rust-create-worker-0.7", &store);
+}
+
+#[test]
+fn rust_cache_worker_0_7() {
+    snapshot_rust_worker_0_7("cache", "rust-cache-worker-0.7", &|name| name == "warm.rs");
+}
+
+#[test]
+fn rust_bulk_worker_0_7() {
+    snapshot_rust_worker_0_7("bulk", "rust-bulk-worker-0.7", &|name| name == "bulk.rs");
 }

@@ -98,7 +98,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result
     let files = templates::render(
         project.lang,
         "cache",
-        context! { default_ttl => ttl },
+        context! { default_ttl => ttl, ..generate::lang_context(project)? },
         &wanted,
     )?;
     generate::add_modules(plan, project, dir, files, &[], global.force)?;
