@@ -8,7 +8,11 @@
 //! engine, so `export KEY=…`, `KEY: …`, quoted and multi-line values,
 //! comments, spaces and a leading byte-order mark all read as they do for
 //! Wrangler.
+//!
+//! [`local_vars`] says which of these files `wrangler dev` reads for an
+//! environment, as wrangler 4 decides it.
 
+use std::path::Path;
 use std::sync::OnceLock;
 
 use regress::Regex;
@@ -65,6 +69,90 @@ pub fn parse(text: &str) -> Vec<Entry> {
 /// The entry dotenv keeps for `key`: its last definition.
 pub fn get<'a>(entries: &'a [Entry], key: &str) -> Option<&'a Entry> {
     entries.iter().rev().find(|entry| entry.key == key)
+}
+
+/// The file wrangler reads local variables from when there is none.
+pub const DEV_VARS: &str = ".dev.vars";
+
+/// The variable that turns off wrangler's reading of `.env` files for
+/// `wrangler dev` (`"false"`, in any case; anything else keeps it on).
+pub const LOAD_FROM_DOT_ENV: &str = "CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV";
+
+/// The files `wrangler dev` reads a Worker's local variables and secrets
+/// from, for one environment, and the one a new variable goes to.
+///
+/// Wrangler (`getVarsForDev`, 4.86) looks in the config's folder: when
+/// `.dev.vars.<env>` exists it reads that file alone, else when `.dev.vars`
+/// exists it reads that alone (an empty one counts); only when neither
+/// exists does it merge `.env`, `.env.local`, `.env.<env>` and
+/// `.env.<env>.local`, in that order, a later file's value winning, unless
+/// [`LOAD_FROM_DOT_ENV`] is `false`. So creating a `.dev.vars` in a project
+/// that keeps its secrets in `.env` silently hides them from `wrangler dev`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalVars {
+    /// The files wrangler reads, in the order it merges them (a later file's
+    /// value wins); empty when it reads none yet.
+    pub read: Vec<String>,
+    /// Where a new variable goes: the file wrangler reads last, or
+    /// `.dev.vars`, created, when it reads none.
+    pub target: String,
+}
+
+/// [`LocalVars`] of the project whose Wrangler config is in `root`, for the
+/// top level (`env` None) or `--env NAME`. The switch is read from kvgen's
+/// own environment, else from the `.env` files, as wrangler reads it at
+/// start-up (its environment winning over the files).
+pub fn local_vars(root: &Path, env: Option<&str>) -> LocalVars {
+    let exists = |name: &str| root.join(name).exists();
+    let switch = std::env::var(LOAD_FROM_DOT_ENV).ok().or_else(|| {
+        let mut value = None;
+        for name in dot_env_files(env).iter().filter(|n| exists(n)) {
+            let text = std::fs::read_to_string(root.join(name)).unwrap_or_default();
+            if let Some(entry) = get(&parse(&text), LOAD_FROM_DOT_ENV) {
+                value = Some(entry.value.clone());
+            }
+        }
+        value
+    });
+    let from_dot_env = !switch.is_some_and(|v| v.eq_ignore_ascii_case("false"));
+    choose(env, from_dot_env, exists)
+}
+
+/// The `.env` files wrangler merges for `env`, in order.
+fn dot_env_files(env: Option<&str>) -> Vec<String> {
+    let mut files = vec![".env".to_string(), ".env.local".to_string()];
+    if let Some(env) = env {
+        files.push(format!(".env.{env}"));
+        files.push(format!(".env.{env}.local"));
+    }
+    files
+}
+
+/// Wrangler's choice, given which files exist.
+fn choose(env: Option<&str>, from_dot_env: bool, exists: impl Fn(&str) -> bool) -> LocalVars {
+    let only = |name: String| LocalVars {
+        read: vec![name.clone()],
+        target: name,
+    };
+    if let Some(env) = env {
+        let own = format!("{DEV_VARS}.{env}");
+        if exists(&own) {
+            return only(own);
+        }
+    }
+    if exists(DEV_VARS) {
+        return only(DEV_VARS.to_string());
+    }
+    let read: Vec<String> = if from_dot_env {
+        dot_env_files(env)
+            .into_iter()
+            .filter(|n| exists(n))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let target = read.last().cloned().unwrap_or_else(|| DEV_VARS.to_string());
+    LocalVars { read, target }
 }
 
 /// `\r\n` and lone `\r` as `\n`, as dotenv does before parsing.
@@ -208,6 +296,93 @@ mod tests {
         assert_eq!(one("SECRET=\u{a0}abc"), "abc");
         // U+0085 is not whitespace in JavaScript.
         assert_eq!(one("SECRET=abc\u{85}"), "abc\u{85}");
+    }
+
+    fn chosen(env: Option<&str>, files: &[&str]) -> LocalVars {
+        choose(env, true, |name| files.contains(&name))
+    }
+
+    fn vars(read: &[&str], target: &str) -> LocalVars {
+        LocalVars {
+            read: read.iter().map(|s| s.to_string()).collect(),
+            target: target.to_string(),
+        }
+    }
+
+    #[test]
+    fn an_environment_s_own_dev_vars_is_read_alone() {
+        let all = [".dev.vars.staging", ".dev.vars", ".env", ".env.staging"];
+        let own = vars(&[".dev.vars.staging"], ".dev.vars.staging");
+        assert_eq!(chosen(Some("staging"), &all), own);
+        // Another environment, and the top level, read .dev.vars.
+        let shared = vars(&[".dev.vars"], ".dev.vars");
+        assert_eq!(chosen(Some("production"), &all), shared);
+        assert_eq!(chosen(None, &all), shared);
+        assert_eq!(
+            chosen(None, &[".dev.vars.staging"]),
+            vars(&[], ".dev.vars"),
+            "the top level never reads an environment's file"
+        );
+    }
+
+    #[test]
+    fn a_dev_vars_hides_every_env_file() {
+        let files = [".dev.vars", ".env", ".env.local"];
+        assert_eq!(chosen(None, &files), vars(&[".dev.vars"], ".dev.vars"));
+    }
+
+    #[test]
+    fn env_files_merge_in_wrangler_s_order_and_the_last_takes_new_values() {
+        let all = [
+            ".env.staging.local",
+            ".env.local",
+            ".env.staging",
+            ".env",
+            ".env.production",
+        ];
+        assert_eq!(
+            chosen(Some("staging"), &all),
+            vars(
+                &[".env", ".env.local", ".env.staging", ".env.staging.local"],
+                ".env.staging.local"
+            )
+        );
+        assert_eq!(
+            chosen(None, &all),
+            vars(&[".env", ".env.local"], ".env.local")
+        );
+        assert_eq!(
+            chosen(Some("dev"), &[".env"]),
+            vars(&[".env"], ".env"),
+            "no file is made for the environment"
+        );
+        assert_eq!(chosen(Some("dev"), &[]), vars(&[], ".dev.vars"));
+    }
+
+    #[test]
+    fn the_switch_turns_env_files_off() {
+        assert_eq!(
+            choose(None, false, |name| name == ".env"),
+            vars(&[], ".dev.vars")
+        );
+    }
+
+    #[test]
+    fn the_switch_is_read_from_the_env_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".env"), "A=1\n").unwrap();
+        std::fs::write(
+            dir.path().join(".env.staging"),
+            format!("{LOAD_FROM_DOT_ENV}=False\n"),
+        )
+        .unwrap();
+        if std::env::var_os(LOAD_FROM_DOT_ENV).is_none() {
+            assert_eq!(local_vars(dir.path(), None), vars(&[".env"], ".env"));
+            assert_eq!(
+                local_vars(dir.path(), Some("staging")),
+                vars(&[], ".dev.vars")
+            );
+        }
     }
 
     /// The same answers as the npm package on 3000 inputs, hand-written and
