@@ -329,7 +329,7 @@ fn reconcile<'a>(
 
 /// Keys under which Wrangler configs list bindings; a new `kv_namespaces`
 /// goes next to them.
-const BINDING_KEYS: &[&str] = &[
+pub(crate) const BINDING_KEYS: &[&str] = &[
     "kv_namespaces",
     "r2_buckets",
     "d1_databases",
