@@ -1593,3 +1593,182 @@ fn a_crate_root_that_does_not_parse_is_bad_input_with_its_place() {
         "mod storage;\n\nuse worker::*;\n\nmod kv {\n}\n"
     );
 }
+
+const ENVS_WORKER: &str = "tests/fixtures/projects/ts-toml-envs";
+
+/// The SESSION_SECRET value dotenv would read from `text` (plain lines).
+fn session_secret(text: &str) -> Option<String> {
+    text.lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("SESSION_SECRET="))
+        .map(str::to_string)
+}
+
+#[test]
+fn session_env_writes_the_environment_s_own_dev_vars() {
+    let project = Project::copy(ENVS_WORKER);
+    project.write(".dev.vars.staging", "API_TOKEN=abc\n");
+    project.write(".dev.vars", "API_TOKEN=shared\n");
+    let run = project.kvgen(&["session", "--env", "staging"]);
+    run.assert_code(0);
+    let statuses = run.statuses();
+    assert!(
+        statuses.contains(&("update".to_string(), ".dev.vars.staging".to_string())),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !statuses.iter().any(|(_, path)| path == ".dev.vars"),
+        "{}",
+        run.stdout
+    );
+    let staging = project.read(".dev.vars.staging");
+    let secret = session_secret(&staging).unwrap();
+    assert_eq!(secret.len(), 64);
+    assert!(!run.stdout.contains(&secret) && !run.stderr.contains(&secret));
+    assert_eq!(project.read(".dev.vars"), "API_TOKEN=shared\n");
+    assert_eq!(project.read(".gitignore"), ".dev.vars.staging\n");
+    assert!(
+        run.stdout.contains(
+            "npx wrangler secret put SESSION_SECRET --env staging   # a long random value; \
+             .dev.vars.staging has one for wrangler dev"
+        ),
+        "{}",
+        run.stdout
+    );
+    // The top level reads .dev.vars, which gets a secret of its own.
+    let run = project.kvgen(&["session", "--all-envs"]);
+    run.assert_code(0);
+    assert_eq!(project.read(".dev.vars.staging"), staging);
+    assert!(session_secret(&project.read(".dev.vars")).is_some());
+    assert!(
+        run.stdout
+            .contains("--env production   # a long random value; .dev.vars has one"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn session_puts_the_secret_in_env_when_the_project_keeps_secrets_there() {
+    let project = Project::copy(ENVS_WORKER);
+    project.write(".env", "API_TOKEN=abc\n");
+    let run = project.kvgen(&["session"]);
+    run.assert_code(0);
+    assert!(
+        run.statuses()
+            .contains(&("update".to_string(), ".env".to_string())),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !project.path().join(".dev.vars").exists(),
+        "a .dev.vars would stop wrangler reading .env"
+    );
+    let env = project.read(".env");
+    assert!(env.starts_with("API_TOKEN=abc\nSESSION_SECRET="), "{env}");
+    let secret = session_secret(&env).unwrap();
+    assert!(!run.stdout.contains(&secret));
+    assert_eq!(project.read(".gitignore"), ".env\n");
+    assert!(
+        run.stdout
+            .contains("# a long random value; .env has one for wrangler dev"),
+        "{}",
+        run.stdout
+    );
+    // Settled: a second run, for every environment, changes nothing (they
+    // all read .env).
+    let again = project.kvgen(&["session", "--all-envs"]);
+    again.assert_code(0);
+    assert_eq!(project.read(".env"), env);
+    assert!(!project.path().join(".dev.vars").exists());
+}
+
+#[test]
+fn session_uses_dev_vars_when_it_exists_beside_env() {
+    let project = Project::copy(ENVS_WORKER);
+    project.write(".env", "API_TOKEN=abc\n");
+    project.write(".dev.vars", "API_TOKEN=dev\n");
+    let run = project.kvgen(&["session"]);
+    run.assert_code(0);
+    assert_eq!(project.read(".env"), "API_TOKEN=abc\n");
+    assert!(
+        project
+            .read(".dev.vars")
+            .starts_with("API_TOKEN=dev\nSESSION_SECRET="),
+        "wrangler reads only .dev.vars"
+    );
+    assert!(
+        !run.statuses().iter().any(|(_, path)| path == ".env"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn session_keeps_a_secret_already_in_an_env_file_wrangler_merges() {
+    let project = Project::copy(ENVS_WORKER);
+    let mine = "SESSION_SECRET=staging-secret-of-at-least-32-characters\n";
+    project.write(".env", "API_TOKEN=abc\n");
+    project.write(".env.staging", mine);
+    let run = project.kvgen(&["session", "--env", "staging"]);
+    run.assert_code(0);
+    assert_eq!(project.read(".env"), "API_TOKEN=abc\n", "never shadowed");
+    assert_eq!(project.read(".env.staging"), mine);
+    assert!(
+        run.statuses()
+            .contains(&("identical".to_string(), ".env.staging".to_string())),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("--env staging   # a long random value; .env.staging has one"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("staging-secret"), "{}", run.stdout);
+    // A short one there is refused, naming its file and line; nothing is
+    // written.
+    project.write(".env.staging", "A=1\nSESSION_SECRET=hunter2\n");
+    let before = project.tree();
+    let run = project.kvgen(&["session", "--env", "staging"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains(".env.staging:2: SESSION_SECRET is 7 characters long"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("hunter2"));
+    assert_eq!(project.tree(), before);
+}
+
+#[test]
+fn session_refuses_a_tracked_env_and_offers_env_local() {
+    let home = GitHome::new("");
+    let project = Project::copy(ENVS_WORKER);
+    home.git(project.path(), &["init", "-q"]);
+    project.write(".env", "PUBLIC_URL=https://example.com\n");
+    home.git(project.path(), &["add", ".env"]);
+    let before = project.tree();
+    let run = home.kvgen(project.path(), &["session"], None);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains(".env: tracked by git") && run.stderr.contains("empty .env.local"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.tree(), before);
+    // With an empty .env.local the secret goes there, and git ignores it.
+    project.write(".env.local", "");
+    home.kvgen(project.path(), &["session"], None)
+        .assert_code(0);
+    assert!(session_secret(&project.read(".env.local")).is_some());
+    assert_eq!(project.read(".env"), "PUBLIC_URL=https://example.com\n");
+    assert_eq!(
+        home.git(project.path(), &["check-ignore", "-q", "--", ".env.local"])
+            .0,
+        0
+    );
+}
