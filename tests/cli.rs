@@ -1772,3 +1772,90 @@ fn session_refuses_a_tracked_env_and_offers_env_local() {
         0
     );
 }
+
+#[test]
+fn cache_warm_cron_dispatches_on_the_cron_in_an_existing_scheduled_handler() {
+    let project = Project::copy(ENVS_WORKER);
+    let run = project.kvgen(&["cache", "warm", "--cron", "*/30 * * * *"]);
+    run.assert_code(0);
+    assert!(!run.stdout.contains("switch"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("import { warm } from \"./kv/warm\";"),
+        "{}",
+        run.stdout
+    );
+
+    let project = Project::copy(ENVS_WORKER);
+    let index = project.read("src/index.ts").replace(
+        "} satisfies ExportedHandler<Env>;",
+        "  async scheduled(controller, env, ctx) {\n    ctx.waitUntil(report(env));\n  },\n} satisfies ExportedHandler<Env>;",
+    );
+    project.write("src/index.ts", &index);
+    let run = project.kvgen(&["cache", "warm", "--cron", "*/30 * * * *"]);
+    run.assert_code(0);
+    for expected in [
+        "src/index.ts has a scheduled handler already",
+        "switch (controller.cron) {",
+        "case \"*/30 * * * *\":",
+        "ctx.waitUntil(warm(env.CACHE, entriesToWarm()));",
+        "default:",
+    ] {
+        assert!(run.stdout.contains(expected), "{expected}: {}", run.stdout);
+    }
+    assert_eq!(
+        project.read("src/index.ts"),
+        index,
+        "the entry is not edited"
+    );
+}
+
+#[test]
+fn rust_cache_warm_cron_matches_on_the_cron_in_an_existing_scheduled_event() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let run = project.kvgen(&["cache", "warm", "--cron", "0 * * * *"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("add a scheduled handler"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("event.cron()"), "{}", run.stdout);
+
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let lib = format!(
+        "{}\n#[event(scheduled)]\nasync fn cleanup(_e: ScheduledEvent, _env: Env, _c: ScheduleContext) {{}}\n",
+        project.read("src/lib.rs")
+    );
+    project.write("src/lib.rs", &lib);
+    let run = project.kvgen(&["cache", "warm", "--cron", "0 * * * *"]);
+    run.assert_code(0);
+    for expected in [
+        "src/lib.rs has a scheduled handler already",
+        "match event.cron().as_str() {",
+        "\"0 * * * *\" => {",
+        "kv::warm::warm(&kv, entries_to_warm(), Default::default()).await",
+        "_ => run_scheduled_as_before(event, env, ctx).await",
+    ] {
+        assert!(run.stdout.contains(expected), "{expected}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn a_single_quoted_cron_list_gets_a_single_quoted_cron() {
+    let project = Project::copy(ENVS_WORKER);
+    let config = project.read("wrangler.toml").replace(
+        "[vars]\n",
+        "[triggers]\ncrons = ['0 0 * * *'] # nightly\n\n[vars]\n",
+    );
+    project.write("wrangler.toml", &config);
+    project
+        .kvgen(&["cache", "warm", "--cron", "*/30 * * * *"])
+        .assert_code(0);
+    assert!(
+        project
+            .read("wrangler.toml")
+            .contains("crons = ['0 0 * * *', '*/30 * * * *'] # nightly\n"),
+        "{}",
+        project.read("wrangler.toml")
+    );
+}
