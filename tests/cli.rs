@@ -1859,3 +1859,140 @@ fn a_single_quoted_cron_list_gets_a_single_quoted_cron() {
         project.read("wrangler.toml")
     );
 }
+
+/// A Worker with one KV binding and some data for `kvgen bulk put`.
+fn bulk_worker() -> Project {
+    let project = Project::copy(ENVS_WORKER);
+    let config = format!(
+        "{}\n[[kv_namespaces]]\nbinding = \"USERS\"\nid = \"0123456789abcdef0123456789abcdef\"\n",
+        project.read("wrangler.toml")
+    );
+    project.write("wrangler.toml", &config);
+    project.write("users.ndjson", "{\"key\":\"u1\",\"value\":\"Ada\"}\n");
+    project
+}
+
+#[test]
+fn bulk_output_in_a_new_folder_keeps_itself_out_of_git() {
+    let home = GitHome::new("");
+    let project = bulk_worker();
+    home.git(project.path(), &["init", "-q"]);
+    let run = home.kvgen(project.path(), &["bulk", "put", "users.ndjson"], None);
+    run.assert_code(0);
+    assert_eq!(
+        run.statuses(),
+        pairs(&[
+            ("create", "kv-bulk/.gitignore"),
+            ("create", "kv-bulk/users-put-0001.json"),
+        ])
+    );
+    let ignored = |path: &str| {
+        home.git(project.path(), &["check-ignore", "-q", "--", path])
+            .0
+            == 0
+    };
+    assert!(ignored("kv-bulk/users-put-0001.json"));
+    let (_, status) = home.git(
+        project.path(),
+        &["status", "--porcelain", "--untracked-files=all"],
+    );
+    assert!(!status.contains("kv-bulk"), "{status}");
+    assert!(
+        !project.path().join(".gitignore").exists(),
+        "the project's own is not touched"
+    );
+    // The folder is there now: nothing more is written, and no step.
+    let again = home.kvgen(project.path(), &["bulk", "put", "users.ndjson"], None);
+    again.assert_code(0);
+    again.assert_all_identical();
+    assert!(!again.stdout.contains("printf"), "{}", again.stdout);
+
+    // --json names it; a dry run writes nothing.
+    let project = bulk_worker();
+    let before = project.tree();
+    let run = project.kvgen(&[
+        "bulk",
+        "put",
+        "users.ndjson",
+        "--json",
+        "--dry-run",
+        "--out",
+        "data/kv",
+    ]);
+    run.assert_code(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report["ignore_file"],
+        serde_json::json!({ "path": "data/kv/.gitignore", "status": "create" })
+    );
+    assert_eq!(project.tree(), before);
+}
+
+#[test]
+fn bulk_output_in_a_folder_git_would_commit_gets_a_step_that_works() {
+    let home = GitHome::new("");
+    let project = bulk_worker();
+    home.git(project.path(), &["init", "-q"]);
+    fs::create_dir(project.path().join("seed")).unwrap();
+    let run = home.kvgen(
+        project.path(),
+        &["bulk", "put", "users.ndjson", "--out", "seed"],
+        None,
+    );
+    run.assert_code(0);
+    assert_eq!(
+        run.statuses(),
+        pairs(&[("create", "seed/users-put-0001.json")]),
+        "a folder that was there gets no file of kvgen's"
+    );
+    let step = run
+        .stdout
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("printf"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(step.contains("keep them out of git"), "{step}");
+    let command = step.split("   #").next().unwrap();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(project.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        home.git(
+            project.path(),
+            &["check-ignore", "-q", "--", "seed/users-put-0001.json"]
+        )
+        .0,
+        0
+    );
+    let again = home.kvgen(
+        project.path(),
+        &["bulk", "put", "users.ndjson", "--out", "seed"],
+        None,
+    );
+    assert!(!again.stdout.contains("printf"), "{}", again.stdout);
+
+    // Tracked files: the step untracks them too.
+    let project = bulk_worker();
+    home.git(project.path(), &["init", "-q"]);
+    project
+        .kvgen(&["bulk", "put", "users.ndjson", "--out", "seed"])
+        .assert_code(0);
+    fs::remove_file(project.path().join("seed/.gitignore")).unwrap();
+    home.git(project.path(), &["add", "seed"]);
+    project.write("users.ndjson", "{\"key\":\"u2\",\"value\":\"Grace\"}\n");
+    let run = home.kvgen(
+        project.path(),
+        &["bulk", "put", "users.ndjson", "--out", "seed", "--force"],
+        None,
+    );
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("git rm -r -q --cached seed && printf"),
+        "{}",
+        run.stdout
+    );
+}
