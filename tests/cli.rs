@@ -1996,3 +1996,25 @@ fn bulk_output_in_a_folder_git_would_commit_gets_a_step_that_works() {
         run.stdout
     );
 }
+
+#[test]
+fn session_says_to_list_the_secret_where_the_config_lists_required_secrets() {
+    let project = Project::copy(ENVS_WORKER);
+    let config = project.read("wrangler.toml").replace(
+        "[env.staging]\n",
+        "[env.staging]\nsecrets = { required = [\"API_KEY\"] }\n",
+    );
+    project.write("wrangler.toml", &config);
+    let run = project.kvgen(&["session", "--env", "staging"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("add \"SESSION_SECRET\" to env.staging.secrets.required in wrangler.toml"),
+        "{}",
+        run.stdout
+    );
+    // The top level lists none: no such step.
+    let run = project.kvgen(&["session"]);
+    run.assert_code(0);
+    assert!(!run.stdout.contains("secrets.required"), "{}", run.stdout);
+}
