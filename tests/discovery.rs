@@ -407,6 +407,20 @@ fn printed_commands_carry_the_environments_and_work_as_printed() {
 }
 
 #[test]
+fn an_environment_the_config_lacks_is_noted() {
+    let project = envs_project();
+    let run = project.kvgen(&["create", "app-data", "--env", "prodution"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains(
+            "note: env.prodution is new: wrangler.toml had no such environment (it has: dev, production), so kvgen adds it"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn bad_env_lists_are_refused() {
     let project = envs_project();
     for bad in ["dev,,production", "dev,constructor", " "] {

@@ -148,6 +148,7 @@ pub fn prepare(
         &binding.binding,
     ));
     plan.notes.extend(super::discovery_notes(cwd, &project));
+    plan.notes.extend(super::new_environments(&project, &envs));
     Ok(Prepared {
         project,
         dir,
@@ -369,9 +370,25 @@ pub fn binding_next_steps(
         ));
     }
     if project.lang == Lang::Ts && project.root.join("worker-configuration.d.ts").is_file() {
-        steps.push(wrangler(global, "types", None));
+        steps.push(types_command(prepared, global));
     }
     steps
+}
+
+/// `npx wrangler types`: Wrangler writes the file into the folder it runs
+/// in, so from anywhere but the project root the command names it.
+pub fn types_command(prepared: &Prepared, global: &GlobalArgs) -> String {
+    let from = prepared.plan.header.as_ref().map(|h| h.from.as_path());
+    match from {
+        Some(from) if from != prepared.project.root => {
+            let file = names::relative_path(
+                &prepared.project.root.join("worker-configuration.d.ts"),
+                from,
+            );
+            wrangler(global, &format!("types {}", names::shell_word(&file)), None)
+        }
+        _ => wrangler(global, "types", None),
+    }
 }
 
 /// A KV binding the config had before the run, where the run adds

@@ -190,6 +190,33 @@ pub(crate) fn inheritance_warning(
     ))
 }
 
+/// A note for each environment named with `--env` that the config does not
+/// have yet (a typo would otherwise go unnoticed until deploy).
+pub(crate) fn new_environments(project: &Project, envs: &[Option<String>]) -> Vec<String> {
+    let existing = project.environments();
+    envs.iter()
+        .flatten()
+        .filter(|env| !existing.contains(env))
+        .map(|env| {
+            let has = if existing.is_empty() {
+                "none".to_string()
+            } else {
+                existing.join(", ")
+            };
+            format!(
+                "env.{env} is new: {} had no such environment (it has: {has}), so kvgen adds it",
+                crate::names::show_path(
+                    project
+                        .config
+                        .file_name()
+                        .map(Path::new)
+                        .unwrap_or(Path::new(""))
+                )
+            )
+        })
+        .collect()
+}
+
 /// Notes on what discovery saw: other Wrangler configs next to the chosen
 /// one, and TypeScript modules going into a JavaScript Worker.
 pub(crate) fn discovery_notes(cwd: &Path, project: &Project) -> Vec<String> {
