@@ -187,3 +187,31 @@ fn snapshot_session(lang: Lang, label: &str) {
         }
     });
 }
+
+/// The bulk module (arrow functions, one-line objects, imports) as a
+/// project with every non-default prettier setting kvgen follows, resolving
+/// modules the Node way, gets it.
+#[test]
+fn typescript_bulk_in_a_styled_node_project() {
+    use kvgen::ts_style::{Indent, Quote, Style, TrailingComma};
+    let style = Style {
+        indent: Indent::Spaces(4),
+        quote: Quote::Single,
+        semi: false,
+        trailing_comma: TrailingComma::None,
+        arrow_parens: false,
+        bracket_spacing: false,
+    };
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots/render");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        let files =
+            templates::render(Lang::Ts, "bulk", context! { default_ttl => () }, &|_| true).unwrap();
+        for file in files.into_iter().filter(|f| not_limits(&f.name)) {
+            let content = kvgen::ts_style::apply(&file.content, &style);
+            let content = kvgen::ts_style::with_js_extensions(&content);
+            insta::assert_snapshot!(format!("ts-bulk-styled-{}", file.name), content);
+        }
+    });
+}

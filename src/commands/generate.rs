@@ -187,10 +187,14 @@ pub fn add_modules(
 ) -> anyhow::Result<()> {
     match project.lang {
         Lang::Ts => {
-            let indent = ts_style::indent(&project.root);
-            let quote = ts_style::quote(&project.root);
+            let dirs = [project.root.clone()];
+            let style = ts_style::read(&dirs);
+            let js_extensions = ts_style::imports_need_extension(&dirs);
             for file in files {
-                let content = ts_style::apply(&file.content, indent, quote);
+                let mut content = ts_style::apply(&file.content, &style);
+                if js_extensions {
+                    content = ts_style::with_js_extensions(&content);
+                }
                 plan.generated(
                     &project.root,
                     &format!("{dir}/{}", file.name),
