@@ -22,7 +22,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Run as if started in DIR.
     #[arg(short = 'C', long = "cwd", value_name = "DIR", global = true)]
@@ -35,7 +35,9 @@ pub struct GlobalArgs {
     /// depends on `worker` is rust, a package.json or tsconfig.json is ts].
     #[arg(long, value_enum, global = true)]
     pub lang: Option<Lang>,
-    /// Where the modules go, relative to the project root [default: src/kv].
+    /// Where the modules go, relative to the project root [default: `kv`
+    /// next to the config's `main`, e.g. src/kv for src/index.ts; for Rust,
+    /// `kv` next to the crate root, e.g. src/kv].
     #[arg(long, value_name = "DIR", global = true)]
     pub dir: Option<String>,
     /// The KV binding to use [default: create: derived from NAMESPACE, e.g.
@@ -46,9 +48,14 @@ pub struct GlobalArgs {
     #[arg(long, value_name = "NAME", global = true)]
     pub binding: Option<String>,
     /// Put the binding under env.NAME (bindings are not inherited by
-    /// environments) [default: the top level].
-    #[arg(long, value_name = "NAME", global = true)]
+    /// environments); several names, comma-separated, put it in each, e.g.
+    /// `--env staging,production` [default: the top level].
+    #[arg(long, value_name = "NAME[,NAME…]", global = true)]
     pub env: Option<String>,
+    /// Put the binding at the top level and in every environment of the
+    /// config (the same binding name, with its own namespace in each).
+    #[arg(long, global = true, conflicts_with = "env")]
+    pub all_envs: bool,
     /// Print the plan and a unified diff of every file; write nothing.
     #[arg(long, global = true)]
     pub dry_run: bool,

@@ -251,6 +251,26 @@ pub fn env(name: &str) -> Result<&str, BadInput> {
     Ok(name)
 }
 
+/// Quotes a word for a POSIX shell: inside single quotes nothing is special
+/// but the single quote itself, written as '\''.
+pub fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// A word for a POSIX shell: as it is when no character in it is special
+/// to the shell, else quoted (a binding such as `$kv` would otherwise be
+/// expanded by the shell).
+pub fn shell_word(word: &str) -> String {
+    let plain = word.chars().all(|c| {
+        c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | ':' | '@' | '+' | ',')
+    });
+    if plain && !word.is_empty() {
+        word.to_string()
+    } else {
+        shell_quote(word)
+    }
+}
+
 /// Checks a namespace id (`--id`, `--preview-id`): 32 lowercase hex characters,
 /// as `wrangler kv namespace create` prints them.
 pub fn namespace_id<'a>(flag: &str, id: &'a str) -> Result<&'a str, BadInput> {
@@ -323,6 +343,33 @@ pub fn show_path(path: &Path) -> String {
         }
     }
     out
+}
+
+/// `path` relative to the folder `from` (both absolute, links resolved),
+/// with `/` separators, for messages: `.` for `from` itself, `../x` above
+/// it; printable (see [`show_path`]).
+pub fn relative_path(path: &Path, from: &Path) -> String {
+    let path_parts: Vec<_> = path.components().collect();
+    let from_parts: Vec<_> = from.components().collect();
+    let common = path_parts
+        .iter()
+        .zip(&from_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    if common == 0 {
+        return show_path(path);
+    }
+    let mut parts: Vec<String> = vec!["..".to_string(); from_parts.len() - common];
+    parts.extend(
+        path_parts[common..]
+            .iter()
+            .map(|c| show_path(Path::new(c.as_os_str()))),
+    );
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
 }
 
 /// Appends `text` with the characters `{:?}` escapes escaped the same way,

@@ -135,10 +135,27 @@ fn mask_values(text: &str, own: &[String]) -> String {
     out
 }
 
+/// What a run found, for the first line of its report; paths relative to
+/// the folder the run was started in.
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub config: String,
+    pub root: String,
+    pub lang: crate::project::Lang,
+    pub modules: String,
+    /// The folder the run was started in (links resolved).
+    pub from: PathBuf,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
+    pub header: Option<Header>,
     pub files: Vec<FileChange>,
     pub next_steps: Vec<String>,
+    /// Things the user must know that are not a failure.
+    pub warnings: Vec<String>,
+    /// What kvgen decided or saw, for the user's information.
+    pub notes: Vec<String>,
     /// The project root the files are in: where the run's journal goes.
     pub root: Option<PathBuf>,
 }

@@ -12,6 +12,7 @@ pub const CONFIG_NAMES: [&str; 3] = ["wrangler.json", "wrangler.jsonc", "wrangle
 
 /// The language of the generated code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// TypeScript (a `package.json` or `tsconfig.json` in the project root).
     Ts,
@@ -27,6 +28,11 @@ pub struct Project {
     pub config: PathBuf,
     pub format: Format,
     pub lang: Lang,
+    /// The config's `main` (the Worker's entry), relative to the root with
+    /// `/` separators, as written (a leading `./` dropped).
+    pub main: Option<String>,
+    /// What the config means as data, as Wrangler reads it.
+    pub settings: serde_json::Value,
 }
 
 impl Project {
@@ -53,12 +59,68 @@ impl Project {
             Some(lang) => lang,
             None => detect_lang(&root)?,
         };
+        let format = Format::of(&config);
+        let shown = crate::names::show_path(&config);
+        let raw = crate::files::read_text(&config, &shown)
+            .map_err(|e| BadInput::new(format!("{e:#}")))?
+            .ok_or_else(|| BadInput::new(format!("{shown}: cannot read the Wrangler config")))?;
+        let settings =
+            crate::config::read(format, &raw).map_err(|e| BadInput::new(format!("{shown}:{e}")))?;
+        let main = settings
+            .get("main")
+            .and_then(serde_json::Value::as_str)
+            .map(|main| main.trim_start_matches("./").to_string());
         Ok(Project {
-            format: Format::of(&config),
+            format,
             root,
             config,
             lang,
+            main,
+            settings,
         })
+    }
+
+    /// The environments of the config (`env.NAME`), sorted.
+    pub fn environments(&self) -> Vec<String> {
+        self.settings
+            .get("env")
+            .and_then(serde_json::Value::as_object)
+            .map(|envs| envs.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The environments that declare bindings of their own (of any kind).
+    pub fn environments_with_bindings(&self) -> Vec<String> {
+        self.environments()
+            .into_iter()
+            .filter(|env| {
+                self.settings["env"][env].as_object().is_some_and(|table| {
+                    crate::config::BINDING_KEYS
+                        .iter()
+                        .any(|key| table.contains_key(*key))
+                })
+            })
+            .collect()
+    }
+
+    /// Whether `env.NAME` already has the KV binding `binding`.
+    pub fn env_has_kv_binding(&self, env: &str, binding: &str) -> bool {
+        self.settings["env"][env]["kv_namespaces"]
+            .as_array()
+            .is_some_and(|entries| entries.iter().any(|e| e["binding"] == binding))
+    }
+
+    /// A Worker whose entry is JavaScript, with no tsconfig.json from its
+    /// folder up to the workspace root.
+    pub fn is_javascript_worker(&self) -> bool {
+        let js = self.main.as_deref().is_some_and(|main| {
+            [".js", ".mjs", ".cjs", ".jsx"]
+                .iter()
+                .any(|ext| main.ends_with(ext))
+        });
+        js && !workspace_dirs(&self.root)
+            .iter()
+            .any(|dir| crate::files::is_regular(&dir.join("tsconfig.json")))
     }
 
     /// A path relative to the project root, with `/` separators, for messages.
@@ -116,45 +178,246 @@ fn find_config(cwd: &Path) -> Result<PathBuf, BadInput> {
             }
         }
     }
-    Err(BadInput::new(format!(
+    let mut message = format!(
         "not a Worker project: no {} in {} or any folder above it (run kvgen inside your Worker, or pass --config PATH)",
         CONFIG_NAMES.join(", "),
         crate::names::show_path(cwd)
-    )))
-}
-
-fn detect_lang(root: &Path) -> Result<Lang, BadInput> {
-    let cargo = root.join("Cargo.toml");
-    // A manifest that does not parse is named when nothing else tells the
-    // language; a TypeScript Worker need not care about it.
-    let mut broken = None;
-    if let Some(text) = crate::files::peek_text(&cargo) {
-        match text.parse::<toml_edit::DocumentMut>() {
-            Ok(doc) if doc_depends_on_worker(&doc) => return Ok(Lang::Rust),
-            Ok(_) => {}
-            Err(e) => {
-                let (line, col) =
-                    crate::text::line_col(&text, e.span().map_or(0, |span| span.start));
-                let reason = e.message().lines().next().unwrap_or("invalid TOML").trim();
-                broken = Some(format!(
-                    "{}:{line}:{col}: invalid TOML: {reason}",
-                    crate::names::show_path(&cargo)
+    );
+    let examples = nearby_configs(cwd);
+    let (copies, others): (Vec<_>, Vec<_>) = examples.iter().partition(|c| c.copy_to.is_some());
+    if !copies.is_empty() {
+        message.push_str("\nExample configs here: copy one and fill in its values, e.g.");
+        for config in copies {
+            let to = config.copy_to.as_deref().unwrap_or_default();
+            message.push_str(&format!("\n  cp {} {to}", shell_path(&config.path)));
+        }
+    }
+    if !others.is_empty() {
+        message.push_str("\nOther Wrangler configs here:");
+        for config in others {
+            message.push_str(&format!(
+                "\n  kvgen --config {} …",
+                shell_path(&config.path)
+            ));
+        }
+    }
+    let below = configs_below(cwd);
+    if !below.is_empty() {
+        message.push_str("\nWorker configs below this folder:");
+        for config in below {
+            let dir = config.rsplit_once('/').map_or(".", |(dir, _)| dir);
+            let name = config.rsplit('/').next().unwrap_or(&config);
+            if CONFIG_NAMES.contains(&name) {
+                message.push_str(&format!(
+                    "\n  kvgen -C {} …   # {}",
+                    shell_path(dir),
+                    crate::names::terminal_text(&config)
                 ));
+            } else {
+                message.push_str(&format!("\n  kvgen --config {} …", shell_path(&config)));
             }
         }
     }
-    if crate::files::is_regular(&root.join("package.json"))
-        || crate::files::is_regular(&root.join("tsconfig.json"))
-    {
-        return Ok(Lang::Ts);
+    Err(BadInput::new(message))
+}
+
+/// A path for a printed command: as is when the shell takes it so, else
+/// single-quoted.
+fn shell_path(path: &str) -> String {
+    crate::names::shell_word(path)
+}
+
+/// A Wrangler config file name that is not one Wrangler looks for: an
+/// example to copy (`wrangler.example.toml`, `wrangler.toml.template`,
+/// `wrangler-example.jsonc`) or a variant (`wrangler.kv.toml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NearbyConfig {
+    /// The file name.
+    pub path: String,
+    /// For an example, the name to copy it to.
+    pub copy_to: Option<String>,
+}
+
+const EXAMPLE_WORDS: [&str; 5] = ["example", "template", "sample", "dist", "tpl"];
+
+/// What a file name means as a Wrangler config kvgen does not read by
+/// itself, or None when it is not one.
+pub fn nearby_config(name: &str) -> Option<NearbyConfig> {
+    if CONFIG_NAMES.contains(&name) {
+        return None;
+    }
+    let rest = name.strip_prefix("wrangler")?;
+    if !(rest.starts_with('.') || rest.starts_with('-') || rest.starts_with('_')) {
+        return None;
+    }
+    let parts: Vec<&str> = rest[1..].split('.').collect();
+    let ext = parts
+        .iter()
+        .rev()
+        .find(|p| matches!(**p, "toml" | "json" | "jsonc"))?;
+    if parts.iter().any(|p| p.is_empty()) {
+        return None;
+    }
+    let example = parts
+        .iter()
+        .any(|p| EXAMPLE_WORDS.iter().any(|w| p.eq_ignore_ascii_case(w)));
+    let is_config_ext = parts.last() == Some(ext);
+    if !example && !is_config_ext {
+        return None;
+    }
+    Some(NearbyConfig {
+        path: name.to_string(),
+        copy_to: example.then(|| format!("wrangler.{ext}")),
+    })
+}
+
+/// Example and variant Wrangler configs in `dir`, sorted.
+pub fn nearby_configs(dir: &Path) -> Vec<NearbyConfig> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<NearbyConfig> = entries
+        .flatten()
+        .take(MAX_ENTRIES)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| nearby_config(e.file_name().to_str()?))
+        .collect();
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    found
+}
+
+/// Most folder entries read while looking around for configs.
+const MAX_ENTRIES: usize = 2000;
+
+/// Folders never searched for Worker configs.
+const NOT_SOURCES: [&str; 8] = [
+    "node_modules",
+    "dist",
+    "build",
+    "target",
+    "out",
+    "coverage",
+    "vendor",
+    "tmp",
+];
+
+/// Wrangler configs in the folders below `dir`, three levels deep at most
+/// (`worker/`, `apps/*`, `packages/*`, `services/*/workers/*`), skipping
+/// hidden folders, dependencies and build outputs; paths relative to `dir`,
+/// sorted.
+pub fn configs_below(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut budget = MAX_ENTRIES * 5;
+    walk_for_configs(dir, "", 3, &mut budget, &mut found);
+    found.sort();
+    found
+}
+
+fn walk_for_configs(
+    dir: &Path,
+    rel: &str,
+    depth: usize,
+    budget: &mut usize,
+    found: &mut Vec<String>,
+) {
+    if depth == 0 {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut dirs = Vec::new();
+    for entry in entries.flatten() {
+        if *budget == 0 {
+            return;
+        }
+        *budget -= 1;
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if kind.is_dir() && !name.starts_with('.') && !NOT_SOURCES.contains(&name.as_str()) {
+            dirs.push(name);
+        }
+    }
+    dirs.sort();
+    for name in dirs {
+        let sub = dir.join(&name);
+        let sub_rel = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        if let Some(config) = CONFIG_NAMES
+            .iter()
+            .find(|c| crate::files::is_regular(&sub.join(c)))
+        {
+            found.push(format!("{sub_rel}/{config}"));
+            continue;
+        }
+        walk_for_configs(&sub, &sub_rel, depth - 1, budget, found);
+    }
+}
+
+fn detect_lang(root: &Path) -> Result<Lang, BadInput> {
+    // A manifest that does not parse is named when nothing else tells the
+    // language; a TypeScript Worker need not care about it.
+    let mut broken = None;
+    // The nearest folder that tells, from the Worker's folder up to its
+    // workspace root (a Worker inside a monorepo whose package.json or
+    // Cargo.toml is at the root).
+    for dir in workspace_dirs(root) {
+        let cargo = dir.join("Cargo.toml");
+        if let Some(text) = crate::files::peek_text(&cargo) {
+            match text.parse::<toml_edit::DocumentMut>() {
+                Ok(doc) if doc_depends_on_worker(&doc) => return Ok(Lang::Rust),
+                Ok(_) => {}
+                Err(e) => {
+                    let (line, col) =
+                        crate::text::line_col(&text, e.span().map_or(0, |span| span.start));
+                    let reason = e.message().lines().next().unwrap_or("invalid TOML").trim();
+                    broken.get_or_insert(format!(
+                        "{}:{line}:{col}: invalid TOML: {reason}",
+                        crate::names::show_path(&cargo)
+                    ));
+                }
+            }
+        }
+        if crate::files::is_regular(&dir.join("package.json"))
+            || crate::files::is_regular(&dir.join("tsconfig.json"))
+        {
+            return Ok(Lang::Ts);
+        }
     }
     if let Some(broken) = broken {
         return Err(BadInput::new(broken));
     }
     Err(BadInput::new(format!(
-        "cannot tell the language of the Worker in {}: no Cargo.toml that depends on `worker`, no package.json, no tsconfig.json (pass --lang ts or --lang rust)",
+        "cannot tell the language of the Worker in {}: no Cargo.toml that depends on `worker`, no package.json, no tsconfig.json there or in a folder above it up to the repository root (pass --lang ts or --lang rust)",
         crate::names::show_path(root)
     )))
+}
+
+/// `dir` and the folders above it up to its workspace root: the first that
+/// holds `.git`, `pnpm-workspace.yaml` or a package.json with `workspaces`
+/// (all of them up to the file system root when none does). Nearest first.
+pub fn workspace_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for dir in dir.ancestors() {
+        dirs.push(dir.to_path_buf());
+        if is_workspace_root(dir) {
+            break;
+        }
+    }
+    dirs
+}
+
+fn is_workspace_root(dir: &Path) -> bool {
+    dir.join(".git").exists()
+        || dir.join("pnpm-workspace.yaml").is_file()
+        || json_file(&dir.join("package.json")).is_some_and(|p| p.get("workspaces").is_some())
 }
 
 /// True when a Cargo manifest depends on the `worker` crate, in any

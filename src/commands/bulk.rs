@@ -11,7 +11,6 @@ use std::time::{Duration, Instant, SystemTime};
 use minijinja::context;
 use serde_json::json;
 
-use super::flags::shell_quote;
 use super::generate;
 use crate::bulk::input::BOM;
 use crate::bulk::output::{self, Chunks};
@@ -20,6 +19,7 @@ use crate::cli::{BulkDataArgs, BulkPutArgs, GlobalArgs};
 use crate::config::{self, KvBinding};
 use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_CONFLICT, EXIT_OK};
 use crate::names;
+use crate::names::shell_word;
 use crate::plan::{Plan, Status, read_text};
 use crate::project;
 use crate::transaction::Transaction;
@@ -70,30 +70,74 @@ fn only_binding(config: &Path, env: Option<&str>, missing: &str) -> anyhow::Resu
 
 /// `kvgen bulk`: the bulk helpers module.
 pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
-    let env = global.env.as_deref().map(names::env).transpose()?;
     let binding = match global.binding.as_deref() {
         Some(name) => names::binding(name)?.to_string(),
         None => {
             let config = project::config_path(cwd, global.config.as_deref())?;
-            only_binding(&config, env, "pass --binding NAME (kvgen adds it)")?
+            let env = first_env(global)?;
+            only_binding(
+                &config,
+                env.as_deref(),
+                "pass --binding NAME (kvgen adds it)",
+            )?
         }
     };
     let binding = KvBinding::new(binding);
-    let mut plan =
-        generate::binding_modules(cwd, global, &binding, env, "bulk", context! {}, &[])?.plan;
+    let mut plan = generate::binding_modules(cwd, global, &binding, "bulk", context! {}, &[])?.plan;
     let name = &binding.binding;
     plan.next_steps.push(generate::follow_up(
         "kvgen bulk put data.ndjson",
         global,
         name,
-        env,
         "checks data and writes files for `wrangler kv bulk put`",
     ));
     Ok(plan)
 }
 
-/// The binding the printed Wrangler commands use.
-fn data_binding(cwd: &Path, global: &GlobalArgs, env: Option<&str>) -> anyhow::Result<String> {
+/// The first environment a run targets (`--all-envs` starts with the top
+/// level): where a binding is looked for when none is named.
+fn first_env(global: &GlobalArgs) -> Result<Option<String>, BadInput> {
+    if global.all_envs {
+        return Ok(None);
+    }
+    Ok(super::env_names(global)?.into_iter().next().flatten())
+}
+
+/// The environments a run's printed commands are for.
+fn data_envs(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Vec<Option<String>>> {
+    if !global.all_envs {
+        return Ok(super::env_names(global)?);
+    }
+    let project =
+        project::Project::discover(cwd, global.config.as_deref(), Some(project::Lang::Ts))?;
+    Ok(super::envs(global, &project)?)
+}
+
+/// The binding the printed Wrangler commands use: the same in every
+/// environment the run targets.
+fn data_binding(
+    cwd: &Path,
+    global: &GlobalArgs,
+    envs: &[Option<String>],
+) -> anyhow::Result<String> {
+    let mut found: Option<String> = None;
+    for env in envs {
+        let binding = env_binding(cwd, global, env.as_deref())?;
+        match &found {
+            Some(first) if *first != binding => {
+                return Err(BadInput::new(format!(
+                    "the only KV binding is {first} in one environment and {binding} in another: pass --binding with the one to use"
+                ))
+                .into());
+            }
+            _ => found = Some(binding),
+        }
+    }
+    Ok(found.expect("one environment at least"))
+}
+
+/// The binding of one environment.
+fn env_binding(cwd: &Path, global: &GlobalArgs, env: Option<&str>) -> anyhow::Result<String> {
     let config = project::config_path(cwd, global.config.as_deref());
     match (global.binding.as_deref(), config) {
         (Some(name), Err(_)) if global.config.is_none() => Ok(names::binding(name)?.to_string()),
@@ -154,18 +198,6 @@ fn plain_stem(file: &Path) -> String {
         format!("data{stem}")
     } else {
         stem
-    }
-}
-
-/// A path for a shell command: as it is when that is safe, else quoted.
-fn shell_word(path: &str) -> String {
-    let plain = path
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | ':' | '@' | '+'));
-    if plain && !path.is_empty() {
-        path.to_string()
-    } else {
-        shell_quote(path)
     }
 }
 
@@ -324,7 +356,7 @@ pub fn data(
     args: &BulkDataArgs,
     put: Option<&BulkPutArgs>,
 ) -> anyhow::Result<u8> {
-    let env = global.env.as_deref().map(names::env).transpose()?;
+    let envs = data_envs(cwd, global)?;
     if !(1..=output::MAX_CHUNK).contains(&args.chunk) {
         return Err(BadInput::new(format!(
             "--chunk {}: expected 1 to {} entries per file (Cloudflare's limit per bulk request)",
@@ -364,7 +396,7 @@ pub fn data(
     }
     let (lock_root, out_dir) =
         super::output_place(cwd, global, &args.out, &format!("--out {shown_out}"))?;
-    let binding = data_binding(cwd, global, env)?;
+    let binding = data_binding(cwd, global, &envs)?;
 
     let Input {
         reader: source,
@@ -533,18 +565,24 @@ pub fn data(
         })
         .unwrap_or_default();
 
-    let env_arg = env.map(|e| format!(" --env {e}")).unwrap_or_default();
     let next_steps: Vec<String> = if conflicts {
         Vec::new()
     } else {
-        files
-            .iter()
-            .map(|f| {
-                format!(
-                    "npx wrangler kv bulk {} {} --binding {binding} --remote{env_arg}",
-                    kind.word(),
-                    shell_word(&f.shown)
-                )
+        let binding = &binding;
+        let files = &files;
+        envs.iter()
+            .flat_map(|env| {
+                files.iter().map(move |f| {
+                    generate::wrangler(
+                        global,
+                        &format!(
+                            "kv bulk {} {} --binding {binding} --remote",
+                            kind.word(),
+                            shell_word(&f.shown)
+                        ),
+                        env.as_deref(),
+                    )
+                })
             })
             .collect()
     };

@@ -43,7 +43,6 @@ impl Pattern {
 struct Request {
     patterns: Vec<Pattern>,
     binding: KvBinding,
-    env: Option<String>,
     default_ttl: Option<u64>,
     cron: Option<String>,
 }
@@ -57,7 +56,6 @@ fn request(global: &GlobalArgs, args: &CacheArgs) -> Result<Request, BadInput> {
     patterns.sort();
     patterns.dedup();
     let binding = names::binding(global.binding.as_deref().unwrap_or(DEFAULT_BINDING))?;
-    let env = global.env.as_deref().map(names::env).transpose()?;
     let cron = args
         .cron
         .as_deref()
@@ -74,7 +72,6 @@ fn request(global: &GlobalArgs, args: &CacheArgs) -> Result<Request, BadInput> {
     Ok(Request {
         patterns,
         binding: KvBinding::new(binding),
-        env: env.map(str::to_string),
         default_ttl: generate::default_ttl(args.ttl.as_deref())?,
         cron,
     })
@@ -82,19 +79,16 @@ fn request(global: &GlobalArgs, args: &CacheArgs) -> Result<Request, BadInput> {
 
 pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result<Plan> {
     let request = request(global, args)?;
-    let env = request.env.as_deref();
     let mut extra: Vec<generate::ConfigEdit<'_>> = Vec::new();
     if let Some(cron) = request.cron.as_deref() {
-        extra.push(Box::new(move |format, text| {
+        extra.push(Box::new(move |format, text, env| {
             config::ensure_cron(format, text, env, cron)
         }));
     }
+    let mut prepared = generate::prepare(cwd, global, &request.binding, extra)?;
     let generate::Prepared {
-        project,
-        dir,
-        mut plan,
-        config,
-    } = generate::prepare(cwd, global, &request.binding, env, extra)?;
+        project, dir, plan, ..
+    } = &mut prepared;
 
     let ttl = request.default_ttl.map_or(Value::from(()), Value::from);
     let wanted = |name: &str| {
@@ -107,16 +101,20 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result
         context! { default_ttl => ttl },
         &wanted,
     )?;
-    generate::add_modules(&mut plan, &project, &dir, files, &[], global.force)?;
+    generate::add_modules(plan, project, dir, files, &[], global.force)?;
 
     let binding = &request.binding.binding;
     let title = generate::namespace_title(binding);
-    plan.next_steps = generate::binding_next_steps(&project, &config, env, binding, &title);
+    let mut next_steps = generate::binding_next_steps(&prepared, global, "cache", binding, &title);
     if request.cron.is_some() {
-        plan.next_steps
-            .push(scheduled_handler(project.lang, &dir, binding));
+        next_steps.push(scheduled_handler(
+            prepared.project.lang,
+            &prepared.dir,
+            binding,
+        ));
     }
-    Ok(plan)
+    prepared.plan.next_steps = next_steps;
+    Ok(prepared.plan)
 }
 
 /// The `scheduled` handler that runs the warming on the cron trigger.

@@ -17,7 +17,6 @@ use crate::templates;
 struct Request {
     namespace: String,
     binding: KvBinding,
-    env: Option<String>,
     /// Seconds, or None for no expiry.
     default_ttl: Option<u64>,
 }
@@ -28,12 +27,6 @@ fn request(global: &GlobalArgs, args: &CreateArgs) -> Result<Request, BadInput> 
         Some(binding) => names::binding(binding)?.to_string(),
         None => names::binding_from_namespace(&namespace),
     };
-    let env = global
-        .env
-        .as_deref()
-        .map(names::env)
-        .transpose()?
-        .map(str::to_string);
     let id = args
         .id
         .as_deref()
@@ -52,39 +45,30 @@ fn request(global: &GlobalArgs, args: &CreateArgs) -> Result<Request, BadInput> 
             id: id.map(str::to_string),
             preview_id: preview_id.map(str::to_string),
         },
-        env,
         default_ttl,
     })
 }
 
 pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<Plan> {
     let request = request(global, args)?;
-    let project = super::project(cwd, global)?;
-    let dir = super::module_dir(global, project.lang)?;
-    let mut plan = Plan::default();
-
-    let env = request.env.as_deref();
-    let config = generate::edit_config(
-        &mut plan,
-        &project,
-        &[generate::kv_binding(&request.binding, env, global.force)],
-    )?;
-
+    let mut prepared = generate::prepare(cwd, global, &request.binding, Vec::new())?;
     let ttl = request.default_ttl.map_or(Value::from(()), Value::from);
     let files = templates::render(
-        project.lang,
+        prepared.project.lang,
         "create",
         context! { default_ttl => ttl },
         &|_| true,
     )?;
-    generate::add_modules(&mut plan, &project, &dir, files, &[], global.force)?;
-
-    plan.next_steps = generate::binding_next_steps(
-        &project,
-        &config,
-        env,
+    let generate::Prepared {
+        project, dir, plan, ..
+    } = &mut prepared;
+    generate::add_modules(plan, project, dir, files, &[], global.force)?;
+    prepared.plan.next_steps = generate::binding_next_steps(
+        &prepared,
+        global,
+        &format!("create {}", request.namespace),
         &request.binding.binding,
         &request.namespace,
     );
-    Ok(plan)
+    Ok(prepared.plan)
 }

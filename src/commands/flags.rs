@@ -12,7 +12,7 @@ use super::generate::{self, Dependency};
 use crate::cli::{FlagSetArgs, GlobalArgs};
 use crate::config::KvBinding;
 use crate::error::{BadInput, EXIT_CONFLICT, EXIT_OK};
-use crate::names;
+use crate::names::{self, shell_quote, shell_word};
 use crate::plan::{Plan, Status};
 use crate::transaction::{Expect, Fingerprint, NewMode, Transaction};
 
@@ -35,15 +35,13 @@ fn binding(global: &GlobalArgs) -> Result<&str, BadInput> {
 
 pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     let binding = KvBinding::new(binding(global)?);
-    let env = global.env.as_deref().map(names::env).transpose()?;
     let mut plan =
-        generate::binding_modules(cwd, global, &binding, env, "flags", context! {}, &[SHA2])?.plan;
+        generate::binding_modules(cwd, global, &binding, "flags", context! {}, &[SHA2])?.plan;
     let name = &binding.binding;
     plan.next_steps.push(generate::follow_up(
         "kvgen flags set new-checkout --percentage 10",
         global,
         name,
-        env,
         "prints the command that stores a flag",
     ));
     Ok(plan)
@@ -92,26 +90,6 @@ fn user_ids(flag: &str, ids: &[String]) -> Result<Vec<String>, BadInput> {
     Ok(ids.to_vec())
 }
 
-/// Quotes a word for a POSIX shell: inside single quotes nothing is special
-/// but the single quote itself, written as '\''.
-pub fn shell_quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', "'\\''"))
-}
-
-/// A word for a POSIX shell: as it is when no character in it is special
-/// to the shell, else quoted (a binding such as `$kv` would otherwise be
-/// expanded by the shell).
-pub fn shell_word(word: &str) -> String {
-    let plain = word.chars().all(|c| {
-        c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | ':' | '@' | '+' | ',')
-    });
-    if plain && !word.is_empty() {
-        word.to_string()
-    } else {
-        shell_quote(word)
-    }
-}
-
 /// The longest `wrangler kv key put` command kvgen prints. Linux refuses a
 /// single argument over 128 KiB (MAX_ARG_STRLEN): the flag's JSON is one
 /// when the command is pasted into a shell, and the whole command is one
@@ -126,7 +104,7 @@ pub const MAX_COMMAND_BYTES: usize = 100_000;
 pub fn set(global: &GlobalArgs, args: &FlagSetArgs) -> anyhow::Result<u8> {
     let name = names::flag(&args.name)?;
     let binding = binding(global)?;
-    let env = global.env.as_deref().map(names::env).transpose()?;
+    let envs = flag_envs(global)?;
     let value = FlagValue {
         enabled: args.enabled.unwrap_or(true),
         percentage: args.percentage.as_deref().map(percentage).transpose()?,
@@ -137,11 +115,7 @@ pub fn set(global: &GlobalArgs, args: &FlagSetArgs) -> anyhow::Result<u8> {
     // value, and a command that shows as what it stores.
     let json = crate::names::json_text(&serde_json::to_string(&value)?).into_owned();
     let key = format!("{KEY_PREFIX}{name}");
-    let env_flag = env.map(|e| format!(" --env {e}")).unwrap_or_default();
-    let put = format!(
-        "npx wrangler kv key put --binding {} \"{key}\"",
-        shell_word(binding)
-    );
+    let put = format!("kv key put --binding {} \"{key}\"", shell_word(binding));
     if let Some(out) = &args.out {
         let checked = Checked {
             name,
@@ -149,11 +123,19 @@ pub fn set(global: &GlobalArgs, args: &FlagSetArgs) -> anyhow::Result<u8> {
             value: &value,
             json: &json,
             put: &put,
-            env_flag: &env_flag,
+            envs: &envs,
         };
         return set_to_file(global, out, &checked);
     }
-    let command = format!("{put} {} --remote{env_flag}", shell_quote(&json));
+    let commands = put_commands(
+        global,
+        &envs,
+        &format!("{put} {} --remote", shell_quote(&json)),
+    );
+    let command = commands
+        .iter()
+        .max_by_key(|c| c.len())
+        .expect("one environment at least");
     if command.len() > MAX_COMMAND_BYTES {
         return Err(BadInput::new(format!(
             "flag {name}: the `wrangler kv key put` command would be {} bytes long (the JSON alone is {}), too long for a shell to run: Linux refuses a single argument over 128 KiB, and kvgen prints no command over {MAX_COMMAND_BYTES} bytes. Add --out FILE: kvgen writes the JSON to FILE and prints the `--path FILE` command that stores it",
@@ -168,12 +150,15 @@ pub fn set(global: &GlobalArgs, args: &FlagSetArgs) -> anyhow::Result<u8> {
             "flag": name,
             "key": key,
             "value": value,
-            "wrangler": command,
+            "wrangler": commands,
         });
         super::print_json(&report, false)?;
     } else {
         super::print_report(
-            &format!("flag {name}: {json}\n\nStore it (kvgen writes nothing) with:\n  {command}\n"),
+            &format!(
+                "flag {name}: {json}\n\nStore it (kvgen writes nothing) with:\n  {}\n",
+                commands.join("\n  ")
+            ),
             false,
         );
     }
@@ -187,10 +172,36 @@ struct Checked<'a> {
     key: &'a str,
     value: &'a FlagValue,
     json: &'a str,
-    /// `npx wrangler kv key put --binding B "flag:NAME"`
+    /// `kv key put --binding B "flag:NAME"`
     put: &'a str,
-    /// ` --env E`, or nothing.
-    env_flag: &'a str,
+    /// Where the flag is stored: None is the top level.
+    envs: &'a [Option<String>],
+}
+
+/// The environments `flags set` prints commands for: `--env a,b`, or with
+/// `--all-envs` the top level and every environment of the config.
+fn flag_envs(global: &GlobalArgs) -> anyhow::Result<Vec<Option<String>>> {
+    if !global.all_envs {
+        return Ok(super::env_names(global)?);
+    }
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let cwd = match &global.cwd {
+        Some(dir) => cwd.join(dir),
+        None => cwd,
+    };
+    let project = crate::project::Project::discover(
+        &cwd,
+        global.config.as_deref(),
+        Some(crate::project::Lang::Ts),
+    )?;
+    Ok(super::envs(global, &project)?)
+}
+
+/// One `npx wrangler …` command per environment.
+fn put_commands(global: &GlobalArgs, envs: &[Option<String>], args: &str) -> Vec<String> {
+    envs.iter()
+        .map(|env| generate::wrangler(global, args, env.as_deref()))
+        .collect()
 }
 
 /// `flags set --out FILE`: FILE gets the flag's JSON (exactly the value to
@@ -204,7 +215,7 @@ fn set_to_file(global: &GlobalArgs, out: &Path, flag: &Checked<'_>) -> anyhow::R
         value,
         json,
         put,
-        env_flag,
+        envs,
     } = flag;
     let shown = names::show_path(out);
     // The name is printed in a command to copy: it must be printable as it
@@ -259,7 +270,11 @@ fn set_to_file(global: &GlobalArgs, out: &Path, flag: &Checked<'_>) -> anyhow::R
     } else {
         EXIT_OK
     };
-    let command = format!("{put} --path {} --remote{env_flag}", shell_word(printable));
+    let commands = put_commands(
+        global,
+        envs,
+        &format!("{put} --path {} --remote", shell_word(printable)),
+    );
     if global.json {
         let report = serde_json::json!({
             "command": "flags set",
@@ -270,7 +285,7 @@ fn set_to_file(global: &GlobalArgs, out: &Path, flag: &Checked<'_>) -> anyhow::R
             "written": write,
             "exit_code": code,
             "files": [{ "path": printable, "status": status }],
-            "wrangler": if conflict { None } else { Some(&command) },
+            "wrangler": if conflict { None } else { Some(&commands) },
         });
         super::print_json(&report, write)?;
         return Ok(code);
@@ -289,7 +304,7 @@ fn set_to_file(global: &GlobalArgs, out: &Path, flag: &Checked<'_>) -> anyhow::R
     if global.dry_run {
         out.push_str("\nDry run: nothing was written.\n");
     }
-    out.push_str(&format!("\nStore it with:\n  {command}\n"));
+    out.push_str(&format!("\nStore it with:\n  {}\n", commands.join("\n  ")));
     super::print_report(&out, write);
     Ok(code)
 }

@@ -49,14 +49,16 @@ pub fn default_ttl(arg: Option<&str>) -> Result<Option<u64>, BadInput> {
     }
 }
 
-/// One edit of the Wrangler config text.
-pub type ConfigEdit<'a> = Box<dyn Fn(Format, &str) -> Result<Edit, EditError> + 'a>;
+/// One edit of the Wrangler config text, for the top level (None) or one
+/// environment.
+pub type ConfigEdit<'a> = Box<dyn Fn(Format, &str, Option<&str>) -> Result<Edit, EditError> + 'a>;
 
-/// Applies `edits` to the Wrangler config one after the other and adds the
-/// result to the plan. Returns the edited text.
+/// Applies `edits` to the Wrangler config one after the other, for each of
+/// `envs` in turn, and adds the result to the plan. Returns the edited text.
 pub fn edit_config(
     plan: &mut Plan,
     project: &Project,
+    envs: &[Option<String>],
     edits: &[ConfigEdit<'_>],
 ) -> anyhow::Result<String> {
     let shown = project.relative(&project.config);
@@ -64,12 +66,14 @@ pub fn edit_config(
         .ok_or_else(|| BadInput::new(format!("{shown}: cannot read the Wrangler config")))?;
     let mut text = raw.clone();
     let mut statuses = Vec::new();
-    for edit in edits {
-        let result = edit(project.format, &text).map_err(|e| {
-            BadInput::new(format!("{}:{e}", crate::names::show_path(&project.config)))
-        })?;
-        text = result.text;
-        statuses.push(result.status);
+    for env in envs {
+        for edit in edits {
+            let result = edit(project.format, &text, env.as_deref()).map_err(|e| {
+                BadInput::new(format!("{}:{e}", crate::names::show_path(&project.config)))
+            })?;
+            text = result.text;
+            statuses.push(result.status);
+        }
     }
     let conflicts: Vec<String> = statuses
         .iter()
@@ -106,35 +110,51 @@ pub fn edit_config(
     Ok(text)
 }
 
-/// What a binding-centred command (cache, flags, session) starts from: the
-/// project, its module folder, and a plan holding the config edit.
+/// What a generating command starts from: the project, its module folder,
+/// the environments the run targets, and a plan holding the config edit.
 pub struct Prepared {
     pub project: Project,
     pub dir: String,
     pub plan: Plan,
     /// The config text after the edits.
     pub config: String,
+    /// Where the binding goes: None is the top level.
+    pub envs: Vec<Option<String>>,
 }
 
-/// Finds the project and edits its config: the binding, then `extra`.
+/// Finds the project and edits its config: the binding, then `extra`, in
+/// every environment the run targets. The plan's header names what was
+/// found; a binding added at the top level of a config with environments
+/// gets a warning (bindings are not inherited).
 pub fn prepare(
     cwd: &Path,
     global: &GlobalArgs,
     binding: &KvBinding,
-    env: Option<&str>,
     extra: Vec<ConfigEdit<'_>>,
 ) -> anyhow::Result<Prepared> {
     let project = super::project(cwd, global)?;
-    let dir = super::module_dir(global, project.lang)?;
-    let mut plan = Plan::default();
-    let mut edits = vec![kv_binding(binding, env, global.force)];
+    let envs = super::envs(global, &project)?;
+    let dir = super::module_dir(global, &project)?;
+    let mut plan = Plan {
+        header: Some(super::header(cwd, &project, &dir)),
+        ..Plan::default()
+    };
+    let mut edits = vec![kv_binding(binding, global.force)];
     edits.extend(extra);
-    let config = edit_config(&mut plan, &project, &edits)?;
+    let config = edit_config(&mut plan, &project, &envs, &edits)?;
+    plan.warnings.extend(super::inheritance_warning(
+        &project,
+        &envs,
+        &binding.binding,
+    ));
+    plan.notes.extend(super::discovery_notes(cwd, &project));
+    plan.notes.extend(super::new_environments(&project, &envs));
     Ok(Prepared {
         project,
         dir,
         plan,
         config,
+        envs,
     })
 }
 
@@ -145,22 +165,19 @@ pub fn binding_modules(
     cwd: &Path,
     global: &GlobalArgs,
     binding: &KvBinding,
-    env: Option<&str>,
     command: &str,
     context: minijinja::Value,
     dependencies: &[Dependency],
 ) -> anyhow::Result<Prepared> {
-    let mut prepared = prepare(cwd, global, binding, env, Vec::new())?;
+    let mut prepared = prepare(cwd, global, binding, Vec::new())?;
+    let files = crate::templates::render(prepared.project.lang, command, context, &|_| true)?;
     let Prepared {
-        project,
-        dir,
-        plan,
-        config,
+        project, dir, plan, ..
     } = &mut prepared;
-    let files = crate::templates::render(project.lang, command, context, &|_| true)?;
     add_modules(plan, project, dir, files, dependencies, global.force)?;
     let name = &binding.binding;
-    plan.next_steps = binding_next_steps(project, config, env, name, &namespace_title(name));
+    prepared.plan.next_steps =
+        binding_next_steps(&prepared, global, command, name, &namespace_title(name));
     Ok(prepared)
 }
 
@@ -171,8 +188,10 @@ pub fn namespace_title(binding: &str) -> String {
 }
 
 /// The edit that makes sure a KV binding is in the config.
-pub fn kv_binding<'a>(binding: &'a KvBinding, env: Option<&'a str>, force: bool) -> ConfigEdit<'a> {
-    Box::new(move |format, text| config::ensure_kv_namespace(format, text, env, binding, force))
+pub fn kv_binding(binding: &KvBinding, force: bool) -> ConfigEdit<'_> {
+    Box::new(move |format, text, env| {
+        config::ensure_kv_namespace(format, text, env, binding, force)
+    })
 }
 
 /// Adds rendered modules to the plan under `dir`: TypeScript in the
@@ -287,45 +306,115 @@ fn crate_root(manifest: &str, root: &Path) -> Result<String, BadInput> {
 }
 
 /// A kvgen command to run next, with the `--binding` (when the user gave
-/// one) and `--env` of this run, and a comment saying what it does.
-pub fn follow_up(
-    command: &str,
-    global: &GlobalArgs,
-    binding: &str,
-    env: Option<&str>,
-    comment: &str,
-) -> String {
+/// one), the environments and the `--config` of this run, and a comment
+/// saying what it does.
+pub fn follow_up(command: &str, global: &GlobalArgs, binding: &str, comment: &str) -> String {
     let mut step = command.to_string();
     if global.binding.is_some() {
-        step.push_str(&format!(" --binding {binding}"));
+        step.push_str(&format!(" --binding {}", names::shell_word(binding)));
     }
-    if let Some(env) = env {
-        step.push_str(&format!(" --env {env}"));
-    }
+    step.push_str(&super::env_args(global));
+    step.push_str(&super::config_arg(global, "--config"));
     format!("{step}   # {comment}")
 }
 
-/// The next steps every command shares: create the namespace when the
-/// binding in the (edited) config has no id, and regenerate the `Env` types
-/// of a TypeScript project that has them.
+/// A Wrangler command to run next: `npx wrangler ARGS`, with `-c` when the
+/// run was given `--config`, and `--env E` for an environment.
+pub fn wrangler(global: &GlobalArgs, args: &str, env: Option<&str>) -> String {
+    let env = env.map(|e| format!(" --env {e}")).unwrap_or_default();
+    format!(
+        "npx wrangler {args}{env}{}",
+        super::config_arg(global, "-c")
+    )
+}
+
+/// The next steps every command shares: create the namespace in each
+/// environment whose binding (in the edited config) has no id, mention an
+/// existing binding that could have been reused, and regenerate the `Env`
+/// types of a TypeScript project that has them.
 pub fn binding_next_steps(
-    project: &Project,
-    config_text: &str,
-    env: Option<&str>,
+    prepared: &Prepared,
+    global: &GlobalArgs,
+    command: &str,
     binding: &str,
     title: &str,
 ) -> Vec<String> {
+    let Prepared {
+        project,
+        config: config_text,
+        envs,
+        ..
+    } = prepared;
     let mut steps = Vec::new();
-    let has_id = config::kv_namespaces(project.format, config_text, env)
-        .ok()
-        .and_then(|entries| entries.into_iter().find(|e| e.binding == binding))
-        .is_some_and(|e| e.id.is_some());
-    if !has_id {
-        let env = env.map(|e| format!(" --env {e}")).unwrap_or_default();
-        steps.push(format!("npx wrangler kv namespace create {title}{env}"));
+    for env in envs {
+        let env = env.as_deref();
+        let has_id = config::kv_namespaces(project.format, config_text, env)
+            .ok()
+            .and_then(|entries| entries.into_iter().find(|e| e.binding == binding))
+            .is_some_and(|e| e.id.is_some());
+        if !has_id {
+            steps.push(wrangler(
+                global,
+                &format!("kv namespace create {title}"),
+                env,
+            ));
+        }
+    }
+    if let Some(existing) = reusable_binding(project, envs, binding) {
+        steps.push(follow_up(
+            &format!("kvgen {command} --binding {}", names::shell_word(&existing)),
+            &GlobalArgs {
+                binding: None,
+                ..global.clone()
+            },
+            &existing,
+            &format!(
+                "uses the existing KV binding {existing} instead of a new namespace for {binding}"
+            ),
+        ));
     }
     if project.lang == Lang::Ts && project.root.join("worker-configuration.d.ts").is_file() {
-        steps.push("npx wrangler types".to_string());
+        steps.push(types_command(prepared, global));
     }
     steps
+}
+
+/// `npx wrangler types`: Wrangler writes the file into the folder it runs
+/// in, so from anywhere but the project root the command names it.
+pub fn types_command(prepared: &Prepared, global: &GlobalArgs) -> String {
+    let from = prepared.plan.header.as_ref().map(|h| h.from.as_path());
+    match from {
+        Some(from) if from != prepared.project.root => {
+            let file = names::relative_path(
+                &prepared.project.root.join("worker-configuration.d.ts"),
+                from,
+            );
+            wrangler(global, &format!("types {}", names::shell_word(&file)), None)
+        }
+        _ => wrangler(global, "types", None),
+    }
+}
+
+/// A KV binding the config had before the run, where the run adds
+/// `binding` as a new one: the namespace it could use instead.
+fn reusable_binding(project: &Project, envs: &[Option<String>], binding: &str) -> Option<String> {
+    envs.iter().find_map(|env| {
+        let table = match env {
+            None => Some(&project.settings),
+            Some(env) => project.settings.get("env").and_then(|e| e.get(env)),
+        }?;
+        let existing: Vec<&str> = table
+            .get("kv_namespaces")?
+            .as_array()?
+            .iter()
+            .filter_map(|entry| entry.get("binding")?.as_str())
+            .collect();
+        if existing.contains(&binding) {
+            return None;
+        }
+        existing
+            .into_iter()
+            .find(|b| names::binding(b).is_ok())
+            .map(str::to_string)
+    })
 }

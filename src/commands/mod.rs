@@ -72,6 +72,190 @@ fn project(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Project> {
     Ok(project)
 }
 
+/// The environments a run targets, None being the top level: `--env a,b`
+/// (each name checked, in the order given, once), `--all-envs` (the top
+/// level and every environment of the config), else the top level.
+pub(crate) fn envs(
+    global: &GlobalArgs,
+    project: &Project,
+) -> Result<Vec<Option<String>>, BadInput> {
+    if global.all_envs {
+        let mut envs = vec![None];
+        envs.extend(project.environments().into_iter().map(Some));
+        return Ok(envs);
+    }
+    env_names(global)
+}
+
+/// The environments of `--env` (no config needed), or the top level.
+pub(crate) fn env_names(global: &GlobalArgs) -> Result<Vec<Option<String>>, BadInput> {
+    let Some(list) = global.env.as_deref() else {
+        return Ok(vec![None]);
+    };
+    let mut envs: Vec<Option<String>> = Vec::new();
+    for name in list.split(',') {
+        let name = crate::names::env(name.trim())
+            .map_err(|e| BadInput::new(format!("--env {}: {}", crate::names::show(list), e.0)))?;
+        if !envs.iter().any(|e| e.as_deref() == Some(name)) {
+            envs.push(Some(name.to_string()));
+        }
+    }
+    Ok(envs)
+}
+
+/// The environment options of this run, as a printed command repeats them.
+pub(crate) fn env_args(global: &GlobalArgs) -> String {
+    if global.all_envs {
+        " --all-envs".to_string()
+    } else if let Some(env) = &global.env {
+        format!(" --env {}", crate::names::shell_word(env))
+    } else {
+        String::new()
+    }
+}
+
+/// ` FLAG PATH` when the run was given `--config PATH` (a printed command
+/// must read the same config), else nothing.
+pub(crate) fn config_arg(global: &GlobalArgs, flag: &str) -> String {
+    global
+        .config
+        .as_deref()
+        .map(|config| {
+            format!(
+                " {flag} {}",
+                crate::names::shell_word(&config.to_string_lossy())
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// What a run found, for the first line of its report.
+pub(crate) fn header(cwd: &Path, project: &Project, dir: &str) -> crate::plan::Header {
+    let from = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
+    let shown = |path: &Path| crate::names::relative_path(path, &from);
+    crate::plan::Header {
+        config: shown(&project.config),
+        root: shown(&project.root),
+        lang: project.lang,
+        modules: shown(&project.root.join(dir)),
+        from,
+    }
+}
+
+/// The warning for a binding added at the top level only, in a config
+/// with environments: bindings are not inherited, so a Worker deployed with
+/// `--env NAME` would have no such binding (Wrangler only warns at deploy
+/// time; at run time it is undefined).
+pub(crate) fn inheritance_warning(
+    project: &Project,
+    envs: &[Option<String>],
+    binding: &str,
+) -> Option<String> {
+    let missing: Vec<String> = project
+        .environments()
+        .into_iter()
+        .filter(|env| !envs.iter().any(|e| e.as_deref() == Some(env)))
+        .filter(|env| !project.env_has_kv_binding(env, binding))
+        .collect();
+    if missing.is_empty() || !envs.contains(&None) {
+        return None;
+    }
+    let list = missing
+        .iter()
+        .map(|e| format!("--env {e}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let with_bindings = project.environments_with_bindings();
+    let own = if with_bindings.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({} already {} bindings of {} own)",
+            with_bindings.join(", "),
+            if with_bindings.len() == 1 {
+                "has"
+            } else {
+                "have"
+            },
+            if with_bindings.len() == 1 {
+                "its"
+            } else {
+                "their"
+            }
+        )
+    };
+    Some(format!(
+        "{binding} was added at the top level only, and bindings are not inherited by environments{own}: a Worker deployed with {list} has no env.{binding} (undefined at run time). Run the same command with --env {} (or --all-envs) to add it there too.",
+        missing.join(",")
+    ))
+}
+
+/// A note for each environment named with `--env` that the config does not
+/// have yet (a typo would otherwise go unnoticed until deploy).
+pub(crate) fn new_environments(project: &Project, envs: &[Option<String>]) -> Vec<String> {
+    let existing = project.environments();
+    envs.iter()
+        .flatten()
+        .filter(|env| !existing.contains(env))
+        .map(|env| {
+            let has = if existing.is_empty() {
+                "none".to_string()
+            } else {
+                existing.join(", ")
+            };
+            format!(
+                "env.{env} is new: {} had no such environment (it has: {has}), so kvgen adds it",
+                crate::names::show_path(
+                    project
+                        .config
+                        .file_name()
+                        .map(Path::new)
+                        .unwrap_or(Path::new(""))
+                )
+            )
+        })
+        .collect()
+}
+
+/// Notes on what discovery saw: other Wrangler configs next to the chosen
+/// one, and TypeScript modules going into a JavaScript Worker.
+pub(crate) fn discovery_notes(cwd: &Path, project: &Project) -> Vec<String> {
+    let mut notes = Vec::new();
+    let chosen = project
+        .config
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let from = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
+    let mut siblings = crate::project::nearby_configs(&project.root);
+    for name in crate::project::CONFIG_NAMES {
+        if name != chosen && crate::files::is_regular(&project.root.join(name)) {
+            siblings.push(crate::project::NearbyConfig {
+                path: name.to_string(),
+                copy_to: None,
+            });
+        }
+    }
+    for sibling in siblings {
+        let path = crate::names::relative_path(&project.root.join(&sibling.path), &from);
+        let what = match &sibling.copy_to {
+            Some(_) => "an example Wrangler config",
+            None => "another Wrangler config",
+        };
+        notes.push(format!(
+            "{path} is {what} next to {chosen}; kvgen used {chosen} (pass --config {} to use the other)",
+            crate::names::shell_word(&path)
+        ));
+    }
+    if project.is_javascript_worker() {
+        notes.push(format!(
+            "the Worker is JavaScript ({}): kvgen adds TypeScript modules, which wrangler bundles with it; import them from your entry as they are",
+            crate::names::terminal_text(project.main.as_deref().unwrap_or_default())
+        ));
+    }
+    notes
+}
+
 /// Where a command that writes outputs the user names (`bulk --out`, `flags
 /// set --out`) works: the real path of `out` and the folder whose lock the
 /// run takes and whose journal it keeps. `out` must lie inside the current
@@ -105,11 +289,18 @@ pub(crate) fn output_place(
     Err(refused.expect("the current folder is always tried").into())
 }
 
-/// The module folder (`--dir`), checked: relative, inside the project, plain
+/// The module folder: `--dir`, checked (relative, inside the project, plain
 /// names only; for Rust a direct child of the crate root's folder, since it
-/// becomes a module of the crate.
-fn module_dir(global: &GlobalArgs, lang: Lang) -> Result<String, BadInput> {
-    let dir = global.dir.as_deref().unwrap_or("src/kv");
+/// becomes a module of the crate), else the default: for TypeScript `kv`
+/// next to the config's `main`, for Rust `src/kv`.
+fn module_dir(global: &GlobalArgs, project: &Project) -> Result<String, BadInput> {
+    let lang = project.lang;
+    let dir = match (global.dir.as_deref(), lang) {
+        (Some(dir), _) => dir.to_string(),
+        (None, Lang::Ts) => return default_ts_dir(project),
+        (None, Lang::Rust) => "src/kv".to_string(),
+    };
+    let dir = dir.as_str();
     let path = Path::new(dir);
     let plain = |c: &Component| match c {
         Component::Normal(name) => name.to_str().is_some_and(|n| {
@@ -145,6 +336,67 @@ fn module_dir(global: &GlobalArgs, lang: Lang) -> Result<String, BadInput> {
             )));
         }
     }
+    Ok(parts.join("/"))
+}
+
+/// Folders that hold what a build makes, not sources: a `main` in one of
+/// them is compiled from somewhere kvgen cannot know.
+const BUILD_OUTPUTS: &[&str] = &[
+    "dist",
+    "build",
+    "out",
+    ".output",
+    ".open-next",
+    ".svelte-kit",
+    ".vercel",
+    ".next",
+    ".nuxt",
+    ".wrangler",
+    "node_modules",
+];
+
+/// `kv` in the folder of the config's `main`: where the Worker's own code
+/// is (`worker/index.ts` -> `worker/kv`). Without a `main`, or with one in a
+/// build output or outside the project, there is no such folder to guess:
+/// the user names one with `--dir`.
+fn default_ts_dir(project: &Project) -> Result<String, BadInput> {
+    let config = crate::names::show_path(&project.config);
+    let Some(main) = project.main.as_deref() else {
+        return Err(BadInput::new(format!(
+            "{config}: no `main` (the Worker's entry), so kvgen cannot tell which folder holds the Worker's code (an assets-only or Pages project has none); pass --dir FOLDER, e.g. --dir src/kv"
+        )));
+    };
+    let shown = crate::names::show(main);
+    let outside = || {
+        BadInput::new(format!(
+            "{config}: main = {shown} is outside the project ({}); pass --dir FOLDER, a folder inside it for the modules",
+            crate::names::show_path(&project.root)
+        ))
+    };
+    let path = Path::new(main);
+    let relative = if path.is_absolute() {
+        path.strip_prefix(&project.root).map_err(|_| outside())?
+    } else {
+        path
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for component in relative.components() {
+        match component {
+            Component::Normal(name) => parts.push(name.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop().ok_or_else(outside)?;
+            }
+            Component::RootDir | Component::Prefix(_) => return Err(outside()),
+        }
+    }
+    parts.pop();
+    if let Some(output) = parts.iter().find(|p| BUILD_OUTPUTS.contains(&p.as_str())) {
+        return Err(BadInput::new(format!(
+            "{config}: main = {shown} is in a build output ({output}/): modules put next to it would not be the Worker's sources (the next build replaces that folder); pass --dir FOLDER with the folder of the sources it is built from, e.g. --dir src/kv"
+        )));
+    }
+    parts.push("kv".to_string());
     Ok(parts.join("/"))
 }
 
@@ -199,27 +451,55 @@ fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<
             .iter()
             .map(|f| {
                 let mut entry = serde_json::to_value(f).expect("file changes serialize");
+                entry["path"] = json!(shown_path(&plan, &f.path));
                 if global.dry_run {
                     entry["diff"] = json!(f.diff());
                 }
                 entry
             })
             .collect();
-        let report = json!({
+        let mut report = json!({
             "command": command,
             "dry_run": global.dry_run,
             "written": write,
             "exit_code": code,
             "files": files,
+            "warnings": plan.warnings,
+            "notes": plan.notes,
             "next_steps": if conflicts { Vec::new() } else { plan.next_steps.clone() },
         });
+        if let Some(header) = &plan.header {
+            report["config"] = json!(header.config);
+            report["root"] = json!(header.root);
+            report["lang"] = json!(header.lang);
+            report["module_dir"] = json!(header.modules);
+        }
         print_json(&report, write)?;
         return Ok(code);
     }
     let mut out = String::new();
+    if let Some(header) = &plan.header {
+        let lang = match header.lang {
+            Lang::Ts => "TypeScript",
+            Lang::Rust => "Rust",
+        };
+        out.push_str(&format!(
+            "{}: {lang} Worker in {}, modules in {}\n",
+            header.config, header.root, header.modules
+        ));
+    }
     for file in &plan.files {
-        let shown = crate::names::show_path(Path::new(&file.path));
-        out.push_str(&format!("{:>10}  {shown}\n", file.status.word()));
+        out.push_str(&format!(
+            "{:>10}  {}\n",
+            file.status.word(),
+            shown_path(&plan, &file.path)
+        ));
+    }
+    for warning in &plan.warnings {
+        out.push_str(&format!("\nwarning: {warning}\n"));
+    }
+    for note in &plan.notes {
+        out.push_str(&format!("\nnote: {note}\n"));
     }
     if global.dry_run {
         for file in &plan.files {
@@ -232,12 +512,18 @@ fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<
     }
     if conflicts {
         print_report(&out, write);
-        let conflicting: Vec<(&str, &str)> = plan
+        let shown: Vec<(String, &str)> = plan
             .files
             .iter()
             .filter(|f| f.status == Status::Conflict)
-            .map(|f| (f.path.as_str(), f.reason.as_deref().unwrap_or("differs")))
+            .map(|f| {
+                (
+                    shown_path(&plan, &f.path),
+                    f.reason.as_deref().unwrap_or("differs"),
+                )
+            })
             .collect();
+        let conflicting: Vec<(&str, &str)> = shown.iter().map(|(p, r)| (p.as_str(), *r)).collect();
         let _ = report_conflicts(
             &conflicting,
             global.dry_run,
@@ -256,6 +542,15 @@ fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<
     }
     print_report(&out, write);
     Ok(code)
+}
+
+/// A file of the plan as the report shows it: relative to the folder the
+/// run was started in.
+fn shown_path(plan: &Plan, path: &str) -> String {
+    match (&plan.header, &plan.root) {
+        (Some(header), Some(root)) => crate::names::relative_path(&root.join(path), &header.from),
+        _ => crate::names::show_path(Path::new(path)),
+    }
 }
 
 /// Prints a run's report on stdout. A report that cannot be printed (stdout

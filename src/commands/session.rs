@@ -71,21 +71,15 @@ fn ttl(arg: Option<&str>) -> Result<u64, BadInput> {
 pub fn plan(cwd: &Path, global: &GlobalArgs, args: &SessionArgs) -> anyhow::Result<Plan> {
     let binding = names::binding(global.binding.as_deref().unwrap_or(DEFAULT_BINDING))?;
     let binding = KvBinding::new(binding);
-    let env = global.env.as_deref().map(names::env).transpose()?;
     let ttl = ttl(args.ttl.as_deref())?;
     let cookie = names::cookie_name(args.cookie.as_deref().unwrap_or(DEFAULT_COOKIE))?;
     let context = context! { default_ttl => ttl, cookie_name => cookie };
     let generate::Prepared {
-        project, mut plan, ..
-    } = generate::binding_modules(
-        cwd,
-        global,
-        &binding,
-        env,
-        "session",
-        context,
-        RUST_DEPENDENCIES,
-    )?;
+        project,
+        mut plan,
+        envs,
+        ..
+    } = generate::binding_modules(cwd, global, &binding, "session", context, RUST_DEPENDENCIES)?;
 
     // A secret for `wrangler dev`, in a file git never sees. Whether git
     // would see it is settled first: a tracked `.dev.vars` is refused
@@ -107,10 +101,12 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &SessionArgs) -> anyhow::Resu
         plan.edited(&project.root, GITIGNORE, gitignore_before, ignore_edit);
     }
 
-    let env_flag = env.map(|e| format!(" --env {e}")).unwrap_or_default();
-    plan.next_steps.push(format!(
-        "npx wrangler secret put {SECRET_NAME}{env_flag}   # a long random value; .dev.vars has one for wrangler dev"
-    ));
+    for env in &envs {
+        plan.next_steps.push(format!(
+            "{}   # a long random value; .dev.vars has one for wrangler dev",
+            generate::wrangler(global, &format!("secret put {SECRET_NAME}"), env.as_deref())
+        ));
+    }
     plan.next_steps.extend(git_step);
     Ok(plan)
 }

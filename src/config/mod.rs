@@ -250,6 +250,12 @@ fn finish(
     })
 }
 
+/// What a whole config means as data (JSON values; of a key written twice,
+/// the last one counts, as Wrangler reads it).
+pub fn read(format: Format, raw: &str) -> Result<serde_json::Value, EditError> {
+    meaning::read(format, Text::new(raw).body)
+}
+
 /// Reads `triggers.crons` of the top level or of `env.NAME`.
 pub fn crons(format: Format, raw: &str, env: Option<&str>) -> Result<Vec<String>, EditError> {
     let body = Text::new(raw).body;
@@ -323,7 +329,7 @@ fn reconcile<'a>(
 
 /// Keys under which Wrangler configs list bindings; a new `kv_namespaces`
 /// goes next to them.
-const BINDING_KEYS: &[&str] = &[
+pub(crate) const BINDING_KEYS: &[&str] = &[
     "kv_namespaces",
     "r2_buckets",
     "d1_databases",

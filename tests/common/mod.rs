@@ -105,6 +105,13 @@ pub fn walk(
     }
 }
 
+/// Whether a report line is the header naming the config, root, language
+/// and module folder (`wrangler.jsonc: TypeScript Worker in ., modules in
+/// src/kv`).
+pub fn is_header(line: &str) -> bool {
+    line.contains(" Worker in ") && line.contains(", modules in ")
+}
+
 #[derive(Debug)]
 pub struct Run {
     pub code: i32,
@@ -113,10 +120,18 @@ pub struct Run {
 }
 
 impl Run {
+    /// The first line of a generating command's report: what it found.
+    pub fn header(&self) -> &str {
+        let first = self.stdout.lines().next().unwrap_or_default();
+        assert!(is_header(first), "no header line:\n{}", self.stdout);
+        first
+    }
+
     /// The status lines, as `(status, path)`.
     pub fn statuses(&self) -> Vec<(String, String)> {
         self.stdout
             .lines()
+            .skip_while(|l| is_header(l))
             .take_while(|l| !l.trim().is_empty())
             .map(|l| {
                 let mut words = l.split_whitespace();

@@ -80,8 +80,16 @@ pub fn node_workspace() {
     }
 }
 
+/// A tool of the e2e workspace. `tsc` is TypeScript's current version and
+/// `tsc-5.0` the 5.0 one (both packages have a `tsc`, so `.bin/tsc` could be
+/// either).
 pub fn node_bin(name: &str) -> PathBuf {
-    e2e_dir().join("node_modules/.bin").join(name)
+    let modules = e2e_dir().join("node_modules");
+    match name {
+        "tsc" => modules.join("typescript/bin/tsc"),
+        "tsc-5.0" => modules.join("typescript-5.0/bin/tsc"),
+        _ => modules.join(".bin").join(name),
+    }
 }
 
 /// A tool from the e2e workspace, run in `dir`, non-interactively.
