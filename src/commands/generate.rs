@@ -206,7 +206,9 @@ pub fn add_modules(
 ) -> anyhow::Result<()> {
     match project.lang {
         Lang::Ts => {
-            let dirs = [project.root.clone()];
+            // The Worker's folder, then those above it up to the workspace
+            // root, where a monorepo keeps its formatter config and tsconfig.
+            let dirs = crate::project::workspace_dirs(&project.root);
             let style = ts_style::read(&dirs);
             let js_extensions = ts_style::imports_need_extension(&dirs);
             for file in files {
