@@ -215,3 +215,37 @@ fn typescript_bulk_in_a_styled_node_project() {
         }
     });
 }
+
+/// What lets prettier leave the TypeScript modules alone at any print width
+/// from 80 and tab width up to 4: no line of code is wider than 80 columns
+/// with each tab four wide (prettier measures a tab as `tabWidth`), and none
+/// of the other settings kvgen follows makes a line longer.
+#[test]
+fn every_typescript_line_of_code_fits_80_columns_with_four_wide_tabs() {
+    let contexts = [
+        ("create", context! { default_ttl => 3600 }),
+        ("cache", context! { default_ttl => 3600 }),
+        ("flags", context! { default_ttl => () }),
+        ("bulk", context! { default_ttl => () }),
+        (
+            "session",
+            context! { default_ttl => 86400, cookie_name => "session" },
+        ),
+    ];
+    let mut wide = Vec::new();
+    for (command, context) in contexts {
+        for file in templates::render(Lang::Ts, command, context, &|_| true).unwrap() {
+            for (n, line) in file.content.lines().enumerate() {
+                let code = line.trim_start();
+                if code.starts_with("//") || code.starts_with('*') || code.starts_with("/*") {
+                    continue;
+                }
+                let width = line.replace('\t', "    ").chars().count();
+                if width > 80 {
+                    wide.push(format!("{}:{}: {width} columns: {code}", file.name, n + 1));
+                }
+            }
+        }
+    }
+    assert!(wide.is_empty(), "{}", wide.join("\n"));
+}
