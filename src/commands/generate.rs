@@ -206,10 +206,16 @@ pub fn add_modules(
 ) -> anyhow::Result<()> {
     match project.lang {
         Lang::Ts => {
-            let indent = ts_style::indent(&project.root);
-            let quote = ts_style::quote(&project.root);
+            // The Worker's folder, then those above it up to the workspace
+            // root, where a monorepo keeps its formatter config and tsconfig.
+            let dirs = crate::project::workspace_dirs(&project.root);
+            let style = ts_style::read(&dirs);
+            let js_extensions = ts_style::imports_need_extension(&dirs);
             for file in files {
-                let content = ts_style::apply(&file.content, indent, quote);
+                let mut content = ts_style::apply(&file.content, &style);
+                if js_extensions {
+                    content = ts_style::with_js_extensions(&content);
+                }
                 plan.generated(
                     &project.root,
                     &format!("{dir}/{}", file.name),
