@@ -2,10 +2,14 @@
 //! `Cargo.toml`, `mod kv;` in the crate root and the module list in
 //! `kv/mod.rs`. All of them are edited in place, never regenerated.
 
+use std::path::Path;
+
 use syn::spanned::Spanned;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value};
 
 use crate::config::{Edit, EditError, EditStatus};
+use crate::error::BadInput;
+use crate::names;
 use crate::text::Text;
 
 /// A crate the generated code needs.
@@ -616,6 +620,423 @@ pub fn ensure_module_list(raw: Option<&str>, modules: &[&str]) -> Result<Edit, E
     Ok(edit(raw, &lf, edited))
 }
 
+/// The crate root, relative to the project root `root` (the folder of
+/// Cargo.toml) with `/` separators: `[lib] path`, else `src/lib.rs`, else
+/// `src/main.rs`. `manifest` is Cargo.toml's text. A `[lib] path` outside
+/// the project, or a root that does not exist, is an error.
+pub fn crate_root(manifest: &str, root: &Path) -> Result<String, BadInput> {
+    let manifest_path = root.join("Cargo.toml");
+    let doc = parse_manifest(manifest, &manifest_path)?;
+    let lib_path = doc.get("lib").and_then(|lib| lib.get("path"));
+    let candidates = match lib_path {
+        Some(item) => {
+            let (line, col) = crate::text::line_col(manifest, item_offset(item));
+            let at = format!("{}:{line}:{col}", names::show_path(&manifest_path));
+            let Some(path) = item.as_str() else {
+                return Err(BadInput::new(format!("{at}: `[lib] path` is not a string")));
+            };
+            let normalized = normalize(path);
+            let inside = !normalized.is_empty()
+                && !normalized.starts_with('/')
+                && Path::new(&normalized)
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !inside {
+                return Err(BadInput::new(format!(
+                    "{at}: `[lib] path` {} is not a file inside the project, so kvgen cannot put modules beside it",
+                    show(path)
+                )));
+            }
+            vec![normalized]
+        }
+        None => vec!["src/lib.rs".to_string(), "src/main.rs".to_string()],
+    };
+    candidates
+        .iter()
+        .find(|c| root.join(c).is_file())
+        .cloned()
+        .ok_or_else(|| {
+            BadInput::new(format!(
+                "{}: no crate root ({}) to declare the module in",
+                names::show_path(root),
+                candidates.join(" or ")
+            ))
+        })
+}
+
+/// The folder of the crate root, relative to the project root `root`:
+/// `src` for `src/lib.rs`, `worker` for `[lib] path = "worker/lib.rs"`, and
+/// the empty string for a crate root at the top of the project. Modules
+/// declared in the crate root (`mod kv;`) live in this folder (`src/kv/`).
+pub fn rust_module_parent(root: &Path) -> Result<String, BadInput> {
+    let manifest_path = root.join("Cargo.toml");
+    let manifest = read_optional(&manifest_path)?.ok_or_else(|| {
+        BadInput::new(format!(
+            "{}: no Cargo.toml next to the Wrangler config; a Rust Worker needs one",
+            names::show_path(root)
+        ))
+    })?;
+    let crate_root = crate_root(&manifest, root)?;
+    Ok(crate_root
+        .rsplit_once('/')
+        .map_or(String::new(), |(parent, _)| parent.to_string()))
+}
+
+/// The oldest `worker` (workers-rs) release the generated modules compile
+/// with, as (major, minor).
+pub const OLDEST_WORKER: (u64, u64) = (0, 7);
+
+/// The `worker` release kvgen adds to a crate that has none, and the newest
+/// whose API the templates know: later releases get its code.
+pub const NEWEST_WORKER: (u64, u64) = (0, 8);
+
+/// The `worker` release a crate builds with, as far as its manifests and
+/// lock file tell, and where kvgen read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerVersion {
+    /// (major, minor) of the release cargo builds with: the one Cargo.lock
+    /// resolved, else the newest the requirement admits (what cargo would
+    /// resolve).
+    pub release: (u64, u64),
+    /// What was read, for messages: `0.5.2` (a locked or path version) or
+    /// `"0.5"` (a requirement).
+    pub found: String,
+    /// The file it was read from and where in it.
+    pub file: std::path::PathBuf,
+    pub line: usize,
+    pub col: usize,
+}
+
+impl WorkerVersion {
+    /// The minor release the templates are rendered for: the crate's, or
+    /// [`NEWEST_WORKER`]'s for anything newer (1.0 included).
+    pub fn template_minor(&self) -> u64 {
+        if self.release >= NEWEST_WORKER {
+            NEWEST_WORKER.1
+        } else {
+            self.release.1
+        }
+    }
+}
+
+/// Reads which `worker` release the crate in `root` builds with: the entry
+/// in `[dependencies]` or a `[target.….dependencies]` table (also under
+/// another name with `package = "worker"`, and `workspace = true` resolved
+/// in the workspace manifest above), then the version Cargo.lock (next to
+/// the crate or at the workspace root) resolved for it when the lock still
+/// satisfies the requirement. A `path` dependency without a version reads
+/// the version of the crate it points to; a `git` one without a lock is
+/// taken to be current, as cargo would fetch the branch's head.
+///
+/// `None` when the crate has no `worker` dependency (kvgen adds
+/// [`NEWEST_WORKER`]) or its release cannot be told.
+pub fn worker_version(root: &Path) -> Result<Option<WorkerVersion>, BadInput> {
+    let manifest_path = root.join("Cargo.toml");
+    let Some(manifest) = read_optional(&manifest_path)? else {
+        return Ok(None);
+    };
+    let doc = parse_manifest(&manifest, &manifest_path)?;
+    let Some((entry, offset)) = find_worker(&doc) else {
+        return Ok(None);
+    };
+    let workspace_root = workspace_root(root, &doc)?;
+    let (declared, declared_in, declared_text, offset) = if entry
+        .get("workspace")
+        .and_then(|w| w.as_bool())
+        == Some(true)
+    {
+        let Some((ws_dir, ws_text)) = &workspace_root else {
+            let (line, col) = crate::text::line_col(&manifest, offset);
+            return Err(BadInput::new(format!(
+                "{}:{line}:{col}: `worker` is declared with `workspace = true`, but no workspace manifest above declares it",
+                names::show_path(&manifest_path)
+            )));
+        };
+        let ws_path = ws_dir.join("Cargo.toml");
+        let ws_doc = parse_manifest(ws_text, &ws_path)?;
+        let found = ws_doc
+            .get("workspace")
+            .and_then(|w| w.get("dependencies"))
+            .and_then(|d| d.as_table_like())
+            .and_then(|d| d.get("worker").map(|e| (e.clone(), item_offset(e))));
+        let Some((ws_entry, ws_offset)) = found else {
+            let (line, col) = crate::text::line_col(&manifest, offset);
+            return Err(BadInput::new(format!(
+                "{}:{line}:{col}: `worker` is declared with `workspace = true`, but {} has no `[workspace.dependencies]` entry for it",
+                names::show_path(&manifest_path),
+                names::show_path(&ws_path)
+            )));
+        };
+        (
+            declared(&ws_entry, ws_dir, ws_text, ws_offset, &ws_path)?,
+            ws_path,
+            ws_text.clone(),
+            ws_offset,
+        )
+    } else {
+        (
+            declared(entry, root, &manifest, offset, &manifest_path)?,
+            manifest_path.clone(),
+            manifest.clone(),
+            offset,
+        )
+    };
+    let lock_dir = workspace_root
+        .as_ref()
+        .map_or(root, |(dir, _)| dir.as_path());
+    let lock_path = lock_dir.join("Cargo.lock");
+    if let Some(lock) = read_optional(&lock_path)? {
+        let requirement = match &declared {
+            Declared::Requirement(req, _) => Some(req),
+            _ => None,
+        };
+        if let Some((version, offset)) = locked_worker(&lock, requirement) {
+            let (line, col) = crate::text::line_col(&lock, offset);
+            return Ok(Some(WorkerVersion {
+                release: (version.major, version.minor),
+                found: version.to_string(),
+                file: lock_path,
+                line,
+                col,
+            }));
+        }
+    }
+    let (line, col) = crate::text::line_col(&declared_text, offset);
+    let at = |release: (u64, u64), found: String| WorkerVersion {
+        release,
+        found,
+        file: declared_in.clone(),
+        line,
+        col,
+    };
+    Ok(match declared {
+        Declared::Requirement(req, text) => newest_admitted(&req).map(|v| at(v, show(&text))),
+        Declared::Version(version) => Some(at((version.major, version.minor), version.to_string())),
+        Declared::Unknown => None,
+    })
+}
+
+/// Refuses a crate whose `worker` is older than [`OLDEST_WORKER`]: the
+/// modules would not compile there. Returns the minor release to render
+/// the templates for.
+pub fn check_worker_version(root: &Path) -> Result<u64, BadInput> {
+    let Some(version) = worker_version(root)? else {
+        return Ok(NEWEST_WORKER.1);
+    };
+    if version.release < OLDEST_WORKER {
+        let (major, minor) = OLDEST_WORKER;
+        let (new_major, new_minor) = NEWEST_WORKER;
+        return Err(BadInput::new(format!(
+            "{}:{}:{}: this crate builds with `worker` {}, and kvgen's Rust modules need `worker` {major}.{minor} or later; require a newer one in Cargo.toml (e.g. `worker = \"{new_major}.{new_minor}\"`), run `cargo update -p worker`, and run kvgen again",
+            names::show_path(&version.file),
+            version.line,
+            version.col,
+            version.found,
+        )));
+    }
+    Ok(version.template_minor())
+}
+
+/// What a `worker` dependency entry says about its release.
+enum Declared {
+    /// A version requirement, and its text.
+    Requirement(semver::VersionReq, String),
+    /// The exact version of a `path` dependency's crate.
+    Version(semver::Version),
+    /// A `git` dependency without a version.
+    Unknown,
+}
+
+fn declared(
+    entry: &Item,
+    dir: &Path,
+    text: &str,
+    offset: usize,
+    file: &Path,
+) -> Result<Declared, BadInput> {
+    let bad = |why: String| {
+        let (line, col) = crate::text::line_col(text, offset);
+        BadInput::new(format!("{}:{line}:{col}: {why}", names::show_path(file)))
+    };
+    let requirement = entry
+        .as_str()
+        .or_else(|| entry.get("version").and_then(|v| v.as_str()));
+    if let Some(requirement) = requirement {
+        return semver::VersionReq::parse(requirement)
+            .map(|req| Declared::Requirement(req, requirement.to_string()))
+            .map_err(|e| {
+                bad(format!(
+                    "`worker` version requirement {}: {e}",
+                    show(requirement)
+                ))
+            });
+    }
+    if let Some(path) = entry.get("path").and_then(|p| p.as_str()) {
+        let crate_manifest = dir.join(path).join("Cargo.toml");
+        let version = read_optional(&crate_manifest)?
+            .and_then(|text| text.parse::<DocumentMut>().ok())
+            .and_then(|doc| {
+                doc.get("package")?
+                    .get("version")?
+                    .as_str()
+                    .and_then(|v| semver::Version::parse(v).ok())
+            });
+        return Ok(version.map_or(Declared::Unknown, Declared::Version));
+    }
+    Ok(Declared::Unknown)
+}
+
+/// A string shown in a message the way TOML writes it.
+fn show(text: &str) -> String {
+    format!("{text:?}")
+}
+
+/// The newest (major, minor) a requirement admits: what cargo resolves
+/// without a lock file. `None` when it admits no release at all.
+fn newest_admitted(req: &semver::VersionReq) -> Option<(u64, u64)> {
+    const HIGH: u64 = 999_999;
+    let mut candidates: Vec<semver::Version> = req
+        .comparators
+        .iter()
+        .map(|c| semver::Version {
+            major: c.major,
+            minor: c.minor.unwrap_or(0),
+            patch: c.patch.unwrap_or(0),
+            pre: c.pre.clone(),
+            build: semver::BuildMetadata::EMPTY,
+        })
+        .collect();
+    for major in 0..=9 {
+        for minor in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, HIGH] {
+            if major > 0 && minor > 0 && minor < HIGH {
+                continue;
+            }
+            for patch in [0, HIGH] {
+                candidates.push(semver::Version::new(major, minor, patch));
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .filter(|v| req.matches(v))
+        .max()
+        .map(|v| (v.major, v.minor))
+}
+
+/// The `worker` entry of a manifest and where its key starts:
+/// `[dependencies]`, then the target-specific tables, by name or by
+/// `package = "worker"`.
+fn find_worker(doc: &toml_edit::Document<String>) -> Option<(&Item, usize)> {
+    let targets = doc
+        .get("target")
+        .and_then(|t| t.as_table_like())
+        .into_iter()
+        .flat_map(|targets| targets.iter().map(|(_, target)| target.get("dependencies")));
+    for deps in std::iter::once(doc.get("dependencies"))
+        .chain(targets)
+        .flatten()
+    {
+        let Some(deps) = deps.as_table_like() else {
+            continue;
+        };
+        for (name, entry) in deps.iter() {
+            let package = entry.get("package").and_then(|p| p.as_str());
+            if package == Some("worker") || (package.is_none() && name == "worker") {
+                let key = deps.get_key_value(name).and_then(|(key, _)| key.span());
+                let offset = key.or_else(|| entry.span()).map_or(0, |s| s.start);
+                return Some((entry, offset));
+            }
+        }
+    }
+    None
+}
+
+/// Where an item starts in its file; 0 when unknown.
+fn item_offset(item: &Item) -> usize {
+    item.span().map_or(0, |s| s.start)
+}
+
+/// Parses a manifest, keeping positions; a manifest that does not parse is
+/// an error at its line and column.
+fn parse_manifest(text: &str, path: &Path) -> Result<toml_edit::Document<String>, BadInput> {
+    toml_edit::Document::parse(text.to_string()).map_err(|e| {
+        let (line, col) = crate::text::line_col(text, e.span().map_or(0, |s| s.start));
+        BadInput::new(format!(
+            "{}:{line}:{col}: invalid TOML: {}",
+            names::show_path(path),
+            e.message().trim()
+        ))
+    })
+}
+
+/// A file's text; `None` when it does not exist.
+fn read_optional(path: &Path) -> Result<Option<String>, BadInput> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(BadInput::new(format!(
+            "{}: cannot read: {e}",
+            names::show_path(path)
+        ))),
+    }
+}
+
+/// The workspace the crate in `root` belongs to, as cargo finds it: the
+/// folder named by `package.workspace`, else the nearest folder above
+/// whose Cargo.toml has a `[workspace]` (the crate's own included), with
+/// that manifest's text. `None` for a crate outside any workspace.
+fn workspace_root(
+    root: &Path,
+    doc: &toml_edit::Document<String>,
+) -> Result<Option<(std::path::PathBuf, String)>, BadInput> {
+    if doc.get("workspace").is_some() {
+        let text = doc.raw().to_string();
+        return Ok(Some((root.to_path_buf(), text)));
+    }
+    if let Some(dir) = doc
+        .get("package")
+        .and_then(|p| p.get("workspace"))
+        .and_then(|w| w.as_str())
+    {
+        let dir = root.join(dir);
+        return Ok(read_optional(&dir.join("Cargo.toml"))?.map(|text| (dir, text)));
+    }
+    for dir in root.ancestors().skip(1) {
+        let path = dir.join("Cargo.toml");
+        if let Some(text) = read_optional(&path)?
+            && text
+                .parse::<DocumentMut>()
+                .is_ok_and(|doc| doc.get("workspace").is_some())
+        {
+            return Ok(Some((dir.to_path_buf(), text)));
+        }
+    }
+    Ok(None)
+}
+
+/// The `worker` version Cargo.lock resolved, and where its entry starts:
+/// of the locked ones that satisfy `requirement` (all of them without
+/// one), the oldest. `None` when there is none: a lock that no longer
+/// satisfies the requirement is re-resolved by cargo.
+fn locked_worker(
+    lock: &str,
+    requirement: Option<&semver::VersionReq>,
+) -> Option<(semver::Version, usize)> {
+    let doc = toml_edit::Document::parse(lock.to_string()).ok()?;
+    let packages = doc.get("package")?.as_array_of_tables()?;
+    packages
+        .iter()
+        .filter(|p| p.get("name").and_then(|n| n.as_str()) == Some("worker"))
+        .filter_map(|p| {
+            let version = p.get("version")?;
+            let parsed = semver::Version::parse(version.as_str()?).ok()?;
+            let offset = p.get("name").and_then(|n| n.span()).map_or(0, |s| s.start);
+            Some((parsed, offset))
+        })
+        .filter(|(version, _)| requirement.is_none_or(|req| req.matches(version)))
+        .min_by(|a, b| a.0.cmp(&b.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1056,5 +1477,196 @@ mod tests {
         let error = ensure_dependencies("[dependencies\nworker = \"0.8\"\n", &[SERDE]).unwrap_err();
         assert_eq!(error.line, 1, "{error}");
         assert!(error.message.starts_with("invalid TOML"), "{error}");
+    }
+
+    /// A project folder with `files` (path, text) written in it.
+    fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    const LOCK_0_6: &str = "version = 4\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.200\"\n\n[[package]]\nname = \"worker\"\nversion = \"0.6.7\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+
+    #[test]
+    fn the_requirement_alone_gives_the_newest_release_it_admits() {
+        for (requirement, release) in [
+            ("\"0.5\"", (0, 5)),
+            ("\"^0.7.2\"", (0, 7)),
+            ("\"~0.6\"", (0, 6)),
+            ("\"=0.5.0\"", (0, 5)),
+            ("\">=0.4, <0.7\"", (0, 6)),
+            ("\">=0.4\"", (9, 999_999)),
+            ("{ version = \"0.8\", features = [\"http\"] }", (0, 8)),
+        ] {
+            let dir = project(&[(
+                "Cargo.toml",
+                &format!("[package]\nname = \"w\"\n\n[dependencies]\nworker = {requirement}\n"),
+            )]);
+            let found = worker_version(dir.path()).unwrap().unwrap();
+            assert_eq!(found.release, release, "{requirement}");
+            assert_eq!((found.line, found.col), (5, 1), "{requirement}");
+            assert!(found.file.ends_with("Cargo.toml"));
+        }
+    }
+
+    #[test]
+    fn the_lock_decides_when_it_satisfies_the_requirement() {
+        let manifest = "[package]\nname = \"w\"\n\n[dependencies]\nworker = \">=0.5\"\n";
+        let dir = project(&[("Cargo.toml", manifest), ("Cargo.lock", LOCK_0_6)]);
+        let found = worker_version(dir.path()).unwrap().unwrap();
+        assert_eq!(found.release, (0, 6));
+        assert_eq!(found.found, "0.6.7");
+        assert!(found.file.ends_with("Cargo.lock"));
+        assert_eq!(found.line, 8);
+        // A lock that no longer satisfies the requirement is re-resolved by cargo.
+        let manifest = "[package]\nname = \"w\"\n\n[dependencies]\nworker = \"0.8\"\n";
+        let dir = project(&[("Cargo.toml", manifest), ("Cargo.lock", LOCK_0_6)]);
+        let found = worker_version(dir.path()).unwrap().unwrap();
+        assert_eq!(found.release, (0, 8));
+        assert!(found.file.ends_with("Cargo.toml"));
+    }
+
+    #[test]
+    fn target_tables_renames_workspaces_and_paths_are_followed() {
+        let target = "[package]\nname = \"w\"\n\n[target.'cfg(target_arch = \"wasm32\")'.dependencies]\nworker = \"0.6\"\n";
+        let dir = project(&[("Cargo.toml", target)]);
+        assert_eq!(worker_version(dir.path()).unwrap().unwrap().release, (0, 6));
+
+        let renamed = "[dependencies]\nworkers = { package = \"worker\", version = \"0.5.1\" }\n";
+        let dir = project(&[("Cargo.toml", renamed)]);
+        assert_eq!(worker_version(dir.path()).unwrap().unwrap().release, (0, 5));
+
+        // `workspace = true`: the requirement and the lock are the workspace's.
+        let dir = project(&[
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = [\"worker\"]\n\n[workspace.dependencies]\nworker = \"0.6\"\n",
+            ),
+            ("Cargo.lock", LOCK_0_6),
+            (
+                "worker/Cargo.toml",
+                "[package]\nname = \"w\"\n\n[dependencies]\nworker.workspace = true\n",
+            ),
+        ]);
+        let found = worker_version(&dir.path().join("worker")).unwrap().unwrap();
+        assert_eq!((found.release, found.found.as_str()), ((0, 6), "0.6.7"));
+        assert_eq!(found.file, dir.path().join("Cargo.lock"));
+
+        // A path dependency without a version: the version of the crate it points to.
+        let dir = project(&[
+            (
+                "Cargo.toml",
+                "[dependencies]\nworker = { path = \"vendor/worker\" }\n",
+            ),
+            (
+                "vendor/worker/Cargo.toml",
+                "[package]\nname = \"worker\"\nversion = \"0.7.1\"\n",
+            ),
+        ]);
+        let found = worker_version(dir.path()).unwrap().unwrap();
+        assert_eq!((found.release, found.found.as_str()), ((0, 7), "0.7.1"));
+
+        // A git dependency without a version or lock cannot be told: the current API.
+        let git =
+            "[dependencies]\nworker = { git = \"https://github.com/cloudflare/workers-rs\" }\n";
+        let dir = project(&[("Cargo.toml", git)]);
+        assert_eq!(worker_version(dir.path()).unwrap(), None);
+        assert_eq!(check_worker_version(dir.path()).unwrap(), NEWEST_WORKER.1);
+        // No `worker` at all: kvgen adds the current one.
+        let dir = project(&[("Cargo.toml", "[package]\nname = \"w\"\n")]);
+        assert_eq!(check_worker_version(dir.path()).unwrap(), NEWEST_WORKER.1);
+    }
+
+    #[test]
+    fn a_workspace_dependency_without_a_workspace_is_an_error() {
+        let dir = project(&[(
+            "Cargo.toml",
+            "[package]\nname = \"w\"\n\n[dependencies]\nworker = { workspace = true }\n",
+        )]);
+        let error = worker_version(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("Cargo.toml:5:1: `worker` is declared with `workspace = true`, but no workspace manifest above declares it"), "{error}");
+    }
+
+    #[test]
+    fn releases_are_checked_against_the_supported_range() {
+        let at = |requirement: &str| {
+            let dir = project(&[(
+                "Cargo.toml",
+                &format!("[package]\nname = \"w\"\n\n[dependencies]\nworker = \"{requirement}\"\n"),
+            )]);
+            check_worker_version(dir.path()).map_err(|e| e.to_string())
+        };
+        assert_eq!(at("0.8"), Ok(8));
+        assert_eq!(at("0.8.7"), Ok(8));
+        assert_eq!(at("0.7"), Ok(7));
+        // Newer than kvgen knows: the newest code it has.
+        assert_eq!(at("0.9"), Ok(8));
+        assert_eq!(at("1"), Ok(8));
+        let error = at("0.6").unwrap_err();
+        assert!(error.contains("Cargo.toml:5:1: this crate builds with `worker` \"0.6\", and kvgen's Rust modules need `worker` 0.7 or later"), "{error}");
+        assert!(
+            error.contains("`worker = \"0.8\"`") && error.contains("cargo update -p worker"),
+            "{error}"
+        );
+        // The locked version is the one named.
+        let lock = LOCK_0_6.replace("0.6.7", "0.5.0");
+        let dir = project(&[
+            ("Cargo.toml", "[dependencies]\nworker = \"0.5\"\n"),
+            ("Cargo.lock", &lock),
+        ]);
+        let error = check_worker_version(dir.path()).unwrap_err().to_string();
+        assert!(
+            error.contains("Cargo.lock:8:8: this crate builds with `worker` 0.5.0,"),
+            "{error}"
+        );
+        // A requirement that is not one is an error at its place.
+        let error = at("zero point eight").unwrap_err();
+        assert!(
+            error.contains("Cargo.toml:5:1: `worker` version requirement \"zero point eight\":"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_module_parent_is_the_crate_roots_folder() {
+        let lib = "use worker::*;\n";
+        let dir = project(&[
+            ("Cargo.toml", "[package]\nname = \"w\"\n"),
+            ("src/lib.rs", lib),
+        ]);
+        assert_eq!(rust_module_parent(dir.path()).unwrap(), "src");
+        let dir = project(&[
+            (
+                "Cargo.toml",
+                "[lib]\npath = \"./worker/lib.rs\"\ncrate-type = [\"cdylib\"]\n",
+            ),
+            ("worker/lib.rs", lib),
+        ]);
+        assert_eq!(rust_module_parent(dir.path()).unwrap(), "worker");
+        let dir = project(&[
+            ("Cargo.toml", "[lib]\npath = \"lib.rs\"\n"),
+            ("lib.rs", lib),
+        ]);
+        assert_eq!(rust_module_parent(dir.path()).unwrap(), "");
+        for outside in ["../lib.rs", "/abs/lib.rs"] {
+            let dir = project(&[("Cargo.toml", &format!("[lib]\npath = \"{outside}\"\n"))]);
+            let error = rust_module_parent(dir.path()).unwrap_err().to_string();
+            assert!(
+                error.contains("Cargo.toml:2:8: `[lib] path`")
+                    && error.contains("is not a file inside the project"),
+                "{error}"
+            );
+        }
+        let dir = project(&[("Cargo.toml", "[lib]\npath = \"worker/lib.rs\"\n")]);
+        let error = rust_module_parent(dir.path()).unwrap_err().to_string();
+        assert!(
+            error.ends_with("no crate root (worker/lib.rs) to declare the module in"),
+            "{error}"
+        );
     }
 }

@@ -99,7 +99,7 @@ mod tests {
                 let files = render(
                     lang,
                     "create",
-                    minijinja::context! { default_ttl => ttl },
+                    minijinja::context! { default_ttl => ttl, worker_minor => 8 },
                     &|_| true,
                 )
                 .unwrap();

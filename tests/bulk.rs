@@ -29,13 +29,15 @@ fn entries(project: &Project, path: &str) -> Vec<Value> {
     serde_json::from_str(&project.read(path)).unwrap()
 }
 
-/// The files of the output folder, sorted.
+/// The data files of the output folder, sorted (without the `.gitignore`
+/// a new folder gets).
 fn outputs(project: &Project, dir: &str) -> Vec<String> {
     let Ok(read) = fs::read_dir(project.path().join(dir)) else {
         return Vec::new();
     };
     let mut names: Vec<String> = read
         .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name != ".gitignore")
         .collect();
     names.sort();
     names
@@ -73,7 +75,12 @@ fn each_format_gives_the_same_wrangler_file() {
         let run = project.kvgen(&["bulk", "put", input]);
         run.assert_code(0);
         let file = format!("kv-bulk/{stem}-put-0001.json");
-        assert_eq!(run.statuses(), [("create".to_string(), file.clone())]);
+        let data: Vec<_> = run
+            .statuses()
+            .into_iter()
+            .filter(|(_, p)| *p == file)
+            .collect();
+        assert_eq!(data, [("create".to_string(), file.clone())]);
         assert_eq!(Value::Array(entries(&project, &file)), expected, "{input}");
         assert_eq!(
             commands(&run),
@@ -444,7 +451,10 @@ fn dry_run_writes_nothing_and_json_reports_the_files() {
     run.assert_code(0);
     assert_eq!(
         run.statuses(),
-        [("create".to_string(), "new/dir/d-put-0001.json".to_string())]
+        [
+            ("create".to_string(), "new/dir/.gitignore".to_string()),
+            ("create".to_string(), "new/dir/d-put-0001.json".to_string())
+        ]
     );
     assert!(run.stdout.contains("Dry run: nothing was written."));
     assert_eq!(project.tree(), before);

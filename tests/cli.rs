@@ -1599,3 +1599,496 @@ fn a_crate_root_that_does_not_parse_is_bad_input_with_its_place() {
         "mod storage;\n\nuse worker::*;\n\nmod kv {\n}\n"
     );
 }
+
+#[test]
+fn a_crate_whose_worker_is_too_old_is_exit_2_naming_both_versions() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let manifest = project
+        .read("Cargo.toml")
+        .replace("worker = \"0.8\"", "worker = \"0.6\"");
+    project.write("Cargo.toml", &manifest);
+    // Cargo.lock still resolves 0.8: cargo would re-resolve it for "0.6".
+    let before = project.tree();
+    for command in [
+        &["create", "users"][..],
+        &["cache"],
+        &["flags"],
+        &["session"],
+        &["bulk", "--binding", "DATA"],
+    ] {
+        let run = project.kvgen(command);
+        run.assert_code(2);
+        let cargo_toml = project.path().join("Cargo.toml");
+        assert!(
+            run.stderr.contains(&format!(
+                "{}:10:1: this crate builds with `worker` \"0.6\", and kvgen's Rust modules need `worker` 0.7 or later",
+                cargo_toml.display()
+            )),
+            "{command:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("cargo update -p worker"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(project.tree(), before, "{command:?}: nothing is written");
+    }
+}
+
+#[test]
+fn rust_modules_go_beside_a_crate_root_given_by_lib_path() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let manifest = project
+        .read("Cargo.toml")
+        .replace("[lib]\n", "[lib]\npath = \"worker/lib.rs\"\n");
+    project.write("Cargo.toml", &manifest);
+    let lib = project.read("src/lib.rs");
+    fs::create_dir(project.path().join("worker")).unwrap();
+    project.write("worker/lib.rs", &lib);
+    fs::remove_dir_all(project.path().join("src")).unwrap();
+
+    // A folder that is not beside the crate root would never be compiled.
+    let before = project.tree();
+    let run = project.kvgen(&["create", "users", "--dir", "src/kv"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains(
+            "--dir \"src/kv\": for Rust the folder must be worker/<module> (beside the crate root)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.tree(), before);
+
+    project.kvgen(&["create", "users"]).assert_code(0);
+    assert_eq!(project.read("worker/lib.rs"), format!("mod kv;\n\n{lib}"));
+    assert!(project.read("worker/kv/mod.rs").contains("pub mod store;"));
+    assert!(!project.path().join("src").exists());
+    project.kvgen(&["create", "users"]).assert_all_identical();
+}
+
+const ENVS_WORKER: &str = "tests/fixtures/projects/ts-toml-envs";
+
+/// The SESSION_SECRET value dotenv would read from `text` (plain lines).
+fn session_secret(text: &str) -> Option<String> {
+    text.lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("SESSION_SECRET="))
+        .map(str::to_string)
+}
+
+#[test]
+fn session_env_writes_the_environment_s_own_dev_vars() {
+    let project = Project::copy(ENVS_WORKER);
+    project.write(".dev.vars.staging", "API_TOKEN=abc\n");
+    project.write(".dev.vars", "API_TOKEN=shared\n");
+    let run = project.kvgen(&["session", "--env", "staging"]);
+    run.assert_code(0);
+    let statuses = run.statuses();
+    assert!(
+        statuses.contains(&("update".to_string(), ".dev.vars.staging".to_string())),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !statuses.iter().any(|(_, path)| path == ".dev.vars"),
+        "{}",
+        run.stdout
+    );
+    let staging = project.read(".dev.vars.staging");
+    let secret = session_secret(&staging).unwrap();
+    assert_eq!(secret.len(), 64);
+    assert!(!run.stdout.contains(&secret) && !run.stderr.contains(&secret));
+    assert_eq!(project.read(".dev.vars"), "API_TOKEN=shared\n");
+    assert_eq!(project.read(".gitignore"), ".dev.vars.staging\n");
+    assert!(
+        run.stdout.contains(
+            "npx wrangler secret put SESSION_SECRET --env staging   # a long random value; \
+             .dev.vars.staging has one for wrangler dev"
+        ),
+        "{}",
+        run.stdout
+    );
+    // The top level reads .dev.vars, which gets a secret of its own.
+    let run = project.kvgen(&["session", "--all-envs"]);
+    run.assert_code(0);
+    assert_eq!(project.read(".dev.vars.staging"), staging);
+    assert!(session_secret(&project.read(".dev.vars")).is_some());
+    assert!(
+        run.stdout
+            .contains("--env production   # a long random value; .dev.vars has one"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn session_puts_the_secret_in_env_when_the_project_keeps_secrets_there() {
+    let project = Project::copy(ENVS_WORKER);
+    project.write(".env", "API_TOKEN=abc\n");
+    let run = project.kvgen(&["session"]);
+    run.assert_code(0);
+    assert!(
+        run.statuses()
+            .contains(&("update".to_string(), ".env".to_string())),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !project.path().join(".dev.vars").exists(),
+        "a .dev.vars would stop wrangler reading .env"
+    );
+    let env = project.read(".env");
+    assert!(env.starts_with("API_TOKEN=abc\nSESSION_SECRET="), "{env}");
+    let secret = session_secret(&env).unwrap();
+    assert!(!run.stdout.contains(&secret));
+    assert_eq!(project.read(".gitignore"), ".env\n");
+    assert!(
+        run.stdout
+            .contains("# a long random value; .env has one for wrangler dev"),
+        "{}",
+        run.stdout
+    );
+    // Settled: a second run, for every environment, changes nothing (they
+    // all read .env).
+    let again = project.kvgen(&["session", "--all-envs"]);
+    again.assert_code(0);
+    assert_eq!(project.read(".env"), env);
+    assert!(!project.path().join(".dev.vars").exists());
+}
+
+#[test]
+fn session_uses_dev_vars_when_it_exists_beside_env() {
+    let project = Project::copy(ENVS_WORKER);
+    project.write(".env", "API_TOKEN=abc\n");
+    project.write(".dev.vars", "API_TOKEN=dev\n");
+    let run = project.kvgen(&["session"]);
+    run.assert_code(0);
+    assert_eq!(project.read(".env"), "API_TOKEN=abc\n");
+    assert!(
+        project
+            .read(".dev.vars")
+            .starts_with("API_TOKEN=dev\nSESSION_SECRET="),
+        "wrangler reads only .dev.vars"
+    );
+    assert!(
+        !run.statuses().iter().any(|(_, path)| path == ".env"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn session_keeps_a_secret_already_in_an_env_file_wrangler_merges() {
+    let project = Project::copy(ENVS_WORKER);
+    let mine = "SESSION_SECRET=staging-secret-of-at-least-32-characters\n";
+    project.write(".env", "API_TOKEN=abc\n");
+    project.write(".env.staging", mine);
+    let run = project.kvgen(&["session", "--env", "staging"]);
+    run.assert_code(0);
+    assert_eq!(project.read(".env"), "API_TOKEN=abc\n", "never shadowed");
+    assert_eq!(project.read(".env.staging"), mine);
+    assert!(
+        run.statuses()
+            .contains(&("identical".to_string(), ".env.staging".to_string())),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("--env staging   # a long random value; .env.staging has one"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("staging-secret"), "{}", run.stdout);
+    // A short one there is refused, naming its file and line; nothing is
+    // written.
+    project.write(".env.staging", "A=1\nSESSION_SECRET=hunter2\n");
+    let before = project.tree();
+    let run = project.kvgen(&["session", "--env", "staging"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains(".env.staging:2: SESSION_SECRET is 7 characters long"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("hunter2"));
+    assert_eq!(project.tree(), before);
+}
+
+#[test]
+fn session_refuses_a_tracked_env_and_offers_env_local() {
+    let home = GitHome::new("");
+    let project = Project::copy(ENVS_WORKER);
+    home.git(project.path(), &["init", "-q"]);
+    project.write(".env", "PUBLIC_URL=https://example.com\n");
+    home.git(project.path(), &["add", ".env"]);
+    let before = project.tree();
+    let run = home.kvgen(project.path(), &["session"], None);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains(".env: tracked by git") && run.stderr.contains("empty .env.local"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.tree(), before);
+    // With an empty .env.local the secret goes there, and git ignores it.
+    project.write(".env.local", "");
+    home.kvgen(project.path(), &["session"], None)
+        .assert_code(0);
+    assert!(session_secret(&project.read(".env.local")).is_some());
+    assert_eq!(project.read(".env"), "PUBLIC_URL=https://example.com\n");
+    assert_eq!(
+        home.git(project.path(), &["check-ignore", "-q", "--", ".env.local"])
+            .0,
+        0
+    );
+}
+
+#[test]
+fn cache_warm_cron_dispatches_on_the_cron_in_an_existing_scheduled_handler() {
+    let project = Project::copy(ENVS_WORKER);
+    let run = project.kvgen(&["cache", "warm", "--cron", "*/30 * * * *"]);
+    run.assert_code(0);
+    assert!(!run.stdout.contains("switch"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("import { warm } from \"./kv/warm\";"),
+        "{}",
+        run.stdout
+    );
+
+    let project = Project::copy(ENVS_WORKER);
+    let index = project.read("src/index.ts").replace(
+        "} satisfies ExportedHandler<Env>;",
+        "  async scheduled(controller, env, ctx) {\n    ctx.waitUntil(report(env));\n  },\n} satisfies ExportedHandler<Env>;",
+    );
+    project.write("src/index.ts", &index);
+    let run = project.kvgen(&["cache", "warm", "--cron", "*/30 * * * *"]);
+    run.assert_code(0);
+    for expected in [
+        "src/index.ts has a scheduled handler already",
+        "switch (controller.cron) {",
+        "case \"*/30 * * * *\":",
+        "ctx.waitUntil(warm(env.CACHE, entriesToWarm()));",
+        "default:",
+    ] {
+        assert!(run.stdout.contains(expected), "{expected}: {}", run.stdout);
+    }
+    assert_eq!(
+        project.read("src/index.ts"),
+        index,
+        "the entry is not edited"
+    );
+}
+
+#[test]
+fn rust_cache_warm_cron_matches_on_the_cron_in_an_existing_scheduled_event() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let run = project.kvgen(&["cache", "warm", "--cron", "0 * * * *"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("add a scheduled handler"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("event.cron()"), "{}", run.stdout);
+
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let lib = format!(
+        "{}\n#[event(scheduled)]\nasync fn cleanup(_e: ScheduledEvent, _env: Env, _c: ScheduleContext) {{}}\n",
+        project.read("src/lib.rs")
+    );
+    project.write("src/lib.rs", &lib);
+    let run = project.kvgen(&["cache", "warm", "--cron", "0 * * * *"]);
+    run.assert_code(0);
+    for expected in [
+        "src/lib.rs has a scheduled handler already",
+        "match event.cron().as_str() {",
+        "\"0 * * * *\" => {",
+        "kv::warm::warm(&kv, entries_to_warm(), Default::default()).await",
+        "_ => run_scheduled_as_before(event, env, ctx).await",
+    ] {
+        assert!(run.stdout.contains(expected), "{expected}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn a_single_quoted_cron_list_gets_a_single_quoted_cron() {
+    let project = Project::copy(ENVS_WORKER);
+    let config = project.read("wrangler.toml").replace(
+        "[vars]\n",
+        "[triggers]\ncrons = ['0 0 * * *'] # nightly\n\n[vars]\n",
+    );
+    project.write("wrangler.toml", &config);
+    project
+        .kvgen(&["cache", "warm", "--cron", "*/30 * * * *"])
+        .assert_code(0);
+    assert!(
+        project
+            .read("wrangler.toml")
+            .contains("crons = ['0 0 * * *', '*/30 * * * *'] # nightly\n"),
+        "{}",
+        project.read("wrangler.toml")
+    );
+}
+
+/// A Worker with one KV binding and some data for `kvgen bulk put`.
+fn bulk_worker() -> Project {
+    let project = Project::copy(ENVS_WORKER);
+    let config = format!(
+        "{}\n[[kv_namespaces]]\nbinding = \"USERS\"\nid = \"0123456789abcdef0123456789abcdef\"\n",
+        project.read("wrangler.toml")
+    );
+    project.write("wrangler.toml", &config);
+    project.write("users.ndjson", "{\"key\":\"u1\",\"value\":\"Ada\"}\n");
+    project
+}
+
+#[test]
+fn bulk_output_in_a_new_folder_keeps_itself_out_of_git() {
+    let home = GitHome::new("");
+    let project = bulk_worker();
+    home.git(project.path(), &["init", "-q"]);
+    let run = home.kvgen(project.path(), &["bulk", "put", "users.ndjson"], None);
+    run.assert_code(0);
+    assert_eq!(
+        run.statuses(),
+        pairs(&[
+            ("create", "kv-bulk/.gitignore"),
+            ("create", "kv-bulk/users-put-0001.json"),
+        ])
+    );
+    let ignored = |path: &str| {
+        home.git(project.path(), &["check-ignore", "-q", "--", path])
+            .0
+            == 0
+    };
+    assert!(ignored("kv-bulk/users-put-0001.json"));
+    let (_, status) = home.git(
+        project.path(),
+        &["status", "--porcelain", "--untracked-files=all"],
+    );
+    assert!(!status.contains("kv-bulk"), "{status}");
+    assert!(
+        !project.path().join(".gitignore").exists(),
+        "the project's own is not touched"
+    );
+    // The folder is there now: nothing more is written, and no step.
+    let again = home.kvgen(project.path(), &["bulk", "put", "users.ndjson"], None);
+    again.assert_code(0);
+    again.assert_all_identical();
+    assert!(!again.stdout.contains("printf"), "{}", again.stdout);
+
+    // --json names it; a dry run writes nothing.
+    let project = bulk_worker();
+    let before = project.tree();
+    let run = project.kvgen(&[
+        "bulk",
+        "put",
+        "users.ndjson",
+        "--json",
+        "--dry-run",
+        "--out",
+        "data/kv",
+    ]);
+    run.assert_code(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report["ignore_file"],
+        serde_json::json!({ "path": "data/kv/.gitignore", "status": "create" })
+    );
+    assert_eq!(project.tree(), before);
+}
+
+#[test]
+fn bulk_output_in_a_folder_git_would_commit_gets_a_step_that_works() {
+    let home = GitHome::new("");
+    let project = bulk_worker();
+    home.git(project.path(), &["init", "-q"]);
+    fs::create_dir(project.path().join("seed")).unwrap();
+    let run = home.kvgen(
+        project.path(),
+        &["bulk", "put", "users.ndjson", "--out", "seed"],
+        None,
+    );
+    run.assert_code(0);
+    assert_eq!(
+        run.statuses(),
+        pairs(&[("create", "seed/users-put-0001.json")]),
+        "a folder that was there gets no file of kvgen's"
+    );
+    let step = run
+        .stdout
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("printf"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(step.contains("keep them out of git"), "{step}");
+    let command = step.split("   #").next().unwrap();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(project.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        home.git(
+            project.path(),
+            &["check-ignore", "-q", "--", "seed/users-put-0001.json"]
+        )
+        .0,
+        0
+    );
+    let again = home.kvgen(
+        project.path(),
+        &["bulk", "put", "users.ndjson", "--out", "seed"],
+        None,
+    );
+    assert!(!again.stdout.contains("printf"), "{}", again.stdout);
+
+    // Tracked files: the step untracks them too.
+    let project = bulk_worker();
+    home.git(project.path(), &["init", "-q"]);
+    project
+        .kvgen(&["bulk", "put", "users.ndjson", "--out", "seed"])
+        .assert_code(0);
+    fs::remove_file(project.path().join("seed/.gitignore")).unwrap();
+    home.git(project.path(), &["add", "seed"]);
+    project.write("users.ndjson", "{\"key\":\"u2\",\"value\":\"Grace\"}\n");
+    let run = home.kvgen(
+        project.path(),
+        &["bulk", "put", "users.ndjson", "--out", "seed", "--force"],
+        None,
+    );
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("git rm -r -q --cached seed && printf"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn session_says_to_list_the_secret_where_the_config_lists_required_secrets() {
+    let project = Project::copy(ENVS_WORKER);
+    let config = project.read("wrangler.toml").replace(
+        "[env.staging]\n",
+        "[env.staging]\nsecrets = { required = [\"API_KEY\"] }\n",
+    );
+    project.write("wrangler.toml", &config);
+    let run = project.kvgen(&["session", "--env", "staging"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("add \"SESSION_SECRET\" to env.staging.secrets.required in wrangler.toml"),
+        "{}",
+        run.stdout
+    );
+    // The top level lists none: no such step.
+    let run = project.kvgen(&["session"]);
+    run.assert_code(0);
+    assert!(!run.stdout.contains("secrets.required"), "{}", run.stdout);
+}

@@ -311,23 +311,25 @@ fn prettier_leaves_generated_code_alone_under_common_configs() {
         return;
     }
     node_workspace();
-    // kvgen applies indentation and quotes; everything else must hold at any
-    // print width, since prettier would re-join or re-break lines otherwise.
-    for (print_width, use_tabs, tab_width, single_quote) in [
-        (80, false, 2, false),
-        (80, true, 4, true),
-        (100, false, 4, false),
-        (120, true, 2, false),
-        (140, true, 2, true),
-        (140, false, 2, true),
-        (200, false, 4, true),
-    ] {
+    // kvgen follows indentation, quotes, semicolons, trailing commas, arrow
+    // parentheses and bracket spacing; the rest must hold at any print width
+    // from 80, since prettier would re-join or re-break lines otherwise. Every
+    // command's modules, under each config.
+    let configs = [
+        r#"{ "printWidth": 80, "useTabs": false, "tabWidth": 2, "singleQuote": false }"#,
+        r#"{ "printWidth": 80, "useTabs": true, "tabWidth": 4, "singleQuote": true }"#,
+        r#"{ "printWidth": 100, "useTabs": false, "tabWidth": 4, "semi": false }"#,
+        r#"{ "printWidth": 120, "useTabs": true, "trailingComma": "none", "arrowParens": "avoid" }"#,
+        r#"{ "printWidth": 140, "useTabs": true, "singleQuote": true, "trailingComma": "es5" }"#,
+        r#"{ "printWidth": 140, "singleQuote": true, "trailingComma": "all", "bracketSpacing": false }"#,
+        r#"{ "printWidth": 200, "tabWidth": 4, "singleQuote": true, "quoteProps": "consistent" }"#,
+        // The shape of a common prettier config with no semicolons.
+        r#"{ "semi": false, "singleQuote": true, "trailingComma": "none", "arrowParens": "avoid", "bracketSpacing": false, "quoteProps": "consistent", "tabWidth": 4 }"#,
+    ];
+    for config in configs {
         let dir = tempfile::tempdir().unwrap();
-        let config = format!(
-            r#"{{ "printWidth": {print_width}, "useTabs": {use_tabs}, "tabWidth": {tab_width}, "singleQuote": {single_quote} }}"#
-        );
         for (name, text) in [
-            (".prettierrc", config.as_str()),
+            (".prettierrc", config),
             ("package.json", "{}"),
             (
                 "wrangler.jsonc",
@@ -336,12 +338,31 @@ fn prettier_leaves_generated_code_alone_under_common_configs() {
         ] {
             std::fs::write(dir.path().join(name), text).unwrap();
         }
-        kvgen(dir.path(), &["create", "demo"]);
+        for command in COMMANDS {
+            kvgen(dir.path(), command);
+        }
         run(
             &format!("prettier --check under {config}"),
             tool("prettier", dir.path()).args(["--check", "src/kv"]),
         );
     }
+    // The same in YAML, the other common form of `.prettierrc`.
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "semi: false\nsingleQuote: true\narrowParens: avoid\nbracketSpacing: false\n";
+    for (name, text) in [
+        (".prettierrc", yaml),
+        ("package.json", "{}"),
+        ("wrangler.toml", "name = \"x\"\nmain = \"src/index.ts\"\n"),
+    ] {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    for command in COMMANDS {
+        kvgen(dir.path(), command);
+    }
+    run(
+        "prettier --check under a YAML .prettierrc",
+        tool("prettier", dir.path()).args(["--check", "src/kv"]),
+    );
 }
 
 /// One target folder shared by every run, so repeated runs are warm.
@@ -440,6 +461,202 @@ fn workers_rs_crate() {
         &project,
         &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
     );
+    if wasm32_available() {
+        let wasm = ["--target", "wasm32-unknown-unknown"];
+        cargo(&project, &[&["check", "--quiet"][..], &wasm].concat());
+        cargo(
+            &project,
+            &[&["clippy", "--quiet"][..], &wasm, &["--", "-D", "warnings"]].concat(),
+        );
+    } else {
+        announce(
+            "e2e: wasm32-unknown-unknown could not be installed (rustup target add failed): \
+             the wasm32 check of the generated Rust was skipped",
+        );
+    }
+}
+
+/// The compiler setups generated TypeScript must type-check under: lib
+/// with and without DOM beside workers-types, and bundler or Node module
+/// resolution (ESM, `"type": "module"`), each with `strict` and every extra
+/// check.
+const TS_SETUPS: &[(&str, &str, &str)] = &[
+    // (lib, module, moduleResolution)
+    (r#"["ESNext"]"#, "esnext", "bundler"),
+    (r#"["ESNext", "DOM"]"#, "esnext", "bundler"),
+    (r#"["ESNext"]"#, "node16", "node16"),
+    (r#"["ESNext", "DOM"]"#, "node16", "node16"),
+    (r#"["ESNext"]"#, "nodenext", "nodenext"),
+    (r#"["ESNext", "DOM"]"#, "nodenext", "nodenext"),
+];
+
+/// A Worker whose tsconfig resolves modules with `resolution`, with every
+/// command's modules generated into it.
+fn generated_worker(resolution: &str, module: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let package = if resolution == "bundler" {
+        r#"{ "name": "w", "private": true }"#
+    } else {
+        r#"{ "name": "w", "private": true, "type": "module" }"#
+    };
+    let tsconfig = format!(
+        r#"{{ "compilerOptions": {{ "module": "{module}", "moduleResolution": "{resolution}" }} }}"#
+    );
+    for (name, text) in [
+        ("package.json", package),
+        ("tsconfig.json", tsconfig.as_str()),
+        (
+            "wrangler.jsonc",
+            r#"{ "name": "w", "main": "src/index.ts" }"#,
+        ),
+    ] {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    for command in COMMANDS {
+        kvgen(dir.path(), command);
+    }
+    dir
+}
+
+/// Type-checks the generated modules of `worker` with the tsc at `tsc`
+/// under `tsconfig` (written into a copy, with the e2e workspace's
+/// node_modules). Returns the output of a failure.
+fn type_check(worker: &Path, tsc: &Path, tsconfig: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_tree(&worker.join("src"), &dir.path().join("src"));
+    std::fs::copy(worker.join("package.json"), dir.path().join("package.json")).unwrap();
+    std::fs::write(dir.path().join("tsconfig.json"), tsconfig).unwrap();
+    std::os::unix::fs::symlink(
+        e2e_dir().join("node_modules"),
+        dir.path().join("node_modules"),
+    )
+    .unwrap();
+    let output = Command::new("node")
+        .arg(tsc)
+        .args(["-p", "tsconfig.json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(show(&output))
+    }
+}
+
+#[test]
+fn generated_typescript_compiles_on_typescript_5_0_and_current_under_strict_setups() {
+    if skipped() {
+        return;
+    }
+    node_workspace();
+    let bundler = generated_worker("bundler", "esnext");
+    let node = generated_worker("nodenext", "nodenext");
+    // Relative imports carry `.js` exactly where Node resolution needs it.
+    let store = |w: &tempfile::TempDir| std::fs::read_to_string(w.path().join("src/kv/store.ts"));
+    assert!(store(&bundler).unwrap().contains(r#"from "./keys";"#));
+    assert!(store(&node).unwrap().contains(r#"from "./keys.js";"#));
+
+    let typescript = e2e_dir().join("node_modules/typescript/bin/tsc");
+    let typescript_5_0 = e2e_dir().join("node_modules/typescript-5.0/bin/tsc");
+    let mut runs = Vec::new();
+    for (lib, module, resolution) in TS_SETUPS {
+        for (tsc, version) in [(&typescript, "current"), (&typescript_5_0, "5.0")] {
+            // isolatedDeclarations came in TypeScript 5.5: the current one
+            // checks it, emitting declarations only.
+            let emit = if version == "5.0" {
+                r#""noEmit": true"#
+            } else {
+                r#""isolatedDeclarations": true, "declaration": true, "emitDeclarationOnly": true, "outDir": "out""#
+            };
+            let tsconfig = format!(
+                r#"{{
+                    "compilerOptions": {{
+                        "target": "es2022", "lib": {lib}, "module": "{module}",
+                        "moduleResolution": "{resolution}",
+                        "types": ["@cloudflare/workers-types"], {emit},
+                        "strict": true, "noUncheckedIndexedAccess": true,
+                        "exactOptionalPropertyTypes": true, "noImplicitOverride": true,
+                        "noPropertyAccessFromIndexSignature": true, "noUnusedLocals": true,
+                        "noUnusedParameters": true, "noImplicitReturns": true,
+                        "noFallthroughCasesInSwitch": true, "isolatedModules": true,
+                        "skipLibCheck": true
+                    }},
+                    "include": ["src"]
+                }}"#
+            );
+            let worker = if *resolution == "bundler" {
+                &bundler
+            } else {
+                &node
+            };
+            runs.push((
+                format!("tsc {version}, lib {lib}, module {module}"),
+                worker.path().to_path_buf(),
+                tsc.to_path_buf(),
+                tsconfig,
+            ));
+        }
+    }
+    // Two at a time: each tsc is one busy core.
+    let failures: Vec<String> = runs
+        .chunks(2)
+        .flat_map(|pair| {
+            let handles: Vec<_> = pair
+                .iter()
+                .cloned()
+                .map(|(what, worker, tsc, tsconfig)| {
+                    std::thread::spawn(move || {
+                        type_check(&worker, &tsc, &tsconfig)
+                            .err()
+                            .map(|e| format!("{what}: {e}"))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A workers-rs crate at the oldest `worker` kvgen supports (0.7, kept by
+/// its Cargo.lock), whose crate root is `worker/lib.rs` (`[lib] path`):
+/// every command puts its modules in `worker/kv/` and `mod kv;` in that
+/// root, and the code written for `worker` 0.7 (no bulk get, no streamed
+/// reads) passes check, clippy, fmt and its own unit tests, on the host and
+/// for wasm32.
+#[test]
+fn workers_rs_crate_at_the_oldest_worker_with_its_own_crate_root() {
+    if skipped() {
+        return;
+    }
+    let (_dir, project) = copy_fixture("tests/fixtures/projects/rust-worker-oldest");
+    for command in COMMANDS {
+        kvgen(&project, command);
+    }
+    assert!(project.join("worker/kv/mod.rs").is_file());
+    assert!(project.join("worker/kv/bulk.rs").is_file());
+    assert!(!project.join("src").exists());
+    let root = std::fs::read_to_string(project.join("worker/lib.rs")).unwrap();
+    assert!(root.starts_with("mod kv;\n"), "{root}");
+    let bulk = std::fs::read_to_string(project.join("worker/kv/bulk.rs")).unwrap();
+    assert!(!bulk.contains("get_bulk"), "worker 0.7 has no bulk get");
+    let lock = std::fs::read_to_string(project.join("Cargo.lock")).unwrap();
+    assert!(lock.contains("name = \"worker\"\nversion = \"0.7.5\""));
+
+    cargo(&project, &["check", "--quiet"]);
+    // Cargo added what kvgen added to Cargo.toml and kept the rest.
+    let lock = std::fs::read_to_string(project.join("Cargo.lock")).unwrap();
+    assert!(lock.contains("name = \"worker\"\nversion = \"0.7.5\""));
+    cargo(
+        &project,
+        &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
+    );
+    cargo(&project, &["fmt", "--check"]);
+    cargo(&project, &["test", "--quiet"]);
     if wasm32_available() {
         let wasm = ["--target", "wasm32-unknown-unknown"];
         cargo(&project, &[&["check", "--quiet"][..], &wasm].concat());

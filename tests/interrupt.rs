@@ -348,7 +348,9 @@ fn a_bulk_run_stopped_at_any_point_is_all_or_nothing() {
         &prepare,
     );
     let took = started.elapsed().as_micros() as u64;
-    assert_eq!(new.len(), 500);
+    // 500 chunks, and the new output folder's `.gitignore`.
+    assert_eq!(new.len(), 501);
+    assert!(new.contains_key(Path::new("kv-bulk/.gitignore")));
     check_interruptions(
         SAMPLE,
         &["bulk", "put", "data.ndjson", "--chunk", "1"],

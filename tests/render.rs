@@ -22,7 +22,7 @@ fn snapshot_all(
         let files = templates::render(
             lang,
             command,
-            context! { default_ttl => ttl.clone() },
+            context! { default_ttl => ttl.clone(), worker_minor => 8 },
             &|_| true,
         )
         .unwrap();
@@ -180,10 +180,103 @@ fn snapshot_session(lang: Lang, label: &str) {
     settings.set_snapshot_path("../snapshots/render");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
-        let context = context! { default_ttl => 86400, cookie_name => "session" };
+        let context =
+            context! { default_ttl => 86400, cookie_name => "session", worker_minor => 8 };
         let files = templates::render(lang, "session", context, &|_| true).unwrap();
         for file in files.into_iter().filter(|f| not_limits(&f.name)) {
             insta::assert_snapshot!(format!("{label}-{}", file.name), file.content);
         }
     });
+}
+
+/// Snapshots what differs for a crate at `worker` 0.7 (`worker_minor` 7):
+/// the files of `command` whose name passes `only`.
+fn snapshot_rust_worker_0_7(command: &str, label: &str, only: &dyn Fn(&str) -> bool) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots/render");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        let context = context! { default_ttl => 3600, worker_minor => 7 };
+        let files = templates::render(Lang::Rust, command, context, &|_| true).unwrap();
+        for file in files.into_iter().filter(|f| only(&f.name)) {
+            insta::assert_snapshot!(format!("{label}-{}", file.name), file.content);
+        }
+    });
+}
+
+#[test]
+fn rust_create_worker_0_7() {
+    snapshot_rust_worker_0_7("create", "rust-create-worker-0.7", &store);
+}
+
+#[test]
+fn rust_cache_worker_0_7() {
+    snapshot_rust_worker_0_7("cache", "rust-cache-worker-0.7", &|name| name == "warm.rs");
+}
+
+#[test]
+fn rust_bulk_worker_0_7() {
+    snapshot_rust_worker_0_7("bulk", "rust-bulk-worker-0.7", &|name| name == "bulk.rs");
+}
+
+/// The bulk module (arrow functions, one-line objects, imports) as a
+/// project with every non-default prettier setting kvgen follows, resolving
+/// modules the Node way, gets it.
+#[test]
+fn typescript_bulk_in_a_styled_node_project() {
+    use kvgen::ts_style::{Indent, Quote, Style, TrailingComma};
+    let style = Style {
+        indent: Indent::Spaces(4),
+        quote: Quote::Single,
+        semi: false,
+        trailing_comma: TrailingComma::None,
+        arrow_parens: false,
+        bracket_spacing: false,
+    };
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots/render");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        let files =
+            templates::render(Lang::Ts, "bulk", context! { default_ttl => () }, &|_| true).unwrap();
+        for file in files.into_iter().filter(|f| not_limits(&f.name)) {
+            let content = kvgen::ts_style::apply(&file.content, &style);
+            let content = kvgen::ts_style::with_js_extensions(&content);
+            insta::assert_snapshot!(format!("ts-bulk-styled-{}", file.name), content);
+        }
+    });
+}
+
+/// What lets prettier leave the TypeScript modules alone at any print width
+/// from 80 and tab width up to 4: no line of code is wider than 80 columns
+/// with each tab four wide (prettier measures a tab as `tabWidth`), and none
+/// of the other settings kvgen follows makes a line longer.
+#[test]
+fn every_typescript_line_of_code_fits_80_columns_with_four_wide_tabs() {
+    let contexts = [
+        ("create", context! { default_ttl => 3600 }),
+        ("cache", context! { default_ttl => 3600 }),
+        ("flags", context! { default_ttl => () }),
+        ("bulk", context! { default_ttl => () }),
+        (
+            "session",
+            context! { default_ttl => 86400, cookie_name => "session" },
+        ),
+    ];
+    let mut wide = Vec::new();
+    for (command, context) in contexts {
+        for file in templates::render(Lang::Ts, command, context, &|_| true).unwrap() {
+            for (n, line) in file.content.lines().enumerate() {
+                let code = line.trim_start();
+                if code.starts_with("//") || code.starts_with('*') || code.starts_with("/*") {
+                    continue;
+                }
+                let width = line.replace('\t', "    ").chars().count();
+                if width > 80 {
+                    wide.push(format!("{}:{}: {width} columns: {code}", file.name, n + 1));
+                }
+            }
+        }
+    }
+    assert!(wide.is_empty(), "{}", wide.join("\n"));
 }

@@ -22,7 +22,38 @@ use crate::names;
 use crate::names::shell_word;
 use crate::plan::{Plan, Status, read_text};
 use crate::project;
-use crate::transaction::Transaction;
+use crate::transaction::{Expect, NewMode, Transaction};
+
+/// The `.gitignore` a new output folder gets: bulk files hold the user's
+/// data (often production data), which should never be committed by
+/// accident. The folder ignores itself, so no file of the user's is edited
+/// (the way `.venv` or `.pytest_cache` do); deleting it lets the files be
+/// committed, and a folder that was there before is never given one.
+const IGNORE_ALL: &str = "# Made by kvgen: the files here hold data for `wrangler kv bulk`, kept out of git.\n# Delete this file to commit them.\n*\n";
+
+/// The next step for an output folder that was there before the run, when
+/// git would commit the files in it.
+fn out_of_git_step(
+    answer: &super::session::git::Git,
+    shown_out: &str,
+    file: &str,
+) -> Option<String> {
+    use super::session::git::Git;
+    let folder = shell_word(shown_out);
+    match answer {
+        Git::Repository { tracked: true, .. } => Some(format!(
+            "git rm -r -q --cached {folder} && printf '*\\n' > {folder}/.gitignore   # the files hold your data and git tracks them"
+        )),
+        Git::Repository { ignored: false, .. } => Some(format!(
+            "printf '*\\n' > {folder}/.gitignore   # the files hold your data: keep them out of git"
+        )),
+        Git::Repository { .. } | Git::NoRepository => None,
+        Git::Unavailable(reason) => Some(format!(
+            "git check-ignore {}   # git could not be asked ({reason}): it must print the path, or the data files could be committed",
+            shell_word(file)
+        )),
+    }
+}
 
 /// How many invalid entries a report lists.
 const LISTED_PROBLEMS: usize = 100;
@@ -410,6 +441,8 @@ pub fn data(
     if out_dir.exists() && !out_dir.is_dir() {
         return Err(BadInput::new(format!("--out {shown_out}: exists and is not a folder")).into());
     }
+    // A folder this run makes keeps itself out of git (see [`IGNORE_ALL`]).
+    let new_out_dir = !out_dir.exists();
     // Chunks are written next to their final place (a dry run: elsewhere),
     // as temporary files of one transaction: all are put in place, or none.
     let tx = if global.dry_run {
@@ -528,9 +561,30 @@ pub fn data(
         });
         pending.push((chunk, path, shown, status, seen));
     }
+    let ignore_file = (new_out_dir && !files.is_empty()).then(|| OutFile {
+        shown: format!("{shown_out}/.gitignore"),
+        status: Status::Create,
+        entries: 0,
+        bytes: IGNORE_ALL.len() as u64,
+    });
     let conflicts = files.iter().any(|f| f.status == Status::Conflict);
     let write = !global.dry_run && !conflicts;
     if write {
+        if let Some(ignore) = &ignore_file {
+            tx.stage(
+                &out_dir.join(".gitignore"),
+                &ignore.shown,
+                IGNORE_ALL.as_bytes(),
+                Expect::Absent,
+                NewMode::Normal,
+            )
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot write {}: {e}; nothing was written",
+                    names::show_path(Path::new(&ignore.shown))
+                )
+            })?;
+        }
         for (chunk, path, shown, status, seen) in pending {
             if status != Status::Identical {
                 chunk.stage(&tx, &path, &shown, seen).map_err(|e| {
@@ -565,7 +619,17 @@ pub fn data(
         })
         .unwrap_or_default();
 
-    let next_steps: Vec<String> = if conflicts {
+    // A folder that was there already: git is asked whether it would
+    // commit the files, and the next steps say what to do if so.
+    let git_step = match files.first() {
+        Some(first) if !new_out_dir && !conflicts => {
+            let name = first.shown.rsplit('/').next().unwrap_or_default();
+            let answer = super::session::git::ask(&out_dir, name);
+            out_of_git_step(&answer, &shown_out, &first.shown)
+        }
+        _ => None,
+    };
+    let mut next_steps: Vec<String> = if conflicts {
         Vec::new()
     } else {
         let binding = &binding;
@@ -586,6 +650,7 @@ pub fn data(
             })
             .collect()
     };
+    next_steps.extend(git_step);
     let code = if conflicts && !global.dry_run {
         EXIT_CONFLICT
     } else {
@@ -612,10 +677,22 @@ pub fn data(
                 "bytes": f.bytes,
             })).collect::<Vec<_>>(),
             "stale": stale,
+            "ignore_file": ignore_file.as_ref().map(|f| json!({
+                "path": f.shown,
+                "status": f.status.word(),
+            })),
             "next_steps": next_steps,
         });
         super::print_json(&report, write)?;
         return Ok(code);
+    }
+    if let Some(ignore) = &ignore_file {
+        writeln!(
+            out,
+            "{:>10}  {}  (keeps the data files out of git)",
+            ignore.status.word(),
+            ignore.shown
+        )?;
     }
     for f in &files {
         writeln!(

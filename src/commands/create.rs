@@ -56,7 +56,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CreateArgs) -> anyhow::Resul
     let files = templates::render(
         prepared.project.lang,
         "create",
-        context! { default_ttl => ttl },
+        context! { default_ttl => ttl, ..generate::lang_context(&prepared.project)? },
         &|_| true,
     )?;
     let generate::Prepared {

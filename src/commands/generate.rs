@@ -169,6 +169,7 @@ pub fn binding_modules(
     dependencies: &[Dependency],
 ) -> anyhow::Result<Prepared> {
     let mut prepared = prepare(cwd, global, binding, Vec::new())?;
+    let context = minijinja::context! { ..context, ..lang_context(&prepared.project)? };
     let files = crate::templates::render(prepared.project.lang, command, context, &|_| true)?;
     let Prepared {
         project, dir, plan, ..
@@ -205,10 +206,16 @@ pub fn add_modules(
 ) -> anyhow::Result<()> {
     match project.lang {
         Lang::Ts => {
-            let indent = ts_style::indent(&project.root);
-            let quote = ts_style::quote(&project.root);
+            // The Worker's folder, then those above it up to the workspace
+            // root, where a monorepo keeps its formatter config and tsconfig.
+            let dirs = crate::project::workspace_dirs(&project.root);
+            let style = ts_style::read(&dirs);
+            let js_extensions = ts_style::imports_need_extension(&dirs);
             for file in files {
-                let content = ts_style::apply(&file.content, indent, quote);
+                let mut content = ts_style::apply(&file.content, &style);
+                if js_extensions {
+                    content = ts_style::with_js_extensions(&content);
+                }
                 plan.generated(
                     &project.root,
                     &format!("{dir}/{}", file.name),
@@ -259,7 +266,28 @@ fn rust_wiring(
         ))
     })?;
     let crate_root = crate_root(&manifest, root)?;
-    let module = dir.rsplit('/').next().unwrap_or("kv");
+    // `mod <module>;` in the crate root reads `<module>/mod.rs` beside it:
+    // the module folder must be there, or rustc would not find it (E0583).
+    let crate_folder = crate_root.rsplit_once('/').map_or("", |(folder, _)| folder);
+    let (parent, module) = dir.rsplit_once('/').unwrap_or(("", dir));
+    if parent != crate_folder {
+        let beside = if crate_folder.is_empty() {
+            module.to_string()
+        } else {
+            format!("{crate_folder}/{module}")
+        };
+        let folder = if crate_folder.is_empty() {
+            "the project folder".to_string()
+        } else {
+            format!("{crate_folder}/")
+        };
+        return Err(BadInput::new(format!(
+            "--dir {}: the crate root is {crate_root}, so its modules live in {folder}; use --dir {beside}",
+            names::show(dir),
+        ))
+        .into());
+    }
+    rust_crate::check_worker_version(root)?;
     let source = read_text(&root.join(&crate_root), &crate_root)?
         .expect("crate_root() checked that it exists");
     let edit = rust_crate::ensure_mod_declaration(&source, module)
@@ -277,27 +305,21 @@ fn rust_wiring(
     Ok(())
 }
 
+/// What the templates need to know about the project besides the command's
+/// own context: for Rust, the `worker` minor release to write for
+/// (`worker_minor`), after refusing a crate whose `worker` is too old.
+pub fn lang_context(project: &Project) -> Result<minijinja::Value, BadInput> {
+    Ok(match project.lang {
+        Lang::Ts => minijinja::context! {},
+        Lang::Rust => minijinja::context! {
+            worker_minor => rust_crate::check_worker_version(&project.root)?,
+        },
+    })
+}
+
 /// The crate root: `[lib] path`, else `src/lib.rs`, else `src/main.rs`.
 fn crate_root(manifest: &str, root: &Path) -> Result<String, BadInput> {
-    let lib_path = manifest
-        .parse::<toml_edit::DocumentMut>()
-        .ok()
-        .and_then(|doc| doc.get("lib")?.get("path")?.as_str().map(str::to_string));
-    let candidates = match lib_path {
-        Some(path) => vec![path],
-        None => vec!["src/lib.rs".to_string(), "src/main.rs".to_string()],
-    };
-    candidates
-        .iter()
-        .find(|c| root.join(c).is_file())
-        .map(|c| c.trim_start_matches("./").to_string())
-        .ok_or_else(|| {
-            BadInput::new(format!(
-                "{}: no crate root ({}) to declare the module in",
-                crate::names::show_path(root),
-                candidates.join(" or ")
-            ))
-        })
+    rust_crate::crate_root(manifest, root)
 }
 
 /// A kvgen command to run next, with the `--binding` (when the user gave

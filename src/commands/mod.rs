@@ -292,15 +292,20 @@ pub(crate) fn output_place(
 /// The module folder: `--dir`, checked (relative, inside the project, plain
 /// names only; for Rust a direct child of the crate root's folder, since it
 /// becomes a module of the crate), else the default: for TypeScript `kv`
-/// next to the config's `main`, for Rust `src/kv`.
+/// next to the config's `main`, for Rust `kv` next to the crate root.
 fn module_dir(global: &GlobalArgs, project: &Project) -> Result<String, BadInput> {
     let lang = project.lang;
-    let dir = match (global.dir.as_deref(), lang) {
-        (Some(dir), _) => dir.to_string(),
-        (None, Lang::Ts) => return default_ts_dir(project),
-        (None, Lang::Rust) => "src/kv".to_string(),
+    let rust_parent = match lang {
+        Lang::Rust => Some(crate::rust_crate::rust_module_parent(&project.root)?),
+        Lang::Ts => None,
     };
-    let dir = dir.as_str();
+    let default = match rust_parent.as_deref() {
+        Some("") => "kv".to_string(),
+        Some(parent) => format!("{parent}/kv"),
+        None if global.dir.is_none() => return default_ts_dir(project),
+        None => String::new(),
+    };
+    let dir = global.dir.as_deref().unwrap_or(&default);
     let path = Path::new(dir);
     let plain = |c: &Component| match c {
         Component::Normal(name) => name.to_str().is_some_and(|n| {
@@ -322,16 +327,24 @@ fn module_dir(global: &GlobalArgs, project: &Project) -> Result<String, BadInput
         .components()
         .filter_map(|c| c.as_os_str().to_str())
         .collect();
-    if lang == Lang::Rust {
+    if let Some(parent) = rust_parent {
+        // The folder becomes a module of the crate: a child of the crate
+        // root's folder, named like a Rust module.
         let module = parts.last().copied().unwrap_or_default();
         let is_ident = module.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
             && module
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             && !RUST_KEYWORDS.contains(&module);
-        if parts.len() != 2 || parts[0] != "src" || !is_ident {
+        let folder = parts[..parts.len() - 1].join("/");
+        if folder != parent || !is_ident {
+            let (shape, example) = if parent.is_empty() {
+                ("<module>".to_string(), "kv".to_string())
+            } else {
+                (format!("{parent}/<module>"), format!("{parent}/kv"))
+            };
             return Err(BadInput::new(format!(
-                "--dir {}: for Rust the folder must be src/<module>, with <module> a snake_case name that is not a keyword (e.g. src/kv)",
+                "--dir {}: for Rust the folder must be {shape} (beside the crate root), with <module> a snake_case name that is not a keyword (e.g. {example})",
                 crate::names::show(dir)
             )));
         }

@@ -1,12 +1,15 @@
 //! `kvgen session`: the signed-cookie session store, the SESSIONS binding,
-//! and a local SESSION_SECRET in `.dev.vars`, kept out of git.
+//! and a local SESSION_SECRET where `wrangler dev` reads it, kept out of git.
 //!
-//! `.dev.vars` is read as Wrangler reads it ([`dotenv`]), so a secret that is
-//! already there in any form dotenv accepts is found, and one that is too
-//! short for the store is reported rather than shadowed by a second line.
-//! Whether git would commit the file is asked of git itself ([`git`]).
+//! For each environment the run targets, the file is the one wrangler reads
+//! ([`dotenv::local_vars`]): `.dev.vars.<env>`, `.dev.vars`, or the `.env`
+//! files of a project that keeps its variables there (a new `.dev.vars`
+//! would hide them). The files are read as Wrangler reads them, so a secret
+//! already in any of them, in any form dotenv accepts, is found and kept,
+//! and one too short for the store is reported rather than shadowed.
+//! Whether git would commit a file is asked of git itself ([`git`]).
 
-mod git;
+pub(super) mod git;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,7 +40,6 @@ const SECRET_NAME: &str = "SESSION_SECRET";
 /// units, Rust bytes; a string has at least as many UTF-8 bytes as UTF-16
 /// units, so counting units satisfies both).
 const MIN_SECRET_LENGTH: usize = 32;
-const DEV_VARS: &str = ".dev.vars";
 const GITIGNORE: &str = ".gitignore";
 
 /// HMAC-SHA-256 for the signatures in the generated Rust.
@@ -81,34 +83,199 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &SessionArgs) -> anyhow::Resu
         ..
     } = generate::binding_modules(cwd, global, &binding, "session", context, RUST_DEPENDENCIES)?;
 
-    // A secret for `wrangler dev`, in a file git never sees. Whether git
-    // would see it is settled first: a tracked `.dev.vars` is refused
-    // whatever it holds.
-    let gitignore_before = read_text(&project.root.join(GITIGNORE), GITIGNORE)?;
-    let answer = git::ask(&project.root, DEV_VARS);
-    let (ignore_edit, git_step) = keep_out_of_git(
+    // A secret for `wrangler dev`, in the file it reads for each
+    // environment, which git never sees.
+    let environments = project.environments();
+    let secret = random_secret()?;
+    let placed = place_secret(
         &project.root,
-        gitignore_before.as_deref(),
-        &answer,
+        &envs,
+        &secret,
+        &environments,
+        &|env| dotenv::loads_from_dot_env(&project.root, env),
+        &|name| git::ask(&project.root, name),
         git::ignores_by_itself,
     )?;
-    let secret = random_secret()?;
-    let dev_vars_before = read_text(&project.root.join(DEV_VARS), DEV_VARS)?;
-    let edit = dev_vars(dev_vars_before.as_deref(), &secret)?;
-    plan.edited(&project.root, DEV_VARS, dev_vars_before, edit);
-    plan.keep_secret(DEV_VARS, &secret);
-    if let Some(ignore_edit) = ignore_edit {
-        plan.edited(&project.root, GITIGNORE, gitignore_before, ignore_edit);
+    for file in placed.files {
+        let edit = file.edit();
+        plan.edited(&project.root, &file.name, file.before, edit);
+        plan.keep_secret(&file.name, &secret);
+    }
+    if let Some((before, edit)) = placed.gitignore {
+        plan.edited(&project.root, GITIGNORE, before, edit);
     }
 
-    for env in &envs {
+    for (env, file) in envs.iter().zip(&placed.holders) {
         plan.next_steps.push(format!(
-            "{}   # a long random value; .dev.vars has one for wrangler dev",
+            "{}   # a long random value; {file} has one for wrangler dev",
             generate::wrangler(global, &format!("secret put {SECRET_NAME}"), env.as_deref())
         ));
     }
-    plan.next_steps.extend(git_step);
+    plan.next_steps
+        .extend(required_secret_steps(&project, &envs));
+    plan.next_steps.extend(placed.git_steps);
     Ok(plan)
+}
+
+/// A file of local variables the run reads or writes.
+struct LocalFile {
+    name: String,
+    /// On disk (None: missing).
+    before: Option<String>,
+    /// After the run (None: still missing).
+    after: Option<String>,
+}
+
+impl LocalFile {
+    fn edit(&self) -> Edit {
+        let text = self.after.clone().unwrap_or_default();
+        let status = if self.before == self.after {
+            EditStatus::Unchanged
+        } else {
+            EditStatus::Changed
+        };
+        Edit { text, status }
+    }
+}
+
+/// Where the secret is, for each environment of the run.
+struct Placed {
+    /// Every file that holds the secret for an environment: edited, or
+    /// unchanged when it already had one.
+    files: Vec<LocalFile>,
+    /// The `.gitignore` before and after, when it is read or written.
+    gitignore: Option<(Option<String>, Edit)>,
+    /// The file holding the secret, per environment, in the order given.
+    holders: Vec<String>,
+    /// What to check by hand when git could not be asked.
+    git_steps: Vec<String>,
+}
+
+/// Finds or puts SESSION_SECRET in the file `wrangler dev` reads for each
+/// of `envs`, in turn: a file this run creates counts as existing for the
+/// environments after it, and a file two environments share is edited once.
+/// `environments` are the config's; `from_dot_env` says whether wrangler
+/// reads `.env` files for an environment; `ask` asks git about a file and
+/// `verify` checks a new `.gitignore` text (see [`keep_out_of_git`]).
+fn place_secret(
+    root: &Path,
+    envs: &[Option<String>],
+    secret: &str,
+    environments: &[String],
+    from_dot_env: &dyn Fn(Option<&str>) -> bool,
+    ask: &dyn Fn(&str) -> git::Git,
+    verify: fn(&str, &str) -> Option<bool>,
+) -> anyhow::Result<Placed> {
+    let mut files: Vec<LocalFile> = Vec::new();
+    let mut holders: Vec<String> = Vec::new();
+    for env in envs {
+        let env = env.as_deref();
+        let from_dot_env = from_dot_env(env);
+        let exists = |name: &str| match files.iter().find(|f| f.name == name) {
+            Some(file) => file.after.is_some(),
+            None => root.join(name).exists(),
+        };
+        let local = dotenv::choose(env, environments, from_dot_env, exists);
+        // The definition wrangler uses: the last one of the last file that
+        // has one.
+        let mut found = None;
+        for name in &local.read {
+            let index = load(root, &mut files, name)?;
+            let entries = dotenv::parse(files[index].after.as_deref().unwrap_or_default());
+            if dotenv::get(&entries, SECRET_NAME).is_some() {
+                found = Some((index, entries));
+            }
+        }
+        let index = match found {
+            Some((index, entries)) => {
+                check_length(&files[index].name, &entries)?;
+                index
+            }
+            None => {
+                let index = load(root, &mut files, &local.target)?;
+                let file = &mut files[index];
+                file.after = Some(with_secret(&file.name, file.after.as_deref(), secret)?);
+                index
+            }
+        };
+        holders.push(files[index].name.clone());
+    }
+
+    // Every file holding the secret, out of git; a tracked one is refused.
+    let mut holding: Vec<&str> = holders.iter().map(String::as_str).collect();
+    holding.sort();
+    holding.dedup();
+    let gitignore_before = read_text(&root.join(GITIGNORE), GITIGNORE)?;
+    let mut gitignore = gitignore_before.clone();
+    let mut read = false;
+    let mut git_steps = Vec::new();
+    for name in holding {
+        let (edit, step) = keep_out_of_git(root, name, gitignore.as_deref(), &ask(name), verify)?;
+        if let Some(edit) = edit {
+            gitignore = Some(edit.text);
+            read = true;
+        }
+        git_steps.extend(step);
+    }
+    let gitignore = read.then(|| {
+        let text = gitignore.unwrap_or_default();
+        let status = if gitignore_before.as_deref() == Some(text.as_str()) {
+            EditStatus::Unchanged
+        } else {
+            EditStatus::Changed
+        };
+        (gitignore_before, Edit { text, status })
+    });
+    // Files read only to look for the secret are not part of the plan.
+    files.retain(|f| holders.contains(&f.name));
+    Ok(Placed {
+        files,
+        gitignore,
+        holders,
+        git_steps,
+    })
+}
+
+/// The index of `name` in `files`, read from disk the first time.
+fn load(root: &Path, files: &mut Vec<LocalFile>, name: &str) -> anyhow::Result<usize> {
+    if let Some(index) = files.iter().position(|f| f.name == name) {
+        return Ok(index);
+    }
+    let before = read_text(&root.join(name), name)?;
+    files.push(LocalFile {
+        name: name.to_string(),
+        after: before.clone(),
+        before,
+    });
+    Ok(files.len() - 1)
+}
+
+/// The steps for a config that lists the secrets `wrangler dev` and deploy
+/// load (`secrets.required`, per environment): SESSION_SECRET must be there.
+fn required_secret_steps(
+    project: &crate::project::Project,
+    envs: &[Option<String>],
+) -> Vec<String> {
+    let config = project.relative(&project.config);
+    envs.iter()
+        .filter_map(|env| {
+            let table = match env {
+                None => Some(&project.settings),
+                Some(env) => project.settings.get("env").and_then(|e| e.get(env)),
+            }?;
+            let required = table.get("secrets")?.get("required")?.as_array()?;
+            if required.iter().any(|name| name == SECRET_NAME) {
+                return None;
+            }
+            let place = match env {
+                None => "secrets.required".to_string(),
+                Some(env) => format!("env.{env}.secrets.required"),
+            };
+            Some(format!(
+                "add \"{SECRET_NAME}\" to {place} in {config}   # wrangler loads only the secrets listed there"
+            ))
+        })
+        .collect()
 }
 
 /// 32 random bytes from the operating system, as 64 hex characters.
@@ -147,47 +314,58 @@ fn unchanged(raw: &str) -> Edit {
     }
 }
 
-/// `.dev.vars` with a SESSION_SECRET that dotenv (Wrangler's reader) finds:
-/// left as it is when it has a long enough one, else with one appended.
-fn dev_vars(existing: Option<&str>, secret: &str) -> Result<Edit, BadInput> {
+/// Refuses a SESSION_SECRET too short for the store: `entries` are the file
+/// `name`'s, and its last definition is the one Wrangler uses.
+fn check_length(name: &str, entries: &[dotenv::Entry]) -> Result<(), BadInput> {
+    let Some(found) = dotenv::get(entries, SECRET_NAME) else {
+        return Ok(());
+    };
+    let length = found.value.encode_utf16().count();
+    if length >= MIN_SECRET_LENGTH {
+        return Ok(());
+    }
+    let size = match length {
+        0 => "is empty".to_string(),
+        1 => "is 1 character long".to_string(),
+        n => format!("is {n} characters long"),
+    };
+    let definitions = entries.iter().filter(|e| e.key == SECRET_NAME).count();
+    let which = if definitions > 1 {
+        format!(" (the last of its {definitions} definitions, the one Wrangler uses)")
+    } else {
+        String::new()
+    };
+    Err(BadInput::new(format!(
+        "{name}:{line}: {SECRET_NAME}{which} {size}; the session store needs at least \
+         {MIN_SECRET_LENGTH} characters. Put a random one there (openssl rand -hex 32), or \
+         delete the line and run kvgen session again to have one generated",
+        line = found.line
+    )))
+}
+
+/// The file `name` (`existing`: its text, None when missing) with a
+/// SESSION_SECRET that dotenv (Wrangler's reader) finds: left as it is when
+/// it has a long enough one, else with one appended.
+fn with_secret(name: &str, existing: Option<&str>, secret: &str) -> Result<String, BadInput> {
     let line = format!("{SECRET_NAME}={secret}\n");
     let Some(raw) = existing else {
-        return Ok(append(None, &line));
+        return Ok(line);
     };
     let entries = dotenv::parse(raw);
-    if let Some(found) = dotenv::get(&entries, SECRET_NAME) {
-        let length = found.value.encode_utf16().count();
-        if length >= MIN_SECRET_LENGTH {
-            return Ok(unchanged(raw));
-        }
-        let size = match length {
-            0 => "is empty".to_string(),
-            1 => "is 1 character long".to_string(),
-            n => format!("is {n} characters long"),
-        };
-        let definitions = entries.iter().filter(|e| e.key == SECRET_NAME).count();
-        let which = if definitions > 1 {
-            format!(" (the last of its {definitions} definitions, the one Wrangler uses)")
-        } else {
-            String::new()
-        };
-        return Err(BadInput::new(format!(
-            "{DEV_VARS}:{line}: {SECRET_NAME}{which} {size}; the session store needs at least \
-             {MIN_SECRET_LENGTH} characters. Put a random one there (openssl rand -hex 32), or \
-             delete the line and run kvgen session again to have one generated",
-            line = found.line
-        )));
+    if dotenv::get(&entries, SECRET_NAME).is_some() {
+        check_length(name, &entries)?;
+        return Ok(raw.to_string());
     }
     // Normally the line goes right at the end; after a line such as `KEY:`
     // dotenv would read it as KEY's value, and a blank line keeps it apart.
     for separator in ["", "\n"] {
         let edit = append(Some(raw), &format!("{separator}{line}"));
         if reads_as_before_plus_secret(&entries, &edit.text, secret) {
-            return Ok(edit);
+            return Ok(edit.text);
         }
     }
     Err(BadInput::new(format!(
-        "{DEV_VARS}: a {SECRET_NAME} line added at its end would not be read as one by dotenv \
+        "{name}: a {SECRET_NAME} line added at its end would not be read as one by dotenv \
          (Wrangler's reader), or would change another variable; add {SECRET_NAME}=<a random \
          value of 64 hex characters> yourself (openssl rand -hex 32)"
     )))
@@ -208,53 +386,63 @@ fn reads_as_before_plus_secret(before: &[dotenv::Entry], text: &str, secret: &st
 }
 
 /// The `.gitignore` edit (None: the file is left alone, or not created) that
-/// keeps `.dev.vars` out of git, and a next step when git could not be asked.
+/// keeps the file `name` (`.dev.vars`, `.env`, …) out of git, and a next
+/// step when git could not be asked.
 ///
 /// Git's answer decides when there is one; otherwise the project's
-/// `.gitignore` is read with a gitignore matcher. `.dev.vars` is appended at
+/// `.gitignore` is read with a gitignore matcher. `name` is appended at
 /// the end of the project's `.gitignore`, after any negation, and the file
-/// closest to `.dev.vars` outranks every other source of ignore rules, so the
+/// closest to it outranks every other source of ignore rules, so the
 /// appended rule decides; `verify` (git on the new text, in a scratch
 /// repository) or the matcher confirms it before anything is written. A
-/// tracked `.dev.vars` is refused: ignoring a file does not untrack it.
+/// tracked file is refused: ignoring a file does not untrack it.
 fn keep_out_of_git(
     root: &Path,
+    name: &str,
     gitignore: Option<&str>,
     answer: &git::Git,
     verify: impl Fn(&str, &str) -> Option<bool>,
 ) -> Result<(Option<Edit>, Option<String>), BadInput> {
     let (ignored, step) = match answer {
         git::Git::Repository { tracked: true, .. } => {
+            // A committed `.env` of shared settings can stay: `.env.local`
+            // is read after it, in every environment.
+            let local = if name == ".env" {
+                " Or, to keep .env in git, create an empty .env.local (wrangler reads it after \
+                 .env) and run kvgen session again: the secret goes there."
+            } else {
+                ""
+            };
             return Err(BadInput::new(format!(
-                "{DEV_VARS}: tracked by git, so the {SECRET_NAME} in it would be committed (an \
-                 ignore rule does not untrack a file). Run `git rm --cached {DEV_VARS}` (the file \
+                "{name}: tracked by git, so the {SECRET_NAME} in it would be committed (an \
+                 ignore rule does not untrack a file). Run `git rm --cached {name}` (the file \
                  stays on disk), commit, and run kvgen session again; replace any secret that was \
-                 ever committed"
+                 ever committed.{local}"
             )));
         }
         git::Git::Repository { ignored, .. } => (*ignored, None),
-        git::Git::NoRepository => (git::matcher_ignores(root, gitignore, DEV_VARS), None),
+        git::Git::NoRepository => (git::matcher_ignores(root, gitignore, name), None),
         git::Git::Unavailable(reason) => (
-            git::matcher_ignores(root, gitignore, DEV_VARS),
+            git::matcher_ignores(root, gitignore, name),
             Some(format!(
-                "git check-ignore -v {DEV_VARS}; git ls-files {DEV_VARS}   # git could not be \
-                 asked ({reason}): the first must print {DEV_VARS}, the second nothing"
+                "git check-ignore -v {name}; git ls-files {name}   # git could not be \
+                 asked ({reason}): the first must print {name}, the second nothing"
             )),
         ),
     };
     if ignored {
         return Ok((gitignore.map(unchanged), step));
     }
-    let edit = append(gitignore, &format!("{DEV_VARS}\n"));
+    let edit = append(gitignore, &format!("{name}\n"));
     let verified = match answer {
-        git::Git::Repository { .. } => verify(&edit.text, DEV_VARS),
+        git::Git::Repository { .. } => verify(&edit.text, name),
         _ => None,
     }
-    .unwrap_or_else(|| git::matcher_ignores(root, Some(&edit.text), DEV_VARS));
+    .unwrap_or_else(|| git::matcher_ignores(root, Some(&edit.text), name));
     if !verified {
         return Err(BadInput::new(format!(
-            "{GITIGNORE}: {DEV_VARS} appended to it would still not be ignored; add a rule that \
-             ignores {DEV_VARS} yourself (git check-ignore -v {DEV_VARS} shows which rule decides)"
+            "{GITIGNORE}: {name} appended to it would still not be ignored; add a rule that \
+             ignores {name} yourself (git check-ignore -v {name} shows which rule decides)"
         )));
     }
     Ok((Some(edit), step))
@@ -267,27 +455,29 @@ mod tests {
     const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
     fn kept(existing: &str) {
-        let edit = dev_vars(Some(existing), SECRET).unwrap();
-        assert_eq!(edit.status, EditStatus::Unchanged, "{existing:?}");
-        assert_eq!(edit.text, existing);
+        let text = with_secret(".dev.vars", Some(existing), SECRET).unwrap();
+        assert_eq!(text, existing);
     }
 
     fn refused(existing: &str) -> String {
-        dev_vars(Some(existing), SECRET).unwrap_err().to_string()
+        with_secret(".dev.vars", Some(existing), SECRET)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn dev_vars_gets_a_secret_once() {
-        let created = dev_vars(None, SECRET).unwrap();
-        assert_eq!(created.text, format!("SESSION_SECRET={SECRET}\n"));
-        kept(&created.text);
-        let appended = dev_vars(Some("API_KEY=x\r\nOTHER=y"), SECRET).unwrap();
+        let created = with_secret(".dev.vars", None, SECRET).unwrap();
+        assert_eq!(created, format!("SESSION_SECRET={SECRET}\n"));
+        kept(&created);
+        let appended = with_secret(".env", Some("API_KEY=x\r\nOTHER=y"), SECRET).unwrap();
         assert_eq!(
-            appended.text,
+            appended,
             format!("API_KEY=x\r\nOTHER=y\r\nSESSION_SECRET={SECRET}\r\n")
         );
-        let other_names = dev_vars(Some("SESSION_SECRETS=1\nMY_SESSION_SECRET=2\n"), SECRET);
-        assert_eq!(other_names.unwrap().status, EditStatus::Changed);
+        let others = "SESSION_SECRETS=1\nMY_SESSION_SECRET=2\n";
+        let other_names = with_secret(".dev.vars", Some(others), SECRET).unwrap();
+        assert_eq!(other_names, format!("{others}SESSION_SECRET={SECRET}\n"));
     }
 
     #[test]
@@ -315,9 +505,9 @@ mod tests {
             "CERT=\"-----\nSESSION_SECRET=0123456789abcdef0123456789abcdef\n-----\"\n",
             "# SESSION_SECRET=0123456789abcdef0123456789abcdef\n",
         ] {
-            let edit = dev_vars(Some(existing), SECRET).unwrap();
-            assert_eq!(edit.status, EditStatus::Changed, "{existing:?}");
-            let entries = dotenv::parse(&edit.text);
+            let text = with_secret(".dev.vars", Some(existing), SECRET).unwrap();
+            assert_ne!(text, existing);
+            let entries = dotenv::parse(&text);
             assert_eq!(dotenv::get(&entries, SECRET_NAME).unwrap().value, SECRET);
         }
     }
@@ -352,9 +542,9 @@ mod tests {
     #[test]
     fn the_appended_secret_is_never_swallowed_by_the_line_before() {
         // `KEY:` followed by a line makes that line KEY's value in dotenv.
-        let edit = dev_vars(Some("NOTE:\n"), SECRET).unwrap();
-        assert_eq!(edit.text, format!("NOTE:\n\nSESSION_SECRET={SECRET}\n"));
-        let entries = dotenv::parse(&edit.text);
+        let text = with_secret(".dev.vars", Some("NOTE:\n"), SECRET).unwrap();
+        assert_eq!(text, format!("NOTE:\n\nSESSION_SECRET={SECRET}\n"));
+        let entries = dotenv::parse(&text);
         assert_eq!(dotenv::get(&entries, "NOTE").unwrap().value, "");
         assert_eq!(dotenv::get(&entries, SECRET_NAME).unwrap().value, SECRET);
     }
@@ -371,7 +561,7 @@ mod tests {
     fn gitignore_is_edited_only_when_dev_vars_is_not_ignored() {
         let root = Path::new("/project");
         let keep = |text: Option<&str>, answer: &git::Git| {
-            keep_out_of_git(root, text, answer, no_git).unwrap()
+            keep_out_of_git(root, ".dev.vars", text, answer, no_git).unwrap()
         };
         // Outside git, the project's .gitignore decides, negations included.
         let (edit, step) = keep(None, &git::Git::NoRepository);
@@ -396,9 +586,10 @@ mod tests {
     fn a_tracked_dev_vars_is_refused() {
         let root = Path::new("/project");
         for ignored in [false, true] {
-            let error = keep_out_of_git(root, None, &repository(ignored, true), no_git)
-                .unwrap_err()
-                .to_string();
+            let error =
+                keep_out_of_git(root, ".dev.vars", None, &repository(ignored, true), no_git)
+                    .unwrap_err()
+                    .to_string();
             assert!(error.starts_with(".dev.vars: tracked by git"), "{error}");
             assert!(error.contains("git rm --cached .dev.vars"), "{error}");
         }
@@ -409,7 +600,7 @@ mod tests {
         let root = Path::new("/project");
         let answer = repository(false, false);
         let refuses = |_: &str, _: &str| Some(false);
-        let error = keep_out_of_git(root, None, &answer, refuses).unwrap_err();
+        let error = keep_out_of_git(root, ".dev.vars", None, &answer, refuses).unwrap_err();
         assert!(
             error
                 .to_string()
@@ -422,7 +613,7 @@ mod tests {
                 .push((text.to_string(), name.to_string()));
             Some(true)
         };
-        keep_out_of_git(root, Some("!.dev.vars"), &answer, records).unwrap();
+        keep_out_of_git(root, ".dev.vars", Some("!.dev.vars"), &answer, records).unwrap();
         assert_eq!(
             checked.into_inner(),
             [(
@@ -436,11 +627,166 @@ mod tests {
     fn when_git_cannot_answer_the_matcher_decides_and_a_step_says_what_to_check() {
         let root = Path::new("/project");
         let answer = git::Git::Unavailable("git did not answer within 5 s".to_string());
-        let (edit, step) = keep_out_of_git(root, Some(".dev.vars\n"), &answer, no_git).unwrap();
+        let (edit, step) =
+            keep_out_of_git(root, ".dev.vars", Some(".dev.vars\n"), &answer, no_git).unwrap();
         assert_eq!(edit.unwrap().status, EditStatus::Unchanged);
         let step = step.unwrap();
         assert!(step.starts_with("git check-ignore -v .dev.vars"), "{step}");
         assert!(step.contains("within 5 s"), "{step}");
+    }
+
+    /// Places the secret for `envs` in a project holding `files`; returns
+    /// the placement and the project folder.
+    fn place(files: &[(&str, &str)], envs: &[Option<&str>]) -> (Placed, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let envs: Vec<Option<String>> = envs.iter().map(|e| e.map(str::to_string)).collect();
+        let environments = ["staging".to_string(), "production".to_string()];
+        let placed = place_secret(
+            dir.path(),
+            &envs,
+            SECRET,
+            &environments,
+            &|_| true,
+            &|_| git::Git::NoRepository,
+            no_git,
+        )
+        .unwrap();
+        (placed, dir)
+    }
+
+    /// Each file of the plan: name, text after, whether it changes.
+    fn written(placed: &Placed) -> Vec<(String, String, bool)> {
+        placed
+            .files
+            .iter()
+            .map(|f| {
+                let edit = f.edit();
+                (
+                    f.name.clone(),
+                    edit.text,
+                    edit.status == EditStatus::Changed,
+                )
+            })
+            .collect()
+    }
+
+    fn file(name: &str, text: &str, changed: bool) -> (String, String, bool) {
+        (name.to_string(), text.to_string(), changed)
+    }
+
+    #[test]
+    fn an_environment_with_its_own_dev_vars_gets_the_secret_there() {
+        let files = [(".dev.vars.staging", "A=1\n"), (".dev.vars", "B=2\n")];
+        let (placed, _dir) = place(&files, &[Some("staging")]);
+        let line = format!("SESSION_SECRET={SECRET}\n");
+        assert_eq!(
+            written(&placed),
+            [file(".dev.vars.staging", &format!("A=1\n{line}"), true)]
+        );
+        assert_eq!(placed.holders, [".dev.vars.staging"]);
+        assert_eq!(placed.gitignore.unwrap().1.text, ".dev.vars.staging\n");
+    }
+
+    #[test]
+    fn a_project_with_env_files_gets_the_secret_in_one_of_them() {
+        let line = format!("SESSION_SECRET={SECRET}\n");
+        // .env alone: there, never a new .dev.vars that would hide it.
+        let (placed, dir) = place(&[(".env", "A=1\n")], &[None]);
+        assert_eq!(
+            written(&placed),
+            [file(".env", &format!("A=1\n{line}"), true)]
+        );
+        assert_eq!(placed.gitignore.unwrap().1.text, ".env\n");
+        assert!(!dir.path().join(".dev.vars").exists());
+        // The most specific file wrangler reads takes it.
+        let files = [(".env", "A=1\n"), (".env.local", "B=2\n")];
+        let (placed, _dir) = place(&files, &[None]);
+        assert_eq!(placed.holders, [".env.local"]);
+        // With a .dev.vars, wrangler reads only that.
+        let files = [(".env", "A=1\n"), (".dev.vars", "")];
+        let (placed, _dir) = place(&files, &[None]);
+        assert_eq!(written(&placed), [file(".dev.vars", &line, true)]);
+    }
+
+    #[test]
+    fn a_secret_in_any_merged_env_file_is_kept() {
+        let long = "s".repeat(40);
+        let files = [
+            (".env", "A=1\n".to_string()),
+            (".env.staging", format!("SESSION_SECRET={long}\n")),
+        ];
+        let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        let (placed, _dir) = place(&files, &[Some("staging")]);
+        let kept = format!("SESSION_SECRET={long}\n");
+        assert_eq!(written(&placed), [file(".env.staging", &kept, false)]);
+        assert_eq!(placed.holders, [".env.staging"]);
+        // The top level does not read .env.staging: it gets its own, in .env.
+        let (placed, _dir) = place(&files, &[None, Some("staging")]);
+        assert_eq!(placed.holders, [".env", ".env.staging"]);
+        assert!(written(&placed)[0].2, "{:?}", written(&placed));
+    }
+
+    #[test]
+    fn the_definition_wrangler_uses_is_the_one_checked() {
+        let long = format!("SESSION_SECRET={}\n", "s".repeat(40));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".env"), &long).unwrap();
+        std::fs::write(dir.path().join(".env.local"), "SESSION_SECRET=short\n").unwrap();
+        let error = place_secret(
+            dir.path(),
+            &[None],
+            SECRET,
+            &[],
+            &|_| true,
+            &|_| git::Git::NoRepository,
+            no_git,
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            error.starts_with(".env.local:1: SESSION_SECRET is 5 characters long"),
+            "{error}"
+        );
+        assert!(!error.contains("short"), "{error}");
+        // The other way round, .env.local's long one wins.
+        let (placed, _dir) = place(
+            &[(".env", "SESSION_SECRET=short\n"), (".env.local", &long)],
+            &[None],
+        );
+        assert_eq!(written(&placed), [file(".env.local", &long, false)]);
+    }
+
+    #[test]
+    fn environments_sharing_a_file_edit_it_once() {
+        let line = format!("SESSION_SECRET={SECRET}\n");
+        let envs = [None, Some("staging"), Some("production")];
+        let (placed, _dir) = place(&[], &envs);
+        assert_eq!(written(&placed), [file(".dev.vars", &line, true)]);
+        assert_eq!(placed.holders, [".dev.vars", ".dev.vars", ".dev.vars"]);
+        assert_eq!(placed.gitignore.unwrap().1.text, ".dev.vars\n");
+        // A file made for the first counts for the next: staging then reads
+        // the new .dev.vars, not .env.staging.
+        let (placed, _dir) = place(&[(".dev.vars.production", "")], &envs);
+        assert_eq!(
+            written(&placed),
+            [
+                file(".dev.vars", &line, true),
+                file(".dev.vars.production", &line, true)
+            ]
+        );
+        assert_eq!(
+            placed.gitignore.unwrap().1.text,
+            ".dev.vars\n.dev.vars.production\n"
+        );
+        // .env files for staging only: the top level's new file is .env,
+        // which staging reads too.
+        let (placed, _dir) = place(&[(".env.staging", "A=1\n")], &envs);
+        assert_eq!(written(&placed), [file(".env", &line, true)]);
+        assert_eq!(placed.holders, [".env", ".env", ".env"]);
     }
 
     #[test]

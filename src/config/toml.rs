@@ -392,16 +392,37 @@ fn key_text(key: &str) -> String {
     }
 }
 
-/// `{ binding = "X", id = "…" }`
-fn inline_entry(want: &KvBinding) -> String {
-    format!("{{ {} }}", fields(want).join(", "))
+/// `{ binding = "X", id = "…" }`, its strings quoted like `like`.
+fn inline_entry(want: &KvBinding, like: Option<&str>) -> String {
+    let fields: Vec<String> = entry_fields(want)
+        .into_iter()
+        .map(|(k, v)| format!("{k} = {}", quote(v, like)))
+        .collect();
+    format!("{{ {} }}", fields.join(", "))
 }
 
-fn fields(want: &KvBinding) -> Vec<String> {
-    entry_fields(want)
-        .into_iter()
-        .map(|(k, v)| format!("{k} = {}", quote(v, None)))
-        .collect()
+/// The text of the last string written in `value` (itself, or inside the
+/// arrays and inline tables it holds): the quote style a string added next
+/// to it follows.
+fn last_string<'b>(body: &'b str, value: &Value) -> Option<&'b str> {
+    match value {
+        Value::String(s) => s.span().map(|span| &body[span]),
+        Value::Array(array) => array.iter().filter_map(|v| last_string(body, v)).last(),
+        Value::InlineTable(table) => table
+            .iter()
+            .filter_map(|(_, v)| last_string(body, v))
+            .last(),
+        _ => None,
+    }
+}
+
+/// The text of the last string value of a table's keys (an entry of
+/// `[[kv_namespaces]]`).
+fn last_string_in_table<'b>(body: &'b str, table: &Table) -> Option<&'b str> {
+    table
+        .iter()
+        .filter_map(|(_, item)| item.as_value().and_then(|v| last_string(body, v)))
+        .last()
 }
 
 /// The fields of an entry an edit may write.
@@ -736,6 +757,11 @@ fn set_fields(
     changes: &[FieldChange<'_>],
 ) {
     let body = layout.body;
+    // A missing field is written like the entry's other strings.
+    let like = match entry {
+        EntryAt::Table(t) => last_string_in_table(body, t),
+        EntryAt::Inline(t) => t.iter().filter_map(|(_, v)| last_string(body, v)).last(),
+    };
     let mut missing = Vec::new();
     for FieldChange::Set(field, new) in changes {
         let old = match entry {
@@ -747,7 +773,7 @@ fn set_fields(
                 let text = quote(new, Some(&body[span.clone()]));
                 splice.replace(span, text);
             }
-            None => missing.push((*field, quote(new, None))),
+            None => missing.push((*field, quote(new, like))),
         }
     }
     if missing.is_empty() {
@@ -791,14 +817,16 @@ fn add_entry(
                 "{header_indent}{}\n",
                 &body[layout.headers[entry].span.clone()]
             );
+            let like = last_string_in_table(body, last);
             for (k, v) in entry_fields(want) {
-                block.push_str(&style.line(k, &quote(v, None)));
+                block.push_str(&style.line(k, &quote(v, like)));
             }
             let at = layout.after(Some(anchor)).expect("a header has an end");
             insert_block(splice, layout, at, &block);
         }
         Some(Item::Value(Value::Array(array))) => {
-            push_to_array(splice, body, array, &inline_entry(want));
+            let like = array.iter().filter_map(|v| last_string(body, v)).last();
+            push_to_array(splice, body, array, &inline_entry(want, like));
         }
         Some(_) => unreachable!("entries() accepted the list"),
         None => {
@@ -810,7 +838,10 @@ fn add_entry(
             if headed && file_uses_inline_kv(root) {
                 let table = target.expect("a headed target exists");
                 let line = |indent: &str, assign: &str| {
-                    format!("{indent}kv_namespaces{assign}[{}]\n", inline_entry(want))
+                    format!(
+                        "{indent}kv_namespaces{assign}[{}]\n",
+                        inline_entry(want, None)
+                    )
                 };
                 match env {
                     None => {
@@ -868,7 +899,7 @@ pub fn plan_cron(body: &str, env: Option<&str>, expr: &str) -> Result<Planned, E
         }
         Some((_, Item::Table(triggers))) => match triggers.get("crons") {
             Some(Item::Value(Value::Array(array))) => {
-                let like = array.iter().last().and_then(Value::span).map(|s| &body[s]);
+                let like = array.iter().filter_map(|v| last_string(body, v)).last();
                 push_to_array(&mut splice, body, array, &quote(expr, like));
             }
             Some(_) => return Err(not_an_array(triggers)),
@@ -891,7 +922,7 @@ pub fn plan_cron(body: &str, env: Option<&str>, expr: &str) -> Result<Planned, E
         },
         Some((_, Item::Value(Value::InlineTable(triggers)))) => match triggers.get("crons") {
             Some(Value::Array(array)) => {
-                let like = array.iter().last().and_then(Value::span).map(|s| &body[s]);
+                let like = array.iter().filter_map(|v| last_string(body, v)).last();
                 push_to_array(&mut splice, body, array, &quote(expr, like));
             }
             Some(_) => return Err(not_an_array(triggers)),
@@ -915,4 +946,100 @@ pub fn plan_cron(body: &str, env: Option<&str>, expr: &str) -> Result<Planned, E
         status: EditStatus::Changed,
         effect: Effect::NewCron,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_cron(body: &str, expr: &str) -> String {
+        plan_cron(body, None, expr).unwrap().splice.apply(body)
+    }
+
+    fn with_binding(body: &str, id: &str) -> String {
+        let mut want = KvBinding::new("CACHE");
+        want.id = Some(id.to_string());
+        plan_kv_namespace(body, None, &want, false)
+            .unwrap()
+            .splice
+            .apply(body)
+    }
+
+    #[test]
+    fn crons_follow_the_quotes_of_the_list() {
+        let cases = [
+            (
+                "[triggers]\ncrons = ['0 * * * *']\n",
+                "[triggers]\ncrons = ['0 * * * *', '5 * * * *']\n",
+            ),
+            (
+                "[triggers]\ncrons = [\"0 * * * *\"]\n",
+                "[triggers]\ncrons = [\"0 * * * *\", \"5 * * * *\"]\n",
+            ),
+            (
+                "triggers = { crons = [\n  '0 * * * *', # hourly\n] }\n",
+                "triggers = { crons = [\n  '0 * * * *', # hourly\n  '5 * * * *',\n] }\n",
+            ),
+            // No entry to follow: a basic string.
+            (
+                "[triggers]\ncrons = []\n",
+                "[triggers]\ncrons = [\"5 * * * *\"]\n",
+            ),
+        ];
+        for (before, after) in cases {
+            assert_eq!(with_cron(before, "5 * * * *"), after, "{before:?}");
+        }
+    }
+
+    #[test]
+    fn a_value_a_literal_string_cannot_hold_is_a_basic_string() {
+        let body = "[triggers]\ncrons = ['0 * * * *']\n";
+        let after = plan_cron(body, None, "it's\tlate")
+            .unwrap()
+            .splice
+            .apply(body);
+        assert_eq!(
+            after,
+            "[triggers]\ncrons = ['0 * * * *', \"it's\\tlate\"]\n"
+        );
+        let after = plan_cron(body, None, "C:\\\"x\"")
+            .unwrap()
+            .splice
+            .apply(body);
+        assert_eq!(after, "[triggers]\ncrons = ['0 * * * *', 'C:\\\"x\"']\n");
+    }
+
+    #[test]
+    fn kv_entries_follow_the_quotes_of_their_neighbours() {
+        assert_eq!(
+            with_binding("kv_namespaces = [{ binding = 'A', id = 'x' }]\n", "abc"),
+            "kv_namespaces = [{ binding = 'A', id = 'x' }, { binding = 'CACHE', id = 'abc' }]\n"
+        );
+        assert_eq!(
+            with_binding(
+                "kv_namespaces = [\n  { binding = \"A\", id = \"x\" },\n]\n",
+                "abc"
+            ),
+            "kv_namespaces = [\n  { binding = \"A\", id = \"x\" },\n  { binding = \"CACHE\", id = \"abc\" },\n]\n"
+        );
+        assert_eq!(
+            with_binding("[[kv_namespaces]]\nbinding = 'A'\nid = 'x'\n", "abc"),
+            "[[kv_namespaces]]\nbinding = 'A'\nid = 'x'\n\n[[kv_namespaces]]\nbinding = 'CACHE'\nid = 'abc'\n"
+        );
+        // A field added to an entry that has the binding is written like its
+        // other strings.
+        assert_eq!(
+            with_binding("kv_namespaces = [{ binding = 'CACHE' }]\n", "abc"),
+            "kv_namespaces = [{ binding = 'CACHE', id = 'abc' }]\n"
+        );
+        assert_eq!(
+            with_binding("[[kv_namespaces]]\nbinding = 'CACHE'\n", "abc"),
+            "[[kv_namespaces]]\nbinding = 'CACHE'\nid = 'abc'\n"
+        );
+        // An id a literal string cannot hold is a basic string.
+        assert_eq!(
+            with_binding("kv_namespaces = [{ binding = 'A' }]\n", "a'b"),
+            "kv_namespaces = [{ binding = 'A' }, { binding = 'CACHE', id = \"a'b\" }]\n"
+        );
+    }
 }
