@@ -23,16 +23,6 @@ const ENV_NAMES: [&str; 3] = ["Env", "Bindings", "CloudflareBindings"];
 const MAX_SOURCES: usize = 300;
 /// And at most this many folders deep below each place looked in.
 const MAX_DEPTH: usize = 4;
-/// Folders that hold no source of the Worker.
-const SKIPPED_DIRS: [&str; 7] = [
-    "node_modules",
-    "dist",
-    "build",
-    ".output",
-    ".wrangler",
-    ".git",
-    "coverage",
-];
 
 /// The next steps that bring the Worker's `Env` types up to date with
 /// `bindings` (the KV bindings the run added), then `usage` (the one-line
@@ -576,7 +566,10 @@ fn collect(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         if path.is_dir() {
-            if depth > 0 && !SKIPPED_DIRS.contains(&name.as_str()) && !name.starts_with('.') {
+            if depth > 0
+                && !crate::project::NOT_SOURCES.contains(&name.as_str())
+                && !name.starts_with('.')
+            {
                 collect(&path, depth - 1, out);
             }
         } else if [".ts", ".tsx", ".mts", ".cts"]

@@ -289,8 +289,9 @@ pub fn nearby_configs(dir: &Path) -> Vec<NearbyConfig> {
 /// Most folder entries read while looking around for configs.
 const MAX_ENTRIES: usize = 2000;
 
-/// Folders never searched for Worker configs.
-const NOT_SOURCES: [&str; 8] = [
+/// Folders that hold no source of a Worker (hidden folders neither): never
+/// searched for Worker configs or sources.
+pub const NOT_SOURCES: [&str; 8] = [
     "node_modules",
     "dist",
     "build",
