@@ -43,7 +43,7 @@ pub fn steps(
     }
     let mut steps = Vec::new();
     let mut context_env = false;
-    if !is_javascript(project) {
+    if !project.is_javascript_worker() {
         let workspace = workspace_root(&project.root);
         let script = typegen_script(project, &workspace);
         let generated = generated_types(project, script.as_ref());
@@ -149,17 +149,6 @@ pub fn usage(command: &str, binding: &str, planned: &[&str]) -> Option<String> {
 /// A path as a command run from `from` names it.
 fn shown(path: &Path, from: &Path) -> String {
     crate::names::shell_word(&crate::names::relative_path(path, from))
-}
-
-/// A Worker written in JavaScript: its `main` is a JavaScript file and no
-/// tsconfig.json types it.
-fn is_javascript(project: &Project) -> bool {
-    let javascript = project.main.as_deref().is_some_and(|main| {
-        [".js", ".mjs", ".cjs", ".jsx"]
-            .iter()
-            .any(|ext| main.ends_with(ext))
-    });
-    javascript && !crate::files::is_regular(&project.root.join("tsconfig.json"))
 }
 
 /// The folder that bounds the repo above the project root: the nearest one

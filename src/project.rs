@@ -113,11 +113,12 @@ impl Project {
     /// A Worker whose entry is JavaScript, with no tsconfig.json from its
     /// folder up to the workspace root.
     pub fn is_javascript_worker(&self) -> bool {
-        let js = self.main.as_deref().is_some_and(|main| {
-            [".js", ".mjs", ".cjs", ".jsx"]
-                .iter()
-                .any(|ext| main.ends_with(ext))
-        });
+        let js = self.lang == Lang::Ts
+            && self.main.as_deref().is_some_and(|main| {
+                [".js", ".mjs", ".cjs", ".jsx"]
+                    .iter()
+                    .any(|ext| main.ends_with(ext))
+            });
         js && !workspace_dirs(&self.root)
             .iter()
             .any(|dir| crate::files::is_regular(&dir.join("tsconfig.json")))

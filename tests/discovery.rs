@@ -91,8 +91,12 @@ fn without_a_usable_main_kvgen_asks_for_dir_and_changes_nothing() {
             "is in a build output (.output/)",
         ),
         (
-            Some("apps/web/build/worker.js"),
-            "is in a build output (build/)",
+            Some("apps/web/.svelte-kit/cloudflare/_worker.js"),
+            "is in a build output (.svelte-kit/)",
+        ),
+        (
+            Some("@tanstack/react-start/server-entry"),
+            "is no path in the project (a package's entry",
         ),
         (Some("../shared/index.ts"), "is outside the project"),
         (Some("/opt/worker/index.ts"), "is outside the project"),
@@ -115,6 +119,41 @@ fn without_a_usable_main_kvgen_asks_for_dir_and_changes_nothing() {
             .assert_code(0);
         assert!(project.path().join("src/kv/store.ts").is_file());
     }
+}
+
+#[test]
+fn a_source_folder_named_like_a_build_output_is_still_sources() {
+    let project = Project::with_files(&[
+        (
+            "wrangler.toml",
+            "name = \"x\"\nmain = \"src/build/index.ts\"\n",
+        ),
+        ("package.json", "{}"),
+    ]);
+    let run = project.kvgen(&["create", "app-data"]);
+    run.assert_code(0);
+    assert!(
+        run.header().ends_with("modules in src/build/kv"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_rust_worker_is_not_told_it_is_javascript() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let run = project.kvgen(&["create", "app-data", "--dry-run"]);
+    run.assert_code(0);
+    assert!(
+        run.header().starts_with("wrangler.toml: Rust Worker"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("note: the Worker is JavaScript"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -458,4 +497,105 @@ fn an_existing_kv_binding_is_offered_instead_of_a_new_namespace() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn one_id_is_never_bound_in_several_environments() {
+    let project = envs_project();
+    let before = snapshot(project.path());
+    for targets in [&["--all-envs"][..], &["--env", "dev,production"]] {
+        for flag in ["--id", "--preview-id"] {
+            let args = [
+                &[
+                    "create",
+                    "app-data",
+                    flag,
+                    "0123456789abcdef0123456789abcdee",
+                ][..],
+                targets,
+            ]
+            .concat();
+            let run = project.kvgen(&args);
+            run.assert_code(2);
+            assert!(
+                run.stderr
+                    .contains("environments sharing a namespace share its data"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+    common::assert_same_tree(&before, &snapshot(project.path()), "");
+    // One environment at a time, each with its own id.
+    project
+        .kvgen(&[
+            "create",
+            "app-data",
+            "--env",
+            "dev",
+            "--id",
+            "0123456789abcdef0123456789abcdee",
+        ])
+        .assert_code(0);
+}
+
+const CRONS: &str = r#"name = "crons"
+main = "src/index.ts"
+
+[triggers]
+crons = ["*/30 * * * *"]
+
+[env.staging]
+vars = { MODE = "staging" }
+
+[env.production.triggers]
+crons = ["15 * * * *"]
+"#;
+
+fn crons_of(project: &Project) -> toml_edit::DocumentMut {
+    project.read("wrangler.toml").parse().unwrap()
+}
+
+fn cron_list(item: Option<&toml_edit::Item>) -> Option<Vec<String>> {
+    let crons = item?.get("triggers")?.get("crons")?.as_array()?;
+    Some(
+        crons
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect(),
+    )
+}
+
+#[test]
+fn a_cron_reaches_every_environment_without_dropping_the_crons_it_inherited() {
+    // All environments: the top level gets it, staging inherits it, and
+    // production (its own triggers replace the top level's) gets it too.
+    let project = Project::with_files(&[("wrangler.toml", CRONS), ("package.json", "{}")]);
+    project
+        .kvgen(&["cache", "warm", "--cron", "0 * * * *", "--all-envs"])
+        .assert_code(0);
+    let doc = crons_of(&project);
+    assert_eq!(
+        cron_list(Some(doc.as_item())).unwrap(),
+        ["*/30 * * * *", "0 * * * *"]
+    );
+    assert_eq!(cron_list(doc["env"].get("staging")), None);
+    assert_eq!(
+        cron_list(doc["env"].get("production")).unwrap(),
+        ["15 * * * *", "0 * * * *"]
+    );
+    // Only staging: its new triggers keep the crons it inherited.
+    let project = Project::with_files(&[("wrangler.toml", CRONS), ("package.json", "{}")]);
+    project
+        .kvgen(&["cache", "warm", "--cron", "0 * * * *", "--env", "staging"])
+        .assert_code(0);
+    let doc = crons_of(&project);
+    assert_eq!(
+        cron_list(doc["env"].get("staging")).unwrap(),
+        ["*/30 * * * *", "0 * * * *"]
+    );
+    assert_eq!(cron_list(Some(doc.as_item())).unwrap(), ["*/30 * * * *"]);
+    project
+        .kvgen(&["cache", "warm", "--cron", "0 * * * *", "--env", "staging"])
+        .assert_all_identical();
 }

@@ -80,9 +80,10 @@ fn request(global: &GlobalArgs, args: &CacheArgs) -> Result<Request, BadInput> {
 pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result<Plan> {
     let request = request(global, args)?;
     let mut extra: Vec<generate::ConfigEdit<'_>> = Vec::new();
+    let top_level_too = global.all_envs || global.env.is_none();
     if let Some(cron) = request.cron.as_deref() {
         extra.push(Box::new(move |format, text, env| {
-            config::ensure_cron(format, text, env, cron)
+            cron_edit(format, text, env, cron, top_level_too)
         }));
     }
     let mut prepared = generate::prepare(cwd, global, &request.binding, extra)?;
@@ -120,6 +121,49 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result
     }
     prepared.plan.next_steps = next_steps;
     Ok(prepared.plan)
+}
+
+/// Adds `cron` where the Worker of `env` reads its crons. `triggers` is
+/// inherited by environments, and an environment's own `triggers` replaces
+/// the top level's: an environment without one gets the cron from the top
+/// level when the run adds it there (`top_level_too`), else its own
+/// `triggers` holding the inherited crons and the new one, so that none it
+/// ran before is lost.
+fn cron_edit(
+    format: config::Format,
+    text: &str,
+    env: Option<&str>,
+    cron: &str,
+    top_level_too: bool,
+) -> Result<config::Edit, config::EditError> {
+    let Some(name) = env else {
+        return config::ensure_cron(format, text, None, cron);
+    };
+    let data = config::read(format, text)?;
+    let own = data["env"][name].get("triggers").is_some();
+    if own {
+        return config::ensure_cron(format, text, env, cron);
+    }
+    if top_level_too {
+        return Ok(config::Edit {
+            text: text.to_string(),
+            status: config::EditStatus::Unchanged,
+        });
+    }
+    let inherited = config::crons(format, text, None)?;
+    let mut edited = text.to_string();
+    for expr in inherited.iter().map(String::as_str).chain([cron]) {
+        edited = config::ensure_cron(format, &edited, env, expr)?.text;
+    }
+    let status = if edited == text {
+        config::EditStatus::Unchanged
+    } else {
+        config::EditStatus::Changed
+    };
+    Ok(config::Edit {
+        text: edited,
+        status,
+    })
 }
 
 /// The `scheduled` handler that runs the warming on the cron trigger. When

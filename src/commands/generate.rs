@@ -134,6 +134,22 @@ pub fn prepare(
 ) -> anyhow::Result<Prepared> {
     let project = super::project(cwd, global)?;
     let envs = super::envs(global, &project)?;
+    if envs.len() > 1 && (binding.id.is_some() || binding.preview_id.is_some()) {
+        let places: Vec<String> = envs
+            .iter()
+            .map(|env| match env {
+                None => "the top level".to_string(),
+                Some(env) => format!("env.{env}"),
+            })
+            .collect();
+        return Err(BadInput::new(format!(
+            "--id and --preview-id name one namespace, and this run binds {} in {} places ({}): environments sharing a namespace share its data (staging writing production's); give each environment its own, one run per environment with its --id, or leave --id out and create them with the printed commands",
+            binding.binding,
+            envs.len(),
+            places.join(", ")
+        ))
+        .into());
+    }
     let mut plan = Plan::default();
     let mut edits = vec![kv_binding(binding, global.force)];
     edits.extend(extra);

@@ -404,13 +404,44 @@ fn default_ts_dir(project: &Project) -> Result<String, BadInput> {
         }
     }
     parts.pop();
-    if let Some(output) = parts.iter().find(|p| BUILD_OUTPUTS.contains(&p.as_str())) {
+    // A bare or scoped package entry (`@tanstack/react-start/server-entry`)
+    // names no folder of the project.
+    let source = [".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs"]
+        .iter()
+        .any(|ext| main.ends_with(ext));
+    let is_package = main.starts_with('@')
+        || !source
+            && parts
+                .first()
+                .is_some_and(|first| !project.root.join(first).is_dir());
+    if is_package {
+        return Err(BadInput::new(format!(
+            "{config}: main = {shown} is no path in the project (a package's entry, as frameworks such as TanStack Start use), so kvgen cannot tell which folder holds the Worker's code; pass --dir FOLDER, e.g. --dir src/kv"
+        )));
+    }
+    // dist/, build/ and out/ are build outputs at the top of the project;
+    // hidden ones (.output/, .svelte-kit/) and dependencies anywhere.
+    let output = parts.iter().enumerate().find(|(i, p)| {
+        BUILD_OUTPUTS.contains(&p.as_str())
+            && (*i == 0 || p.starts_with('.') || *p == "node_modules")
+    });
+    if let Some((_, output)) = output {
         return Err(BadInput::new(format!(
             "{config}: main = {shown} is in a build output ({output}/): modules put next to it would not be the Worker's sources (the next build replaces that folder); pass --dir FOLDER with the folder of the sources it is built from, e.g. --dir src/kv"
         )));
     }
     parts.push("kv".to_string());
-    Ok(parts.join("/"))
+    let dir = parts.join("/");
+    let plain = parts.iter().all(|p| {
+        p.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    });
+    if !plain {
+        return Err(BadInput::new(format!(
+            "{config}: main = {shown} is in a folder whose name is not only letters, digits, '-', '_' and '.', which kvgen does not write into by itself; pass --dir FOLDER, e.g. --dir src/kv"
+        )));
+    }
+    Ok(dir)
 }
 
 const RUST_KEYWORDS: &[&str] = &[
