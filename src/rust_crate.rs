@@ -684,7 +684,7 @@ pub fn rust_module_parent(root: &Path) -> Result<String, BadInput> {
 
 /// The oldest `worker` (workers-rs) release the generated modules compile
 /// with, as (major, minor).
-pub const OLDEST_WORKER: (u64, u64) = (0, 7);
+pub const OLDEST_WORKER: (u64, u64) = (0, 5);
 
 /// The `worker` release kvgen adds to a crate that has none, and the newest
 /// whose API the templates know: later releases get its code.
@@ -1604,24 +1604,27 @@ mod tests {
         assert_eq!(at("0.8"), Ok(8));
         assert_eq!(at("0.8.7"), Ok(8));
         assert_eq!(at("0.7"), Ok(7));
+        assert_eq!(at("0.6"), Ok(6));
+        assert_eq!(at("0.5"), Ok(5));
+        assert_eq!(at("=0.5.0"), Ok(5));
         // Newer than kvgen knows: the newest code it has.
         assert_eq!(at("0.9"), Ok(8));
         assert_eq!(at("1"), Ok(8));
-        let error = at("0.6").unwrap_err();
-        assert!(error.contains("Cargo.toml:5:1: this crate builds with `worker` \"0.6\", and kvgen's Rust modules need `worker` 0.7 or later"), "{error}");
+        let error = at("0.4").unwrap_err();
+        assert!(error.contains("Cargo.toml:5:1: this crate builds with `worker` \"0.4\", and kvgen's Rust modules need `worker` 0.5 or later"), "{error}");
         assert!(
             error.contains("`worker = \"0.8\"`") && error.contains("cargo update -p worker"),
             "{error}"
         );
         // The locked version is the one named.
-        let lock = LOCK_0_6.replace("0.6.7", "0.5.0");
+        let lock = LOCK_0_6.replace("0.6.7", "0.4.2");
         let dir = project(&[
-            ("Cargo.toml", "[dependencies]\nworker = \"0.5\"\n"),
+            ("Cargo.toml", "[dependencies]\nworker = \"0.4\"\n"),
             ("Cargo.lock", &lock),
         ]);
         let error = check_worker_version(dir.path()).unwrap_err().to_string();
         assert!(
-            error.contains("Cargo.lock:8:8: this crate builds with `worker` 0.5.0,"),
+            error.contains("Cargo.lock:8:8: this crate builds with `worker` 0.4.2,"),
             "{error}"
         );
         // A requirement that is not one is an error at its place.

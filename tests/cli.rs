@@ -1605,9 +1605,9 @@ fn a_crate_whose_worker_is_too_old_is_exit_2_naming_both_versions() {
     let project = Project::copy("tests/fixtures/projects/rust-worker");
     let manifest = project
         .read("Cargo.toml")
-        .replace("worker = \"0.8\"", "worker = \"0.6\"");
+        .replace("worker = \"0.8\"", "worker = \"0.4\"");
     project.write("Cargo.toml", &manifest);
-    // Cargo.lock still resolves 0.8: cargo would re-resolve it for "0.6".
+    // Cargo.lock still resolves 0.8: cargo would re-resolve it for "0.4".
     let before = project.tree();
     for command in [
         &["create", "users"][..],
@@ -1621,7 +1621,7 @@ fn a_crate_whose_worker_is_too_old_is_exit_2_naming_both_versions() {
         let cargo_toml = project.path().join("Cargo.toml");
         assert!(
             run.stderr.contains(&format!(
-                "{}:10:1: this crate builds with `worker` \"0.6\", and kvgen's Rust modules need `worker` 0.7 or later",
+                "{}:10:1: this crate builds with `worker` \"0.4\", and kvgen's Rust modules need `worker` 0.5 or later",
                 cargo_toml.display()
             )),
             "{command:?}: {}",

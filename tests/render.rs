@@ -189,14 +189,18 @@ fn snapshot_session(lang: Lang, label: &str) {
     });
 }
 
-/// Snapshots what differs for a crate at `worker` 0.7 (`worker_minor` 7):
-/// the files of `command` whose name passes `only`.
-fn snapshot_rust_worker_0_7(command: &str, label: &str, only: &dyn Fn(&str) -> bool) {
+/// Snapshots what differs for a crate at `worker` 0.`minor`
+/// (`worker_minor`): the files of `command` whose name passes `only`.
+fn snapshot_rust_worker(minor: u64, command: &str, label: &str, only: &dyn Fn(&str) -> bool) {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../snapshots/render");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
-        let context = context! { default_ttl => 3600, worker_minor => 7 };
+        // Sessions default to a day, as `kvgen session` writes them.
+        let ttl = if command == "session" { 86400 } else { 3600 };
+        let context = context! {
+            default_ttl => ttl, cookie_name => "session", worker_minor => minor
+        };
         let files = templates::render(Lang::Rust, command, context, &|_| true).unwrap();
         for file in files.into_iter().filter(|f| only(&f.name)) {
             insta::assert_snapshot!(format!("{label}-{}", file.name), file.content);
@@ -204,19 +208,69 @@ fn snapshot_rust_worker_0_7(command: &str, label: &str, only: &dyn Fn(&str) -> b
     });
 }
 
+/// `worker` 0.7 has no bulk get and no streamed reads.
 #[test]
 fn rust_create_worker_0_7() {
-    snapshot_rust_worker_0_7("create", "rust-create-worker-0.7", &store);
+    snapshot_rust_worker(7, "create", "rust-create-worker-0.7", &store);
 }
 
 #[test]
 fn rust_cache_worker_0_7() {
-    snapshot_rust_worker_0_7("cache", "rust-cache-worker-0.7", &|name| name == "warm.rs");
+    snapshot_rust_worker(7, "cache", "rust-cache-worker-0.7", &|name| {
+        name == "warm.rs"
+    });
 }
 
 #[test]
 fn rust_bulk_worker_0_7() {
-    snapshot_rust_worker_0_7("bulk", "rust-bulk-worker-0.7", &|name| name == "bulk.rs");
+    snapshot_rust_worker(7, "bulk", "rust-bulk-worker-0.7", &|name| name == "bulk.rs");
+}
+
+/// `worker` 0.6's `KvError` is neither `Display` nor `std::error::Error`:
+/// the module errors show it with `{:?}` and have no source for it.
+#[test]
+fn rust_create_worker_0_6() {
+    snapshot_rust_worker(6, "create", "rust-create-worker-0.6", &|name| {
+        name == "store.rs" || name == "limits.rs"
+    });
+}
+
+#[test]
+fn rust_flags_worker_0_6() {
+    snapshot_rust_worker(6, "flags", "rust-flags-worker-0.6", &|name| {
+        name == "flags.rs"
+    });
+}
+
+#[test]
+fn rust_session_worker_0_6() {
+    snapshot_rust_worker(6, "session", "rust-session-worker-0.6", &|name| {
+        name == "session.rs"
+    });
+}
+
+#[test]
+fn rust_bulk_worker_0_6() {
+    snapshot_rust_worker(6, "bulk", "rust-bulk-worker-0.6", &|name| name == "bulk.rs");
+}
+
+/// `worker` 0.5's `KvStore` is not `Debug`: the types that hold one
+/// implement `Debug` without it.
+#[test]
+fn rust_create_worker_0_5() {
+    snapshot_rust_worker(5, "create", "rust-create-worker-0.5", &store);
+}
+
+#[test]
+fn rust_flags_worker_0_5() {
+    snapshot_rust_worker(5, "flags", "rust-flags-worker-0.5", &|name| {
+        name == "flags.rs"
+    });
+}
+
+#[test]
+fn rust_bulk_worker_0_5() {
+    snapshot_rust_worker(5, "bulk", "rust-bulk-worker-0.5", &|name| name == "bulk.rs");
 }
 
 /// The bulk module (arrow functions, one-line objects, imports) as a
