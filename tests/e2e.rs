@@ -435,6 +435,24 @@ fn wasm32_available() -> bool {
     added && installed()
 }
 
+/// `cargo check` and clippy for wasm32-unknown-unknown, when the target is
+/// there or can be installed; otherwise a line saying they were skipped.
+fn wasm32_checks(project: &Path) {
+    if wasm32_available() {
+        let wasm = ["--target", "wasm32-unknown-unknown"];
+        cargo(project, &[&["check", "--quiet"][..], &wasm].concat());
+        cargo(
+            project,
+            &[&["clippy", "--quiet"][..], &wasm, &["--", "-D", "warnings"]].concat(),
+        );
+    } else {
+        announce(
+            "e2e: wasm32-unknown-unknown could not be installed (rustup target add failed): \
+             the wasm32 check of the generated Rust was skipped",
+        );
+    }
+}
+
 #[test]
 fn workers_rs_crate() {
     if skipped() {
@@ -461,19 +479,7 @@ fn workers_rs_crate() {
         &project,
         &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
     );
-    if wasm32_available() {
-        let wasm = ["--target", "wasm32-unknown-unknown"];
-        cargo(&project, &[&["check", "--quiet"][..], &wasm].concat());
-        cargo(
-            &project,
-            &[&["clippy", "--quiet"][..], &wasm, &["--", "-D", "warnings"]].concat(),
-        );
-    } else {
-        announce(
-            "e2e: wasm32-unknown-unknown could not be installed (rustup target add failed): \
-             the wasm32 check of the generated Rust was skipped",
-        );
-    }
+    wasm32_checks(&project);
 }
 
 /// The compiler setups generated TypeScript must type-check under: lib
@@ -664,17 +670,5 @@ fn workers_rs_crate_at_the_oldest_worker_with_its_own_crate_root() {
     );
     cargo(&project, &["fmt", "--check"]);
     cargo(&project, &["test", "--quiet"]);
-    if wasm32_available() {
-        let wasm = ["--target", "wasm32-unknown-unknown"];
-        cargo(&project, &[&["check", "--quiet"][..], &wasm].concat());
-        cargo(
-            &project,
-            &[&["clippy", "--quiet"][..], &wasm, &["--", "-D", "warnings"]].concat(),
-        );
-    } else {
-        announce(
-            "e2e: wasm32-unknown-unknown could not be installed (rustup target add failed): \
-             the wasm32 check of the generated Rust was skipped",
-        );
-    }
+    wasm32_checks(&project);
 }
