@@ -480,11 +480,12 @@ fn an_existing_kv_binding_is_offered_instead_of_a_new_namespace() {
         ),
         ("package.json", "{}"),
     ]);
-    let run = project.kvgen(&["cache", "aside"]);
+    let run = project.kvgen(&["cache", "aside", "warm", "--cron", "0 * * * *", "--dry-run"]);
     run.assert_code(0);
+    // The same run, on the existing binding.
     assert!(
         run.stdout.contains(
-            "kvgen cache --binding APP_DATA   # uses the existing KV binding APP_DATA instead of a new namespace for CACHE"
+            "kvgen cache aside warm --cron '0 * * * *' --binding APP_DATA   # uses the existing KV binding APP_DATA instead of a new namespace for CACHE"
         ),
         "{}",
         run.stdout
@@ -598,4 +599,34 @@ fn a_cron_reaches_every_environment_without_dropping_the_crons_it_inherited() {
     project
         .kvgen(&["cache", "warm", "--cron", "0 * * * *", "--env", "staging"])
         .assert_all_identical();
+}
+
+#[test]
+fn a_cron_the_scheduled_handler_runs_on_already_warms_and_keeps_it_running() {
+    let files = [
+        ("wrangler.toml", CRONS),
+        ("package.json", "{}"),
+        (
+            "src/index.ts",
+            "export default {\n  async scheduled(controller, env, ctx) {\n    await report(env);\n  },\n};\n",
+        ),
+    ];
+    let project = Project::with_files(&files);
+    let run = project.kvgen(&["cache", "warm", "--cron", "*/30 * * * *"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("if (controller.cron === \"*/30 * * * *\") {"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("switch"), "{}", run.stdout);
+    let project = Project::with_files(&files);
+    let run = project.kvgen(&["cache", "warm", "--cron", "0 * * * *"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("switch (controller.cron) {"),
+        "{}",
+        run.stdout
+    );
 }

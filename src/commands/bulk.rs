@@ -114,7 +114,8 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
         }
     };
     let binding = KvBinding::new(binding);
-    let mut plan = generate::binding_modules(cwd, global, &binding, "bulk", context! {}, &[])?.plan;
+    let mut plan =
+        generate::binding_modules(cwd, global, &binding, "bulk", "bulk", context! {}, &[])?.plan;
     let name = &binding.binding;
     plan.next_steps.push(generate::follow_up(
         "kvgen bulk put data.ndjson",

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use clap::ValueEnum;
 use minijinja::{Value, context};
 
 use super::generate;
@@ -106,17 +107,43 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result
 
     let binding = &request.binding.binding;
     let title = generate::namespace_title(binding);
-    let mut next_steps = generate::binding_next_steps(&prepared, global, "cache", binding, &title);
+    let mut words = String::from("cache");
+    if !args.patterns.is_empty() {
+        for pattern in &request.patterns {
+            words.push(' ');
+            words.push_str(
+                pattern
+                    .to_possible_value()
+                    .expect("every pattern is a value")
+                    .get_name(),
+            );
+        }
+    }
+    let line = generate::command_line(
+        &words,
+        &[
+            ("--ttl", args.ttl.as_deref()),
+            ("--cron", request.cron.as_deref()),
+        ],
+    );
+    let mut next_steps = generate::binding_next_steps(&prepared, global, &line, binding, &title);
     if let Some(cron) = request.cron.as_deref() {
         let project = &prepared.project;
-        let existing = existing_scheduled(project);
+        let existing = existing_scheduled(project).map(|file| Existing {
+            file,
+            runs_on_cron: listed_before(project, &prepared.envs, cron),
+        });
+        let mut import = import_path(project.main.as_deref(), &prepared.dir, "warm");
+        if crate::ts_style::imports_need_extension(&crate::project::workspace_dirs(&project.root)) {
+            import.push_str(".js");
+        }
         next_steps.push(scheduled_handler(
             project.lang,
-            project.main.as_deref(),
+            &import,
             &prepared.dir,
             binding,
             cron,
-            existing.as_deref(),
+            existing.as_ref(),
         ));
     }
     prepared.plan.next_steps = next_steps;
@@ -166,21 +193,51 @@ fn cron_edit(
     })
 }
 
+/// A `scheduled` handler the Worker has already.
+struct Existing {
+    /// The file it is in.
+    file: String,
+    /// Whether the cron was in the config before the run: the handler runs
+    /// on it already.
+    runs_on_cron: bool,
+}
+
+/// Whether `cron` was a trigger of the Worker before the run, where the run
+/// adds it (the top level's crons count for an environment without
+/// triggers of its own, which inherits them).
+fn listed_before(project: &Project, envs: &[Option<String>], cron: &str) -> bool {
+    let listed = |table: &serde_json::Value| {
+        table["triggers"]["crons"]
+            .as_array()
+            .is_some_and(|crons| crons.iter().any(|c| c == cron))
+    };
+    envs.iter().any(|env| match env {
+        None => listed(&project.settings),
+        Some(env) => {
+            let table = &project.settings["env"][env];
+            if table.get("triggers").is_some() {
+                listed(table)
+            } else {
+                listed(&project.settings)
+            }
+        }
+    })
+}
+
 /// The `scheduled` handler that runs the warming on the cron trigger. When
-/// the Worker has one already (`existing`: the file it is in), the snippet
-/// dispatches on the cron instead: the new one warms, every other one runs
-/// what the handler did before.
+/// the Worker has one already, the snippet dispatches on the cron instead:
+/// the new one warms, every other one runs what the handler did before; a
+/// cron that triggered the handler already does both.
 fn scheduled_handler(
     lang: Lang,
-    main: Option<&str>,
+    import: &str,
     dir: &str,
     binding: &str,
     cron: &str,
-    existing: Option<&str>,
+    existing: Option<&Existing>,
 ) -> String {
     match (lang, existing) {
         (Lang::Ts, None) => {
-            let import = import_path(main, dir, "warm");
             format!(
                 "add a scheduled handler to your Worker's default export, e.g.:\n\
                  \x20   import {{ warm }} from \"{import}\";\n\
@@ -189,8 +246,27 @@ fn scheduled_handler(
                  \x20   }},"
             )
         }
-        (Lang::Ts, Some(file)) => {
-            let import = import_path(main, dir, "warm");
+        (
+            Lang::Ts,
+            Some(Existing {
+                file,
+                runs_on_cron: true,
+            }),
+        ) => {
+            let cron = js_string(cron);
+            format!(
+                "{file} has a scheduled handler already, which {cron} triggers: warm there \
+                 as well as running what it does, e.g.:\n\
+                 \x20   import {{ warm }} from \"{import}\";\n\
+                 \x20   async scheduled(controller, env, ctx) {{\n\
+                 \x20     if (controller.cron === {cron}) {{\n\
+                 \x20       ctx.waitUntil(warm(env.{binding}, entriesToWarm()));\n\
+                 \x20     }}\n\
+                 \x20     await runScheduledAsBefore(controller, env, ctx); // the handler's previous body\n\
+                 \x20   }},"
+            )
+        }
+        (Lang::Ts, Some(Existing { file, .. })) => {
             let case = js_string(cron);
             format!(
                 "{file} has a scheduled handler already: dispatch on the cron there, the \
@@ -231,7 +307,23 @@ fn scheduled_handler(
                      \x20   }}",
                     indent(&warm, "        ")
                 ),
-                Some(file) => format!(
+                Some(Existing {
+                    file,
+                    runs_on_cron: true,
+                }) => format!(
+                    "{file} has a scheduled handler already, which {case} triggers: warm there \
+                     as well as running what it does, e.g.:\n\
+                     \x20   #[event(scheduled)]\n\
+                     \x20   async fn scheduled(event: ScheduledEvent, env: Env, ctx: ScheduleContext) {{\n\
+                     \x20       if event.cron() == {case} {{\n\
+                     {}\n\
+                     \x20       }}\n\
+                     \x20       run_scheduled_as_before(event, env, ctx).await; // the handler's previous body\n\
+                     \x20   }}",
+                    indent(&warm, "            "),
+                    case = rust_string(cron),
+                ),
+                Some(Existing { file, .. }) => format!(
                     "{file} has a scheduled handler already: dispatch on the cron there, the \
                      existing logic staying the fallback, e.g.:\n\
                      \x20   #[event(scheduled)]\n\
@@ -298,7 +390,7 @@ fn existing_scheduled(project: &Project) -> Option<String> {
     match project.lang {
         Lang::Ts => {
             let main = project.main.as_deref()?;
-            let source = std::fs::read_to_string(project.root.join(main)).ok()?;
+            let source = crate::files::peek_text(&project.root.join(main))?;
             scheduled::in_script(&source).then(|| main.to_string())
         }
         Lang::Rust => scheduled::in_crate(&project.root),
@@ -608,7 +700,7 @@ mod scheduled {
         rust_files(&root.join("src"), &mut files, 0);
         files.sort();
         files.into_iter().find_map(|path| {
-            let source = std::fs::read_to_string(&path).ok()?;
+            let source = crate::files::peek_text(&path)?;
             let file = syn::parse_file(&source).ok()?;
             has_scheduled_event(&file.items).then(|| {
                 let relative = path.strip_prefix(root).unwrap_or(&path);
@@ -747,15 +839,22 @@ mod tests {
         assert_eq!(import_path(None, "src/kv", "warm"), "./kv/warm");
     }
 
+    fn existing(runs_on_cron: bool) -> Existing {
+        Existing {
+            file: "src/index.ts".to_string(),
+            runs_on_cron,
+        }
+    }
+
     #[test]
     fn an_existing_handler_gets_a_dispatch_on_the_cron() {
         let step = scheduled_handler(
             Lang::Ts,
-            Some("src/index.ts"),
+            "./kv/warm",
             "src/kv",
             "CACHE",
             "*/30 * * * *",
-            Some("src/index.ts"),
+            Some(&existing(false)),
         );
         assert!(
             step.starts_with("src/index.ts has a scheduled handler already"),
@@ -766,22 +865,26 @@ mod tests {
         assert!(step.contains("default:\n"), "{step}");
         let fresh = scheduled_handler(
             Lang::Ts,
-            Some("src/index.ts"),
+            "./kv/warm.js",
             "src/kv",
             "CACHE",
             "0 * * * *",
             None,
         );
         assert!(!fresh.contains("switch"), "{fresh}");
+        assert!(
+            fresh.contains("import { warm } from \"./kv/warm.js\";"),
+            "{fresh}"
+        );
         assert!(fresh.contains("ctx.waitUntil(warm(env.CACHE, entriesToWarm()));"));
 
         let step = scheduled_handler(
             Lang::Rust,
-            None,
+            "",
             "src/kv",
             "CACHE",
             "0 * * * *",
-            Some("src/lib.rs"),
+            Some(&existing(false)),
         );
         assert!(step.contains("match event.cron().as_str() {"), "{step}");
         assert!(step.contains("\"0 * * * *\" => {"), "{step}");
@@ -789,9 +892,46 @@ mod tests {
             step.contains("_ => run_scheduled_as_before(event, env, ctx).await"),
             "{step}"
         );
-        let fresh = scheduled_handler(Lang::Rust, None, "src/kv", "CACHE", "0 * * * *", None);
+        let fresh = scheduled_handler(Lang::Rust, "", "src/kv", "CACHE", "0 * * * *", None);
         assert!(!fresh.contains("match event.cron()"), "{fresh}");
         assert!(fresh.contains("        match kv::warm::warm("), "{fresh}");
+    }
+
+    #[test]
+    fn a_cron_that_triggers_the_handler_already_warms_and_runs_it() {
+        let step = scheduled_handler(
+            Lang::Ts,
+            "./kv/warm",
+            "src/kv",
+            "CACHE",
+            "*/30 * * * *",
+            Some(&existing(true)),
+        );
+        assert!(!step.contains("switch"), "{step}");
+        assert!(
+            step.contains("if (controller.cron === \"*/30 * * * *\") {"),
+            "{step}"
+        );
+        assert!(
+            step.contains("\n      await runScheduledAsBefore(controller, env, ctx);"),
+            "{step}"
+        );
+        let step = scheduled_handler(
+            Lang::Rust,
+            "",
+            "src/kv",
+            "CACHE",
+            "*/30 * * * *",
+            Some(&existing(true)),
+        );
+        assert!(
+            step.contains("if event.cron() == \"*/30 * * * *\" {"),
+            "{step}"
+        );
+        assert!(
+            step.contains("\n        run_scheduled_as_before(event, env, ctx).await;"),
+            "{step}"
+        );
     }
 
     #[test]

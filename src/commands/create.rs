@@ -66,7 +66,10 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CreateArgs) -> anyhow::Resul
     prepared.plan.next_steps = generate::binding_next_steps(
         &prepared,
         global,
-        &format!("create {}", request.namespace),
+        &generate::command_line(
+            &format!("create {}", request.namespace),
+            &[("--ttl", args.ttl.as_deref())],
+        ),
         &request.binding.binding,
         &request.namespace,
     );

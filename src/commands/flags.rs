@@ -35,8 +35,16 @@ fn binding(global: &GlobalArgs) -> Result<&str, BadInput> {
 
 pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     let binding = KvBinding::new(binding(global)?);
-    let mut plan =
-        generate::binding_modules(cwd, global, &binding, "flags", context! {}, &[SHA2])?.plan;
+    let mut plan = generate::binding_modules(
+        cwd,
+        global,
+        &binding,
+        "flags",
+        "flags",
+        context! {},
+        &[SHA2],
+    )?
+    .plan;
     let name = &binding.binding;
     plan.next_steps.push(generate::follow_up(
         "kvgen flags set new-checkout --percentage 10",

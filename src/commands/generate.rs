@@ -175,12 +175,15 @@ pub fn prepare(
 
 /// [`prepare`], then the command's modules rendered with `context` and added
 /// (with `dependencies` for Rust), and the shared next steps
-/// ([`binding_next_steps`]) in the plan.
+/// ([`binding_next_steps`]) in the plan. `command` names the templates;
+/// `line` is the command line as a printed step repeats it, e.g. `session
+/// --ttl 3600`.
 pub fn binding_modules(
     cwd: &Path,
     global: &GlobalArgs,
     binding: &KvBinding,
     command: &str,
+    line: &str,
     context: minijinja::Value,
     dependencies: &[Dependency],
 ) -> anyhow::Result<Prepared> {
@@ -193,7 +196,7 @@ pub fn binding_modules(
     add_modules(plan, project, dir, files, dependencies, global.force)?;
     let name = &binding.binding;
     prepared.plan.next_steps =
-        binding_next_steps(&prepared, global, command, name, &namespace_title(name));
+        binding_next_steps(&prepared, global, line, name, &namespace_title(name));
     Ok(prepared)
 }
 
@@ -359,6 +362,17 @@ pub fn wrangler(global: &GlobalArgs, args: &str, env: Option<&str>) -> String {
         "npx wrangler {args}{env}{}",
         super::config_arg(global, "-c")
     )
+}
+
+/// A command line for a printed step: `words` and each option given.
+pub fn command_line(words: &str, options: &[(&str, Option<&str>)]) -> String {
+    let mut line = words.to_string();
+    for (flag, value) in options {
+        if let Some(value) = value {
+            line.push_str(&format!(" {flag} {}", names::shell_word(value)));
+        }
+    }
+    line
 }
 
 /// The next steps every command shares: create the namespace in each

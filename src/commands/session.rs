@@ -81,7 +81,21 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &SessionArgs) -> anyhow::Resu
         mut plan,
         envs,
         ..
-    } = generate::binding_modules(cwd, global, &binding, "session", context, RUST_DEPENDENCIES)?;
+    } = generate::binding_modules(
+        cwd,
+        global,
+        &binding,
+        "session",
+        &generate::command_line(
+            "session",
+            &[
+                ("--ttl", args.ttl.as_deref()),
+                ("--cookie", args.cookie.as_deref()),
+            ],
+        ),
+        context,
+        RUST_DEPENDENCIES,
+    )?;
 
     // A secret for `wrangler dev`, in the file it reads for each
     // environment, which git never sees.
