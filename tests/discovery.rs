@@ -630,3 +630,20 @@ fn a_cron_the_scheduled_handler_runs_on_already_warms_and_keeps_it_running() {
         run.stdout
     );
 }
+
+#[test]
+fn an_environment_that_inherits_the_cron_already_is_left_alone() {
+    let project = Project::with_files(&[("wrangler.toml", CRONS), ("package.json", "{}")]);
+    project
+        .kvgen(&[
+            "cache",
+            "warm",
+            "--cron",
+            "*/30 * * * *",
+            "--env",
+            "staging",
+        ])
+        .assert_code(0);
+    let doc = crons_of(&project);
+    assert_eq!(cron_list(doc["env"].get("staging")), None);
+}

@@ -153,9 +153,9 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result
 /// Adds `cron` where the Worker of `env` reads its crons. `triggers` is
 /// inherited by environments, and an environment's own `triggers` replaces
 /// the top level's: an environment without one gets the cron from the top
-/// level when the run adds it there (`top_level_too`), else its own
-/// `triggers` holding the inherited crons and the new one, so that none it
-/// ran before is lost.
+/// level when the run adds it there (`top_level_too`) or it is there
+/// already, else its own `triggers` holding the inherited crons and the new
+/// one, so that none it ran before is lost.
 fn cron_edit(
     format: config::Format,
     text: &str,
@@ -171,13 +171,13 @@ fn cron_edit(
     if own {
         return config::ensure_cron(format, text, env, cron);
     }
-    if top_level_too {
+    let inherited = config::crons(format, text, None)?;
+    if top_level_too || inherited.iter().any(|c| c == cron) {
         return Ok(config::Edit {
             text: text.to_string(),
             status: config::EditStatus::Unchanged,
         });
     }
-    let inherited = config::crons(format, text, None)?;
     let mut edited = text.to_string();
     for expr in inherited.iter().map(String::as_str).chain([cron]) {
         edited = config::ensure_cron(format, &edited, env, expr)?.text;
