@@ -647,3 +647,24 @@ fn an_environment_that_inherits_the_cron_already_is_left_alone() {
     let doc = crons_of(&project);
     assert_eq!(cron_list(doc["env"].get("staging")), None);
 }
+
+#[test]
+fn flags_set_refuses_an_environment_without_the_binding() {
+    let project = envs_project();
+    project.kvgen(&["flags"]).assert_code(0);
+    for env in ["--all-envs", "--env=prodution"] {
+        let run = project.kvgen(&["flags", "set", "beta", env]);
+        run.assert_code(2);
+        assert!(
+            run.stderr.contains("has no KV binding FLAGS, so the command that stores the flag there would fail: add it with `kvgen flags --env"),
+            "{}",
+            run.stderr
+        );
+    }
+    project
+        .kvgen(&["flags", "--env", "dev,production"])
+        .assert_code(0);
+    let run = project.kvgen(&["flags", "set", "beta", "--all-envs"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout.matches("npx wrangler kv key put").count(), 3);
+}

@@ -59,7 +59,7 @@ fn out_of_git_step(
 const LISTED_PROBLEMS: usize = 100;
 
 /// The KV bindings of the config (top level or `env.NAME`).
-fn bindings(config: &Path, env: Option<&str>) -> anyhow::Result<Vec<String>> {
+pub(super) fn bindings(config: &Path, env: Option<&str>) -> anyhow::Result<Vec<String>> {
     let shown = crate::names::show_path(config);
     let raw = read_text(config, &shown)?
         .ok_or_else(|| BadInput::new(format!("{shown}: cannot read the Wrangler config")))?;
@@ -69,7 +69,7 @@ fn bindings(config: &Path, env: Option<&str>) -> anyhow::Result<Vec<String>> {
 }
 
 /// Where the config's bindings are, for messages.
-fn place(config: &Path, env: Option<&str>) -> String {
+pub(super) fn place(config: &Path, env: Option<&str>) -> String {
     let name = config.file_name().map_or_else(
         || crate::names::show_path(config),
         |n| n.to_string_lossy().into_owned(),

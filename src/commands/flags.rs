@@ -112,13 +112,13 @@ pub const MAX_COMMAND_BYTES: usize = 100_000;
 pub fn set(global: &GlobalArgs, args: &FlagSetArgs) -> anyhow::Result<u8> {
     let name = names::flag(&args.name)?;
     let binding = binding(global)?;
-    let envs = flag_envs(global)?;
     let value = FlagValue {
         enabled: args.enabled.unwrap_or(true),
         percentage: args.percentage.as_deref().map(percentage).transpose()?,
         allowlist: user_ids("--allow", &args.allow)?,
         denylist: user_ids("--deny", &args.deny)?,
     };
+    let envs = flag_envs(global, binding)?;
     // Invisible characters (in ids or names) as JSON escapes: the same
     // value, and a command that shows as what it stores.
     let json = crate::names::json_text(&serde_json::to_string(&value)?).into_owned();
@@ -187,22 +187,50 @@ struct Checked<'a> {
 }
 
 /// The environments `flags set` prints commands for: `--env a,b`, or with
-/// `--all-envs` the top level and every environment of the config.
-fn flag_envs(global: &GlobalArgs) -> anyhow::Result<Vec<Option<String>>> {
-    if !global.all_envs {
-        return Ok(super::env_names(global)?);
-    }
+/// `--all-envs` the top level and every environment of the config. With a
+/// config at hand, each environment named must have the binding, or the
+/// printed command would fail (a misspelt environment, or a binding added
+/// at the top level only).
+fn flag_envs(global: &GlobalArgs, binding: &str) -> anyhow::Result<Vec<Option<String>>> {
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     let cwd = match &global.cwd {
         Some(dir) => cwd.join(dir),
         None => cwd,
     };
-    let project = crate::project::Project::discover(
-        &cwd,
-        global.config.as_deref(),
-        Some(crate::project::Lang::Ts),
-    )?;
-    Ok(super::envs(global, &project)?)
+    let config = crate::project::config_path(&cwd, global.config.as_deref());
+    let envs = if global.all_envs {
+        let project = crate::project::Project::discover(
+            &cwd,
+            global.config.as_deref(),
+            Some(crate::project::Lang::Ts),
+        )?;
+        super::envs(global, &project)?
+    } else {
+        super::env_names(global)?
+    };
+    let Ok(config) = config else {
+        return Ok(envs);
+    };
+    for env in envs.iter().filter(|env| env.is_some()) {
+        let found = super::bulk::bindings(&config, env.as_deref())?;
+        if !found.iter().any(|b| b == binding) {
+            let flags = match env {
+                Some(env) => format!("kvgen flags --env {env}"),
+                None => "kvgen flags".to_string(),
+            };
+            return Err(BadInput::new(format!(
+                "{} has no KV binding {binding}, so the command that stores the flag there would fail: add it with `{flags}{}`",
+                super::bulk::place(&config, env.as_deref()),
+                if global.binding.is_some() {
+                    format!(" --binding {binding}")
+                } else {
+                    String::new()
+                }
+            ))
+            .into());
+        }
+    }
+    Ok(envs)
 }
 
 /// One `npx wrangler …` command per environment.
