@@ -668,3 +668,33 @@ fn flags_set_refuses_an_environment_without_the_binding() {
     run.assert_code(0);
     assert_eq!(run.stdout.matches("npx wrangler kv key put").count(), 3);
 }
+
+#[test]
+fn with_c_the_printed_commands_run_from_where_kvgen_was_started() {
+    let project = monorepo();
+    let run = project.kvgen(&["-C", "apps/api", "flags"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("  cd apps/api && npx wrangler kv namespace create flags\n"),
+        "{}",
+        run.stdout
+    );
+    let follow = run
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("kvgen -C apps/api flags set"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    // Run from the repository's root, where the user is.
+    let command = follow.split("   #").next().unwrap().trim();
+    let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+    let printed = project.kvgen(&args);
+    printed.assert_code(0);
+    assert!(
+        printed
+            .stdout
+            .contains("  cd apps/api && npx wrangler kv key put --binding FLAGS"),
+        "{}",
+        printed.stdout
+    );
+}

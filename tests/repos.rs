@@ -307,7 +307,8 @@ fn worker_repo(fixture: Fixture) {
                     dir.display()
                 );
             }
-            run_printed(fixture.name, &worker, step);
+            // Where kvgen was run, as printed.
+            run_printed(fixture.name, &repo.join(place), step);
             typed(step);
         }
         Types::HandWritten(at) => {
@@ -475,7 +476,7 @@ fn monorepo_worker_from_the_root_and_from_inside() {
         again: &[("apps/api/src", &[])],
         modules: "apps/api/src/kv",
         entry: "apps/api/src/index.ts",
-        types: Types::Generated("npm --prefix ../.. run cf-typegen:api"),
+        types: Types::Generated("cd apps/api && npm --prefix ../.. run cf-typegen:api"),
         ..PLAIN
     });
 }

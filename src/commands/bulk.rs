@@ -652,6 +652,7 @@ pub fn data(
             .collect()
     };
     next_steps.extend(git_step);
+    let next_steps = super::runnable_all(global, next_steps);
     let code = if conflicts && !global.dry_run {
         EXIT_CONFLICT
     } else {

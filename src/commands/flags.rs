@@ -236,7 +236,7 @@ fn flag_envs(global: &GlobalArgs, binding: &str) -> anyhow::Result<Vec<Option<St
 /// One `npx wrangler …` command per environment.
 fn put_commands(global: &GlobalArgs, envs: &[Option<String>], args: &str) -> Vec<String> {
     envs.iter()
-        .map(|env| generate::wrangler(global, args, env.as_deref()))
+        .map(|env| super::runnable(global, generate::wrangler(global, args, env.as_deref())))
         .collect()
 }
 

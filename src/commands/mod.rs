@@ -129,6 +129,33 @@ pub(crate) fn config_arg(global: &GlobalArgs, flag: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A printed step as it runs from where the user started kvgen: with `-C
+/// DIR`, a kvgen command carries `-C DIR` and a shell command is run in DIR
+/// (`cd DIR && …`), since the step's paths are relative to DIR. Prose
+/// steps are left as they are.
+pub(crate) fn runnable(global: &GlobalArgs, step: String) -> String {
+    let Some(dir) = &global.cwd else {
+        return step;
+    };
+    let dir = crate::names::shell_word(&dir.to_string_lossy());
+    if let Some(rest) = step.strip_prefix("kvgen ") {
+        return format!("kvgen -C {dir} {rest}");
+    }
+    let shell = ["npx ", "npm ", "pnpm ", "yarn ", "bun ", "git ", "printf "];
+    if shell.iter().any(|start| step.starts_with(start)) {
+        return format!("cd {dir} && {step}");
+    }
+    step
+}
+
+/// [`runnable`] for every step.
+pub(crate) fn runnable_all(global: &GlobalArgs, steps: Vec<String>) -> Vec<String> {
+    steps
+        .into_iter()
+        .map(|step| runnable(global, step))
+        .collect()
+}
+
 /// What a run found, for the first line of its report.
 pub(crate) fn header(cwd: &Path, project: &Project, dir: &str) -> crate::plan::Header {
     let from = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
@@ -478,6 +505,7 @@ fn report_conflicts(conflicts: &[(&str, &str)], dry_run: bool, hint: &str) -> st
 /// Reports the plan and, unless it is a dry run or has conflicts, applies it.
 fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<u8> {
     plan.finish();
+    plan.next_steps = runnable_all(global, std::mem::take(&mut plan.next_steps));
     plan.check(global.force)?;
     let conflicts = plan.has_conflicts();
     let write = !global.dry_run && !conflicts;
