@@ -225,6 +225,10 @@ fn find_config(cwd: &Path) -> Result<PathBuf, BadInput> {
 /// A path for a printed command: as is when the shell takes it so, else
 /// single-quoted.
 fn shell_path(path: &str) -> String {
+    // A path starting with `-` would be read as an option.
+    if path.starts_with('-') {
+        return crate::names::shell_word(&format!("./{path}"));
+    }
     crate::names::shell_word(path)
 }
 
@@ -282,6 +286,7 @@ pub fn nearby_configs(dir: &Path) -> Vec<NearbyConfig> {
         .take(MAX_ENTRIES)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|e| nearby_config(e.file_name().to_str()?))
+        .filter(|c| !c.path.chars().any(char::is_control))
         .collect();
     found.sort_by(|a, b| a.path.cmp(&b.path));
     found
@@ -337,7 +342,13 @@ fn walk_for_configs(
         let Ok(kind) = entry.file_type() else {
             continue;
         };
-        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+        // A name that cannot be printed as it is in a command is left out.
+        let Some(name) = entry
+            .file_name()
+            .to_str()
+            .filter(|n| !n.chars().any(char::is_control))
+            .map(str::to_string)
+        else {
             continue;
         };
         if kind.is_dir() && !name.starts_with('.') && !NOT_SOURCES.contains(&name.as_str()) {
@@ -551,6 +562,27 @@ mod tests {
         assert_eq!(found.config, dir.path().join("wrangler.jsonc"));
         assert_eq!(found.root, dir.path());
         assert_eq!(found.lang, Lang::Ts);
+    }
+
+    #[test]
+    fn names_a_shell_would_misread_are_never_suggested_as_they_are() {
+        let dir = project(&[
+            ("-x/wrangler.toml", ""),
+            ("new\nline/wrangler.toml", ""),
+            ("wrangler.\u{1b}[31mred.toml", ""),
+            ("wrangler.example.toml", ""),
+        ]);
+        let err = Project::discover(dir.path(), None, None).unwrap_err().0;
+        assert!(
+            err.contains("\n  kvgen -C ./-x …   # -x/wrangler.toml"),
+            "{err}"
+        );
+        assert!(!err.contains("line/wrangler.toml"), "{err}");
+        assert!(!err.contains("red.toml"), "{err}");
+        assert!(
+            err.contains("cp wrangler.example.toml wrangler.toml"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -265,14 +265,13 @@ pub(crate) fn discovery_notes(cwd: &Path, project: &Project) -> Vec<String> {
     }
     for sibling in siblings {
         let path = crate::names::relative_path(&project.root.join(&sibling.path), &from);
-        let what = match &sibling.copy_to {
-            Some(_) => "an example Wrangler config",
-            None => "another Wrangler config",
-        };
-        notes.push(format!(
-            "{path} is {what} next to {chosen}; kvgen used {chosen} (pass --config {} to use the other)",
-            crate::names::shell_word(&path)
-        ));
+        notes.push(match &sibling.copy_to {
+            Some(_) => format!("{path} is an example Wrangler config next to {chosen}; kvgen used {chosen}"),
+            None => format!(
+                "{path} is another Wrangler config next to {chosen}; kvgen used {chosen} (pass --config {} to use the other)",
+                crate::names::shell_word(&path)
+            ),
+        });
     }
     if project.is_javascript_worker() {
         notes.push(format!(
