@@ -36,6 +36,23 @@ fn paths(run: &common::Run) -> Vec<String> {
     run.statuses().into_iter().map(|(_, path)| path).collect()
 }
 
+/// The printed step that starts with `start`, without its comment.
+fn printed_step<'a>(run: &'a common::Run, start: &str) -> &'a str {
+    let step = run
+        .stdout
+        .lines()
+        .map(str::trim_start)
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no `{start}` step:\n{}", run.stdout));
+    step.split("   #").next().unwrap().trim()
+}
+
+/// Runs a printed `kvgen …` command as it is printed.
+fn run_printed(project: &Project, command: &str) -> common::Run {
+    let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+    project.kvgen(&args)
+}
+
 #[test]
 fn modules_go_next_to_the_workers_main_not_into_the_frontend() {
     let project = vite_app();
@@ -220,18 +237,12 @@ fn a_monorepo_worker_is_typescript_by_its_workspace_root() {
     );
     assert!(paths(&run).contains(&"apps/web/worker/kv/flags.ts".to_string()));
     // The printed kvgen command carries the config, and works as printed.
-    let follow = run
-        .stdout
-        .lines()
-        .find(|l| l.trim_start().starts_with("kvgen flags set"))
-        .unwrap_or_else(|| panic!("{}", run.stdout));
-    let command = follow.split("   #").next().unwrap().trim();
+    let command = printed_step(&run, "kvgen flags set");
     assert!(
         command.ends_with("--config apps/web/wrangler.jsonc"),
         "{command}"
     );
-    let args: Vec<&str> = command.split_whitespace().skip(1).collect();
-    let printed = project.kvgen(&args);
+    let printed = run_printed(&project, command);
     printed.assert_code(0);
     assert!(
         printed.stdout.contains("-c apps/web/wrangler.jsonc"),
@@ -424,15 +435,9 @@ fn printed_commands_carry_the_environments_and_work_as_printed() {
     let project = envs_project();
     let run = project.kvgen(&["flags", "--env", "dev,production"]);
     run.assert_code(0);
-    let follow = run
-        .stdout
-        .lines()
-        .find(|l| l.trim_start().starts_with("kvgen flags set"))
-        .unwrap_or_else(|| panic!("{}", run.stdout));
-    let command = follow.split("   #").next().unwrap().trim();
+    let command = printed_step(&run, "kvgen flags set");
     assert!(command.ends_with("--env dev,production"), "{command}");
-    let args: Vec<&str> = command.split_whitespace().skip(1).collect();
-    let printed = project.kvgen(&args);
+    let printed = run_printed(&project, command);
     printed.assert_code(0);
     for env in ["dev", "production"] {
         assert!(
@@ -680,15 +685,8 @@ fn with_c_the_printed_commands_run_from_where_kvgen_was_started() {
         "{}",
         run.stdout
     );
-    let follow = run
-        .stdout
-        .lines()
-        .find(|l| l.trim_start().starts_with("kvgen -C apps/api flags set"))
-        .unwrap_or_else(|| panic!("{}", run.stdout));
     // Run from the repository's root, where the user is.
-    let command = follow.split("   #").next().unwrap().trim();
-    let args: Vec<&str> = command.split_whitespace().skip(1).collect();
-    let printed = project.kvgen(&args);
+    let printed = run_printed(&project, printed_step(&run, "kvgen -C apps/api flags set"));
     printed.assert_code(0);
     assert!(
         printed
