@@ -696,3 +696,16 @@ fn with_c_the_printed_commands_run_from_where_kvgen_was_started() {
         printed.stdout
     );
 }
+
+#[test]
+fn the_secret_step_names_the_local_file_as_seen_from_the_cwd() {
+    let project = vite_app();
+    let run = project.kvgen(&["-C", "worker", "session"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("# a long random value; ../.dev.vars has one for wrangler dev"),
+        "{}",
+        run.stdout
+    );
+}

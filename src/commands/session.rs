@@ -119,7 +119,13 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &SessionArgs) -> anyhow::Resu
         plan.edited(&project.root, GITIGNORE, before, edit);
     }
 
+    let from = plan.header.as_ref().map(|h| h.from.clone());
     for (env, file) in envs.iter().zip(&placed.holders) {
+        // The file as seen from where kvgen runs.
+        let file = match &from {
+            Some(from) => crate::names::relative_path(&project.root.join(file), from),
+            None => file.to_string(),
+        };
         plan.next_steps.push(format!(
             "{}   # a long random value; {file} has one for wrangler dev",
             generate::wrangler(global, &format!("secret put {SECRET_NAME}"), env.as_deref())
