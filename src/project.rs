@@ -286,7 +286,7 @@ pub fn nearby_configs(dir: &Path) -> Vec<NearbyConfig> {
         .take(MAX_ENTRIES)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|e| nearby_config(e.file_name().to_str()?))
-        .filter(|c| !c.path.chars().any(char::is_control))
+        .filter(|c| crate::names::show_path(Path::new(&c.path)) == c.path)
         .collect();
     found.sort_by(|a, b| a.path.cmp(&b.path));
     found
@@ -342,11 +342,12 @@ fn walk_for_configs(
         let Ok(kind) = entry.file_type() else {
             continue;
         };
-        // A name that cannot be printed as it is in a command is left out.
+        // A name that cannot be printed as it is in a command (control or
+        // bidirectional characters) is left out.
         let Some(name) = entry
             .file_name()
             .to_str()
-            .filter(|n| !n.chars().any(char::is_control))
+            .filter(|n| crate::names::show_path(Path::new(n)) == *n)
             .map(str::to_string)
         else {
             continue;
@@ -570,6 +571,7 @@ mod tests {
             ("-x/wrangler.toml", ""),
             ("new\nline/wrangler.toml", ""),
             ("wrangler.\u{1b}[31mred.toml", ""),
+            ("rtl\u{202e}abc/wrangler.toml", ""),
             ("wrangler.example.toml", ""),
         ]);
         let err = Project::discover(dir.path(), None, None).unwrap_err().0;
@@ -579,6 +581,7 @@ mod tests {
         );
         assert!(!err.contains("line/wrangler.toml"), "{err}");
         assert!(!err.contains("red.toml"), "{err}");
+        assert!(!err.contains("rtl"), "{err}");
         assert!(
             err.contains("cp wrangler.example.toml wrangler.toml"),
             "{err}"

@@ -115,6 +115,7 @@ fn without_a_usable_main_kvgen_asks_for_dir_and_changes_nothing() {
             Some("@tanstack/react-start/server-entry"),
             "is no path in the project (a package's entry",
         ),
+        (Some("virtual:entry"), "is no path in the project"),
         (Some("../shared/index.ts"), "is outside the project"),
         (Some("/opt/worker/index.ts"), "is outside the project"),
     ] {
@@ -657,15 +658,22 @@ fn an_environment_that_inherits_the_cron_already_is_left_alone() {
 fn flags_set_refuses_an_environment_without_the_binding() {
     let project = envs_project();
     project.kvgen(&["flags"]).assert_code(0);
-    for env in ["--all-envs", "--env=prodution"] {
-        let run = project.kvgen(&["flags", "set", "beta", env]);
-        run.assert_code(2);
-        assert!(
-            run.stderr.contains("has no KV binding FLAGS, so the command that stores the flag there would fail: add it with `kvgen flags --env"),
-            "{}",
-            run.stderr
-        );
-    }
+    let run = project.kvgen(&["flags", "set", "beta", "--all-envs"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("has no KV binding FLAGS, so the command that stores the flag there would fail: add it with `kvgen flags --env"),
+        "{}",
+        run.stderr
+    );
+    let run = project.kvgen(&["flags", "set", "beta", "--env=prodution"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains(
+            "--env prodution: wrangler.toml has no such environment (it has: dev, production)"
+        ),
+        "{}",
+        run.stderr
+    );
     project
         .kvgen(&["flags", "--env", "dev,production"])
         .assert_code(0);
@@ -681,7 +689,7 @@ fn with_c_the_printed_commands_run_from_where_kvgen_was_started() {
     run.assert_code(0);
     assert!(
         run.stdout
-            .contains("  cd apps/api && npx wrangler kv namespace create flags\n"),
+            .contains("  (cd apps/api && npx wrangler kv namespace create flags)\n"),
         "{}",
         run.stdout
     );
@@ -691,7 +699,7 @@ fn with_c_the_printed_commands_run_from_where_kvgen_was_started() {
     assert!(
         printed
             .stdout
-            .contains("  cd apps/api && npx wrangler kv key put --binding FLAGS"),
+            .contains("  (cd apps/api && npx wrangler kv key put --binding FLAGS"),
         "{}",
         printed.stdout
     );
@@ -708,4 +716,62 @@ fn the_secret_step_names_the_local_file_as_seen_from_the_cwd() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn a_folder_named_like_a_scope_is_still_the_workers() {
+    let project = Project::with_files(&[
+        ("wrangler.toml", "name = \"x\"\nmain = \"@app/index.ts\"\n"),
+        ("@app/index.ts", "export default {};\n"),
+        ("package.json", "{}"),
+    ]);
+    let run = project.kvgen(&["create", "app-data"]);
+    run.assert_code(2);
+    // `@` is not a plain folder name for kvgen to write into by itself.
+    assert!(run.stderr.contains("pass --dir FOLDER"), "{}", run.stderr);
+    assert!(!run.stderr.contains("package's entry"), "{}", run.stderr);
+}
+
+#[test]
+fn with_c_each_printed_shell_step_runs_from_the_same_folder() {
+    let project = monorepo();
+    project.write("apps/api/wrangler.toml", ENVS);
+    let run = project.kvgen(&[
+        "-C",
+        "apps/api",
+        "create",
+        "app-data",
+        "--env",
+        "dev,production",
+    ]);
+    run.assert_code(0);
+    let steps: Vec<&str> = run
+        .stdout
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.contains("npx wrangler"))
+        .collect();
+    assert_eq!(steps.len(), 2, "{}", run.stdout);
+    // Run one after another in one shell, each still finds its folder.
+    let script: Vec<String> = steps
+        .iter()
+        .map(|step| {
+            let command = step.split("   #").next().unwrap();
+            command.replace("npx wrangler", "pwd; true")
+        })
+        .collect();
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script.join("\n"))
+        .current_dir(project.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{script:?}: {output:?}");
+    let here = std::fs::canonicalize(project.path().join("apps/api")).unwrap();
+    let folders: Vec<_> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| std::fs::canonicalize(line).unwrap())
+        .collect();
+    assert_eq!(folders, vec![here; steps.len()], "{script:?}");
 }

@@ -476,7 +476,7 @@ fn monorepo_worker_from_the_root_and_from_inside() {
         again: &[("apps/api/src", &[])],
         modules: "apps/api/src/kv",
         entry: "apps/api/src/index.ts",
-        types: Types::Generated("cd apps/api && npm --prefix ../.. run cf-typegen:api"),
+        types: Types::Generated("(cd apps/api && npm --prefix ../.. run cf-typegen:api"),
         ..PLAIN
     });
 }

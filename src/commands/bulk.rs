@@ -185,8 +185,9 @@ fn env_binding(cwd: &Path, global: &GlobalArgs, env: Option<&str>) -> anyhow::Re
                 };
                 let env_arg = env.map(|e| format!(" --env {e}")).unwrap_or_default();
                 return Err(BadInput::new(format!(
-                    "--binding {name}: {} has no such KV binding (it has: {has}); add it with `kvgen create NAMESPACE --binding {name}{env_arg}`",
-                    place(&config, env)
+                    "--binding {name}: {} has no such KV binding (it has: {has}); add it with `kvgen create NAMESPACE --binding {name}{env_arg}{}`",
+                    place(&config, env),
+                    super::config_arg(global, "--config")
                 ))
                 .into());
             }

@@ -211,6 +211,31 @@ fn flag_envs(global: &GlobalArgs, binding: &str) -> anyhow::Result<Vec<Option<St
     let Ok(config) = config else {
         return Ok(envs);
     };
+    let existing = match crate::files::read_text(&config, &crate::names::show_path(&config))? {
+        Some(raw) => crate::config::read(crate::config::Format::of(&config), &raw)
+            .ok()
+            .and_then(|data| {
+                data.get("env")?
+                    .as_object()
+                    .map(|e| e.keys().cloned().collect())
+            })
+            .unwrap_or_default(),
+        None => Vec::<String>::new(),
+    };
+    for env in envs.iter().flatten() {
+        if !existing.contains(env) {
+            return Err(BadInput::new(format!(
+                "--env {env}: {} has no such environment (it has: {}), so the command that stores the flag there would fail",
+                super::bulk::place(&config, None),
+                if existing.is_empty() {
+                    "none".to_string()
+                } else {
+                    existing.join(", ")
+                }
+            ))
+            .into());
+        }
+    }
     for env in envs.iter().filter(|env| env.is_some()) {
         let found = super::bulk::bindings(&config, env.as_deref())?;
         if !found.iter().any(|b| b == binding) {
@@ -219,13 +244,14 @@ fn flag_envs(global: &GlobalArgs, binding: &str) -> anyhow::Result<Vec<Option<St
                 None => "kvgen flags".to_string(),
             };
             return Err(BadInput::new(format!(
-                "{} has no KV binding {binding}, so the command that stores the flag there would fail: add it with `{flags}{}`",
+                "{} has no KV binding {binding}, so the command that stores the flag there would fail: add it with `{flags}{}{}`",
                 super::bulk::place(&config, env.as_deref()),
                 if global.binding.is_some() {
                     format!(" --binding {binding}")
                 } else {
                     String::new()
-                }
+                },
+                super::config_arg(global, "--config")
             ))
             .into());
         }

@@ -408,8 +408,17 @@ pub fn binding_next_steps(
         }
     }
     if let Some(existing) = reusable_binding(project, envs, binding) {
-        steps.push(follow_up(
+        // The same run otherwise: where its modules went and their language.
+        let lang = global.lang.map(|lang| match lang {
+            Lang::Ts => "ts",
+            Lang::Rust => "rust",
+        });
+        let same = command_line(
             &format!("kvgen {command} --binding {}", names::shell_word(&existing)),
+            &[("--dir", global.dir.as_deref()), ("--lang", lang)],
+        );
+        steps.push(follow_up(
+            &same,
             &GlobalArgs {
                 binding: None,
                 ..global.clone()

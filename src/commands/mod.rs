@@ -131,21 +131,31 @@ pub(crate) fn config_arg(global: &GlobalArgs, flag: &str) -> String {
 
 /// A printed step as it runs from where the user started kvgen: with `-C
 /// DIR`, a kvgen command carries `-C DIR` and a shell command is run in DIR
-/// (`cd DIR && …`), since the step's paths are relative to DIR. Prose
+/// (`(cd DIR && …)`), since the step's paths are relative to DIR. Prose
 /// steps are left as they are.
 pub(crate) fn runnable(global: &GlobalArgs, step: String) -> String {
     let Some(dir) = &global.cwd else {
         return step;
     };
-    let dir = crate::names::shell_word(&dir.to_string_lossy());
+    let dir = dir.to_string_lossy();
+    // A folder starting with `-` would be read as an option.
+    let dir = if dir.starts_with('-') {
+        crate::names::shell_word(&format!("./{dir}"))
+    } else {
+        crate::names::shell_word(&dir)
+    };
     if let Some(rest) = step.strip_prefix("kvgen ") {
         return format!("kvgen -C {dir} {rest}");
     }
     let shell = ["npx ", "npm ", "pnpm ", "yarn ", "bun ", "git ", "printf "];
-    if shell.iter().any(|start| step.starts_with(start)) {
-        return format!("cd {dir} && {step}");
+    // In a subshell: the next step starts from the same folder.
+    match shell.iter().any(|start| step.starts_with(start)) {
+        true => match step.split_once("   # ") {
+            Some((command, comment)) => format!("(cd {dir} && {command})   # {comment}"),
+            None => format!("(cd {dir} && {step})"),
+        },
+        false => step,
     }
-    step
 }
 
 /// [`runnable`] for every step.
@@ -435,11 +445,8 @@ fn default_ts_dir(project: &Project) -> Result<String, BadInput> {
     let source = [".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs"]
         .iter()
         .any(|ext| main.ends_with(ext));
-    let is_package = main.starts_with('@')
-        || !source
-            && parts
-                .first()
-                .is_some_and(|first| !project.root.join(first).is_dir());
+    let is_package =
+        !crate::files::is_regular(&project.root.join(main)) && (main.starts_with('@') || !source);
     if is_package {
         return Err(BadInput::new(format!(
             "{config}: main = {shown} is no path in the project (a package's entry, as frameworks such as TanStack Start use), so kvgen cannot tell which folder holds the Worker's code; pass --dir FOLDER, e.g. --dir src/kv"
