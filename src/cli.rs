@@ -89,6 +89,42 @@ pub enum Command {
     /// only KV binding in the config, or --binding; `bulk put FILE` and
     /// `bulk delete FILE` turn data into checked files for `wrangler kv bulk`.
     Bulk(BulkArgs),
+    /// Write every live key of a KV namespace (--binding, in --env) as NDJSON
+    /// in key order: `key`, `value` (base64 with `"base64": true` when not
+    /// UTF-8 text), `expiration`, `metadata`, exactly what `kvgen bulk put`
+    /// reads. `--local` reads the state `wrangler dev` keeps in
+    /// .wrangler/state (the namespace's preview_id, else id, else the binding
+    /// name, as wrangler dev uses).
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Read the local state in .wrangler/state/v3/kv (the only source so
+    /// far).
+    #[arg(long, required = true)]
+    pub local: bool,
+    /// Only keys that start with PREFIX.
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Where to write: a file (written whole or not at all), or `-` for
+    /// standard output; with `--format bulk`, a folder [default: standard
+    /// output; with --format bulk, kv-bulk].
+    #[arg(long, value_name = "FILE|DIR")]
+    pub out: Option<PathBuf>,
+    /// `ndjson`, or `bulk`: the checked files for `wrangler kv bulk put`
+    /// that `kvgen bulk put` writes.
+    #[arg(long, value_enum, default_value = "ndjson")]
+    pub format: ExportFormat,
+}
+
+/// What `kvgen export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON entry a line.
+    Ndjson,
+    /// Files for `wrangler kv bulk put`, 10,000 entries each at most.
+    Bulk,
 }
 
 #[derive(Debug, Args)]

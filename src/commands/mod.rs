@@ -4,6 +4,7 @@
 mod bulk;
 mod cache;
 mod create;
+mod export;
 mod flags;
 mod generate;
 mod session;
@@ -44,6 +45,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
             None => ("flags", flags::plan(&cwd, &cli.global)?),
             Some(FlagsAction::Set(set)) => return flags::set(&cli.global, set),
         },
+        Command::Export(args) => return export::run(&cwd, &cli.global, args),
         Command::Bulk(args) => match &args.action {
             None => ("bulk", bulk::plan(&cwd, &cli.global)?),
             Some(BulkAction::Put(put)) => {

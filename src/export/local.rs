@@ -1,0 +1,261 @@
+//! The local state of a namespace, as miniflare keeps it for `wrangler dev`
+//! (miniflare 4.20260426.0): `<root>/miniflare-KVNamespaceObject/<hex>.sqlite`
+//! with the table `_mf_entries(key, blob_id, expiration, metadata)`
+//! (expiration in milliseconds), and the values in
+//! `<root>/<namespace id>/blobs/<blob_id>`, where `<root>` is
+//! `.wrangler/state/v3/kv` next to the Wrangler config and `<hex>` is
+//! workerd's `idFromName` of the namespace id.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use hmac::{Hmac, Mac};
+use rusqlite::{Connection, OpenFlags};
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use super::Record;
+use crate::error::BadInput;
+
+/// The class whose objects hold the namespaces.
+const UNIQUE_KEY: &str = "miniflare-KVNamespaceObject";
+
+/// workerd's `idFromName` for a Durable Object namespace `unique_key`, as
+/// miniflare computes it: 64 hex characters.
+pub fn id_from_name(unique_key: &str, name: &str) -> String {
+    let key = Sha256::digest(unique_key.as_bytes());
+    let hmac = |data: &[u8]| -> Vec<u8> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length works");
+        mac.update(data);
+        mac.finalize().into_bytes()[..16].to_vec()
+    };
+    let name_hmac = hmac(name.as_bytes());
+    let check = hmac(&name_hmac);
+    name_hmac
+        .iter()
+        .chain(&check)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// miniflare's `sanitisePath` for a folder name: the characters a file
+/// name cannot hold become `_` (ids and binding names pass unchanged).
+fn sanitise(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if matches!(
+                c,
+                '?' | '<' | '>' | '*' | '"' | '\'' | '^' | '/' | '\\' | ':' | '|'
+            ) || c.is_control()
+            {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if out == "." || out == ".." {
+        out = "_".repeat(out.len());
+    }
+    out.chars().take(255).collect()
+}
+
+/// A namespace's local state.
+pub struct Local {
+    database: PathBuf,
+    blobs: PathBuf,
+}
+
+impl Local {
+    /// The state of namespace `id` under the project `root` (the folder of
+    /// the Wrangler config).
+    pub fn new(root: &Path, id: &str) -> Local {
+        let kv = root.join(".wrangler/state/v3/kv");
+        Local {
+            database: kv
+                .join(UNIQUE_KEY)
+                .join(format!("{}.sqlite", id_from_name(UNIQUE_KEY, id))),
+            blobs: kv.join(sanitise(id)).join("blobs"),
+        }
+    }
+
+    /// Every live key (not expired at `now_ms`) starting with `prefix`, in
+    /// key order (UTF-8 bytes, as KV lists them), handed to `each` one at a
+    /// time: memory stays flat whatever the namespace holds.
+    pub fn for_each(
+        &self,
+        prefix: &str,
+        now_ms: i64,
+        each: &mut dyn FnMut(Record) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let shown = crate::names::show_path(&self.database);
+        if !self.database.is_file() {
+            return Err(BadInput::new(format!(
+                "{shown}: no local data for this namespace (nothing was written to it with `wrangler dev` or `wrangler kv … --local`)"
+            ))
+            .into());
+        }
+        let connection = Connection::open_with_flags(
+            &self.database,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("cannot open {shown}"))?;
+        connection
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .ok();
+        let mut statement = connection
+            .prepare(
+                "SELECT key, blob_id, expiration, metadata FROM _mf_entries \
+                 WHERE (expiration IS NULL OR expiration > ?1) \
+                 AND substr(key, 1, length(?2)) = ?2 ORDER BY key",
+            )
+            .with_context(|| format!("{shown}: not a namespace of miniflare's"))?;
+        let mut rows = statement
+            .query(rusqlite::params![now_ms, prefix])
+            .with_context(|| format!("cannot read {shown}"))?;
+        while let Some(row) = rows
+            .next()
+            .with_context(|| format!("cannot read {shown}"))?
+        {
+            let key: String = row.get(0)?;
+            let blob: String = row.get(1)?;
+            let expiration: Option<i64> = row.get(2)?;
+            let metadata: Option<String> = row.get(3)?;
+            // A blob id is 80 hex characters: nothing else is read as a
+            // file name.
+            if blob.is_empty() || !blob.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(BadInput::new(format!(
+                    "{shown}: key {}: blob id {} is not one miniflare makes",
+                    crate::bulk::entry::show(&key),
+                    crate::bulk::entry::show(&blob)
+                ))
+                .into());
+            }
+            let path = self.blobs.join(&blob);
+            let value = std::fs::read(&path).with_context(|| {
+                format!(
+                    "cannot read the value of key {} ({})",
+                    crate::bulk::entry::show(&key),
+                    crate::names::show_path(&path)
+                )
+            })?;
+            let metadata = metadata
+                .map(|text| {
+                    RawValue::from_string(text).map_err(|e| {
+                        BadInput::new(format!(
+                            "{shown}: key {}: metadata is not JSON: {e}",
+                            crate::bulk::entry::show(&key)
+                        ))
+                    })
+                })
+                .transpose()?;
+            each(Record {
+                key,
+                value,
+                expiration: expiration.map(|ms| (ms.max(0) / 1000) as u64),
+                metadata,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_file_names_are_miniflares_id_from_name() {
+        // The figures platform-facts.md recorded from a real state folder.
+        assert!(
+            id_from_name(UNIQUE_KEY, "0f2ac74b498b48028cb68387c421e279")
+                .starts_with("604730949a2c43a4")
+        );
+        assert!(id_from_name(UNIQUE_KEY, "0f2ac74b498b48028cb68387c421e279").ends_with("8259307"));
+        let noid = id_from_name(UNIQUE_KEY, "NOID");
+        assert!(
+            noid.starts_with("983e5d61") && noid.ends_with("855fba2"),
+            "{noid}"
+        );
+        assert_eq!(noid.len(), 64);
+    }
+
+    #[test]
+    fn folder_names_are_sanitised_like_miniflare() {
+        assert_eq!(
+            sanitise("0f2ac74b498b48028cb68387c421e279"),
+            "0f2ac74b498b48028cb68387c421e279"
+        );
+        assert_eq!(sanitise("MY_KV"), "MY_KV");
+        assert_eq!(sanitise("a/b:c"), "a_b_c");
+    }
+
+    /// A row: key, value, expiration (ms), metadata.
+    type Row<'a> = (&'a str, &'a [u8], Option<i64>, Option<&'a str>);
+
+    /// A state folder written the way miniflare writes it.
+    fn state(rows: &[Row<'_>]) -> (tempfile::TempDir, Local) {
+        let dir = tempfile::tempdir().unwrap();
+        let local = Local::new(dir.path(), "NS");
+        std::fs::create_dir_all(local.database.parent().unwrap()).unwrap();
+        std::fs::create_dir_all(&local.blobs).unwrap();
+        let connection = Connection::open(&local.database).unwrap();
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode=WAL; CREATE TABLE _mf_entries (key TEXT PRIMARY KEY, blob_id TEXT NOT NULL, expiration INTEGER, metadata TEXT);",
+            )
+            .unwrap();
+        for (i, (key, value, expiration, metadata)) in rows.iter().enumerate() {
+            let blob = format!("{i:080x}");
+            std::fs::write(local.blobs.join(&blob), value).unwrap();
+            connection
+                .execute(
+                    "INSERT INTO _mf_entries VALUES (?1, ?2, ?3, ?4)",
+                    rusqlite::params![key, blob, expiration, metadata],
+                )
+                .unwrap();
+        }
+        drop(connection);
+        (dir, local)
+    }
+
+    fn all(local: &Local, prefix: &str, now_ms: i64) -> Vec<Record> {
+        let mut out = Vec::new();
+        local
+            .for_each(prefix, now_ms, &mut |r| {
+                out.push(r);
+                Ok(())
+            })
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn live_keys_come_in_key_order_with_their_values_and_metadata() {
+        let (_dir, local) = state(&[
+            ("b", b"two", None, Some("{\"v\":2}")),
+            ("a", b"one", Some(5_000_000), None),
+            ("gone", b"x", Some(1_000), None),
+            ("\u{e9}", &[0xff, 0], None, None),
+            ("user:1", b"u", None, None),
+        ]);
+        let records = all(&local, "", 2_000);
+        let keys: Vec<&str> = records.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "user:1", "\u{e9}"]);
+        assert_eq!(records[0].expiration, Some(5_000));
+        assert_eq!(records[1].metadata.as_ref().unwrap().get(), "{\"v\":2}");
+        assert_eq!(records[3].value, [0xff, 0]);
+        let users = all(&local, "user:", 2_000);
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].key, "user:1");
+    }
+
+    #[test]
+    fn a_namespace_without_local_data_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = Local::new(dir.path(), "NS");
+        let err = local.for_each("", 0, &mut |_| Ok(())).unwrap_err();
+        assert!(err.to_string().contains("no local data"), "{err}");
+    }
+}
