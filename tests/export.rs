@@ -178,3 +178,154 @@ fn a_local_namespace_round_trips_through_export_and_bulk_put() {
     .unwrap();
     assert_eq!(files.len(), 6);
 }
+
+/// A project whose local state for `NS` is written the way miniflare
+/// writes it (the schema of `_mf_entries`), without Node.
+fn seeded(rows: &[(&str, &str, Option<i64>)]) -> common::Project {
+    let project = common::Project::with_files(&[
+        (
+            "wrangler.toml",
+            "name = \"x\"\nmain = \"src/index.ts\"\n\n[[kv_namespaces]]\nbinding = \"NS\"\nid = \"0123456789abcdef0123456789abcdef\"\n\n[[kv_namespaces]]\nbinding = \"OTHER\"\n",
+        ),
+        ("package.json", "{}"),
+    ]);
+    let kv = project.path().join(".wrangler/state/v3/kv");
+    let database = kv.join("miniflare-KVNamespaceObject").join(format!(
+        "{}.sqlite",
+        kvgen::export::local::id_from_name(
+            "miniflare-KVNamespaceObject",
+            "0123456789abcdef0123456789abcdef"
+        )
+    ));
+    let blobs = kv.join("0123456789abcdef0123456789abcdef/blobs");
+    std::fs::create_dir_all(database.parent().unwrap()).unwrap();
+    std::fs::create_dir_all(&blobs).unwrap();
+    let connection = rusqlite::Connection::open(&database).unwrap();
+    connection
+        .execute_batch(
+            "PRAGMA journal_mode=WAL; CREATE TABLE _mf_entries (key TEXT PRIMARY KEY, blob_id TEXT NOT NULL, expiration INTEGER, metadata TEXT);",
+        )
+        .unwrap();
+    for (i, (key, value, expiration)) in rows.iter().enumerate() {
+        let blob = format!("{i:080x}");
+        std::fs::write(blobs.join(&blob), value).unwrap();
+        connection
+            .execute(
+                "INSERT INTO _mf_entries VALUES (?1, ?2, ?3, NULL)",
+                rusqlite::params![key, blob, expiration],
+            )
+            .unwrap();
+    }
+    project
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[test]
+fn keys_about_to_expire_are_left_out_and_said() {
+    let project = seeded(&[
+        ("soon", "s", Some(now_ms() + 30_000)),
+        ("later", "l", Some(now_ms() + 3_600_000)),
+        ("gone", "g", Some(now_ms() - 1_000)),
+        ("kept", "k", None),
+    ]);
+    let run = project.kvgen(&["export", "--local", "--binding", "NS"]);
+    run.assert_code(0);
+    let keys: Vec<String> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["key"].to_string())
+        .collect();
+    assert_eq!(keys, ["\"kept\"", "\"later\""]);
+    assert!(
+        run.stderr.contains("exported 2 keys (2 bytes of values) from NS (local namespace 0123456789abcdef0123456789abcdef) to standard output"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("left out 1 keys that expire within 60 s"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_existing_output_file_is_kept_unless_forced() {
+    let project = seeded(&[("a", "1", None)]);
+    project.write("dump.ndjson", "mine\n");
+    let run = project.kvgen(&[
+        "export",
+        "--local",
+        "--binding",
+        "NS",
+        "--out",
+        "dump.ndjson",
+    ]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("conflict: dump.ndjson: exists"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project.read("dump.ndjson"), "mine\n");
+    project
+        .kvgen(&[
+            "export",
+            "--local",
+            "--binding",
+            "NS",
+            "--out",
+            "dump.ndjson",
+            "--force",
+        ])
+        .assert_code(0);
+    assert_eq!(
+        project.read("dump.ndjson"),
+        "{\"key\":\"a\",\"value\":\"1\"}\n"
+    );
+    // Nothing else is left next to it.
+    let names: Vec<String> = std::fs::read_dir(project.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".kvgen"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+}
+
+#[test]
+fn export_says_what_it_cannot_do() {
+    let project = seeded(&[("a", "1", None)]);
+    for (args, says) in [
+        (
+            &["export", "--local"][..],
+            "several KV bindings (NS, OTHER): pass --binding",
+        ),
+        (
+            &["export", "--local", "--binding", "NOPE"],
+            "--binding NOPE: wrangler.toml has no such KV binding",
+        ),
+        (
+            &["export", "--local", "--binding", "OTHER"],
+            "no local data for this namespace",
+        ),
+        (
+            &["export", "--local", "--binding", "NS", "--all-envs"],
+            "export reads one namespace",
+        ),
+        (
+            &["export", "--local", "--binding", "NS", "--env", "a,b"],
+            "export reads one namespace",
+        ),
+        (&["export", "--binding", "NS"], "--local"),
+    ] {
+        let run = project.kvgen(args);
+        run.assert_code(2);
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+    }
+}

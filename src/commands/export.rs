@@ -39,7 +39,8 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result
     };
     let env = env.as_deref();
     let project = Project::discover(cwd, global.config.as_deref(), Some(Lang::Ts))?;
-    let (binding, id) = namespace(&project, global, env)?;
+    let here = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
+    let (binding, id) = namespace(&project, &here, global, env)?;
     let local = Local::new(&project.root, &id);
     let prefix = args.prefix.clone().unwrap_or_default();
     let now = SystemTime::now()
@@ -165,10 +166,11 @@ impl Write for WriteRef<'_> {
 /// dev` uses, `preview_id`, else `id`, else the binding name.
 fn namespace(
     project: &Project,
+    here: &Path,
     global: &GlobalArgs,
     env: Option<&str>,
 ) -> anyhow::Result<(String, String)> {
-    let shown = names::show_path(&project.config);
+    let shown = names::relative_path(&project.config, here);
     let raw = crate::files::read_text(&project.config, &shown)?
         .ok_or_else(|| BadInput::new(format!("{shown}: cannot read the Wrangler config")))?;
     let entries = config::kv_namespaces(project.format, &raw, env)
