@@ -72,6 +72,27 @@ struct Row {
     metadata: Option<String>,
 }
 
+/// A blob file's bytes. Only a regular file is read (not through a link,
+/// and without waiting on a FIFO someone put there).
+fn read_blob(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(format!(
+            "is {}, not a file",
+            crate::files::kind(&meta)
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// A namespace's local state.
 pub struct Local {
     database: PathBuf,
@@ -93,7 +114,7 @@ impl Local {
 
     /// The values of `rows`, in their order, read by `threads` threads.
     fn read_values(&self, rows: &[Row], threads: usize) -> Vec<std::io::Result<Vec<u8>>> {
-        let read = |row: &Row| std::fs::read(self.blobs.join(&row.blob));
+        let read = |row: &Row| read_blob(&self.blobs.join(&row.blob));
         if threads < 2 || rows.len() < 2 {
             return rows.iter().map(read).collect();
         }
@@ -301,6 +322,20 @@ mod tests {
         let users = all(&local, "user:", 2_000);
         assert_eq!(users.len(), 1);
         assert_eq!(users[0].key, "user:1");
+    }
+
+    #[test]
+    fn a_value_that_is_no_file_is_refused_without_waiting() {
+        let (_dir, local) = state(&[("a", b"1", None, None)]);
+        let blob = local.blobs.join(format!("{:080x}", 0));
+        std::fs::remove_file(&blob).unwrap();
+        let fifo = std::ffi::CString::new(blob.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let err = local.for_each("", 0, &mut |_| Ok(())).unwrap_err();
+        assert!(format!("{err:#}").contains("named pipe"), "{err:#}");
+        std::fs::remove_file(&blob).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", &blob).unwrap();
+        assert!(local.for_each("", 0, &mut |_| Ok(())).is_err());
     }
 
     #[test]
