@@ -14,6 +14,7 @@ use crate::error::{BadInput, EXIT_CONFLICT, EXIT_OK};
 use crate::export::{Record, local::Local, write_line};
 use crate::names;
 use crate::project::{Lang, Project};
+use crate::transaction::{Expect, Fingerprint, NewMode, Temp, Transaction};
 
 /// What a run wrote.
 #[derive(Debug, Default)]
@@ -76,8 +77,10 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result
                 return Ok(EXIT_OK);
             };
             let shown = names::show_path(to);
-            let (_, path) = super::output_place(cwd, global, to, &format!("--out {shown}"))?;
-            if crate::files::open_regular(&path, &shown)?.is_some() && !global.force {
+            let (lock_root, path) =
+                super::output_place(cwd, global, to, &format!("--out {shown}"))?;
+            let existing = crate::files::open_regular(&path, &shown)?;
+            if existing.is_some() && !global.force {
                 eprintln!("conflict: {shown}: exists (add --force to replace it)");
                 return Ok(EXIT_CONFLICT);
             }
@@ -92,22 +95,29 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result
                 );
                 return Ok(EXIT_OK);
             }
+            // A temporary file of a transaction next to FILE, renamed into
+            // place when whole: a failure, a signal or a kill leaves FILE as
+            // it was (the next run cleans up after a kill).
+            let expect = existing.map_or(Expect::Absent, |(_, meta)| {
+                Expect::Seen(Fingerprint::of(&meta))
+            });
+            let tx = Transaction::begin(&lock_root);
             let folder = path.parent().unwrap_or(Path::new("."));
-            let temp = tempfile::Builder::new()
-                .prefix(".kvgen-export-")
-                .tempfile_in(folder)
+            let Temp { file, path: temp } = tx
+                .temp_in(folder)
                 .with_context(|| format!("cannot write next to {shown}"))?;
             {
-                let mut out = BufWriter::with_capacity(1 << 16, temp.as_file());
+                let mut out = BufWriter::with_capacity(1 << 16, &file);
                 local.for_each(&prefix, now, &mut |record| write(&mut out, record))?;
                 out.flush()
                     .with_context(|| format!("cannot write {shown}"))?;
             }
-            temp.as_file()
-                .sync_all()
+            file.sync_all()
                 .with_context(|| format!("cannot write {shown}"))?;
-            temp.persist(&path)
+            drop(file);
+            tx.stage_temp(&temp, &path, &shown, expect, NewMode::Normal)
                 .with_context(|| format!("cannot write {shown}"))?;
+            tx.commit()?;
             report(&from, &shown, &counts);
             Ok(EXIT_OK)
         }
