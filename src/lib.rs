@@ -13,6 +13,7 @@ pub mod diff;
 pub mod dotenv;
 pub mod env_types;
 pub mod error;
+pub mod export_remote;
 pub mod files;
 pub mod lock;
 pub mod names;
