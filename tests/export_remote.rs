@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -63,6 +64,14 @@ struct Kv {
 struct Server {
     base: String,
     kv: Arc<Mutex<Kv>>,
+    /// The most `bulk/get` requests that were in flight at once.
+    max_bulk_in_flight: Arc<AtomicUsize>,
+}
+
+#[derive(Default)]
+struct InFlight {
+    now: AtomicUsize,
+    max: Arc<AtomicUsize>,
 }
 
 impl Server {
@@ -71,16 +80,23 @@ impl Server {
         let base = format!("http://{}/client/v4", listener.local_addr().unwrap());
         let kv = Arc::new(Mutex::new(kv));
         let shared = kv.clone();
+        let in_flight = Arc::new(InFlight::default());
+        let max_bulk_in_flight = in_flight.max.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { break };
                 let kv = shared.clone();
+                let in_flight = in_flight.clone();
                 std::thread::spawn(move || {
-                    let _ = serve(stream, &kv);
+                    let _ = serve(stream, &kv, &in_flight);
                 });
             }
         });
-        Server { base, kv }
+        Server {
+            base,
+            kv,
+            max_bulk_in_flight,
+        }
     }
 
     fn export(&self) -> RemoteExport {
@@ -106,7 +122,7 @@ impl Server {
     }
 }
 
-fn serve(stream: TcpStream, kv: &Mutex<Kv>) -> io::Result<()> {
+fn serve(stream: TcpStream, kv: &Mutex<Kv>, in_flight: &InFlight) -> io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -141,7 +157,17 @@ fn serve(stream: TcpStream, kv: &Mutex<Kv>) -> io::Result<()> {
         content_type,
         body,
     };
+    let bulk = request.target.ends_with("/bulk/get");
+    if bulk {
+        let now = in_flight.now.fetch_add(1, Ordering::SeqCst) + 1;
+        in_flight.max.fetch_max(now, Ordering::SeqCst);
+        // Long enough for the client's other requests to overlap this one.
+        std::thread::sleep(Duration::from_millis(30));
+    }
     let (status, headers, body) = answer(kv, request);
+    if bulk {
+        in_flight.now.fetch_sub(1, Ordering::SeqCst);
+    }
     let mut out = stream;
     let mut head = format!(
         "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
@@ -468,6 +494,20 @@ fn several_pages_an_empty_page_binary_text_metadata_and_expirations() {
     assert_eq!(summary.single_gets as usize, singles.len());
     assert_eq!(singles.len(), 92, "46 binary, 46 with U+FFFD");
     assert!(singles.contains(&"%C3%A9%22quote%22%0A002"), "{singles:?}");
+}
+
+#[test]
+fn value_requests_run_a_few_at_a_time() {
+    let entries = sample(1000);
+    let server = Server::start(kv(entries.clone(), 1000));
+    let mut sink = Collect::default();
+    server.export().run(&mut sink).unwrap();
+    assert_records(&sink.records, &entries);
+    let max = server.max_bulk_in_flight.load(Ordering::SeqCst);
+    assert!(
+        (2..=3).contains(&max),
+        "{max} bulk requests at once, concurrency 3"
+    );
 }
 
 #[test]
