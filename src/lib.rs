@@ -14,6 +14,7 @@ pub mod dotenv;
 pub mod env_types;
 pub mod error;
 pub mod export;
+pub mod export_remote;
 pub mod files;
 pub mod lock;
 pub mod names;
