@@ -81,7 +81,11 @@ pub(super) fn place(config: &Path, env: Option<&str>) -> String {
 }
 
 /// The binding when `--binding` is not given: the only one in the config.
-fn only_binding(config: &Path, env: Option<&str>, missing: &str) -> anyhow::Result<String> {
+pub(super) fn only_binding(
+    config: &Path,
+    env: Option<&str>,
+    missing: &str,
+) -> anyhow::Result<String> {
     let found = bindings(config, env)?;
     match found.as_slice() {
         [one] => Ok(one.clone()),

@@ -189,26 +189,13 @@ fn namespace(
         Some(env) => format!("{shown} (env.{env})"),
         None => shown.clone(),
     };
-    let entry = match global.binding.as_deref() {
-        Some(name) => {
-            let name = names::binding(name)?;
-            entries.iter().find(|e| e.binding == name).ok_or_else(|| {
-                BadInput::new(format!("--binding {name}: {place} has no such KV binding"))
-            })?
-        }
-        None => match entries.as_slice() {
-            [one] => one,
-            [] => return Err(BadInput::new(format!("{place} has no KV binding")).into()),
-            several => {
-                let names: Vec<&str> = several.iter().map(|e| e.binding.as_str()).collect();
-                return Err(BadInput::new(format!(
-                    "{place} has several KV bindings ({}): pass --binding with the one to export",
-                    names.join(", ")
-                ))
-                .into());
-            }
-        },
+    let name = match global.binding.as_deref() {
+        Some(name) => names::binding(name)?.to_string(),
+        None => super::bulk::only_binding(&project.config, env, "nothing to export")?,
     };
+    let entry = entries.iter().find(|e| e.binding == name).ok_or_else(|| {
+        BadInput::new(format!("--binding {name}: {place} has no such KV binding"))
+    })?;
     let id = entry
         .preview_id
         .clone()

@@ -192,41 +192,38 @@ struct Checked<'a> {
 /// printed command would fail (a misspelt environment, or a binding added
 /// at the top level only).
 fn flag_envs(global: &GlobalArgs, binding: &str) -> anyhow::Result<Vec<Option<String>>> {
+    let names = super::env_names(global)?;
+    if !global.all_envs && names.iter().all(Option::is_none) {
+        return Ok(names);
+    }
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     let cwd = match &global.cwd {
         Some(dir) => cwd.join(dir),
         None => cwd,
     };
-    let config = crate::project::config_path(&cwd, global.config.as_deref());
-    let envs = if global.all_envs {
-        let project = crate::project::Project::discover(
-            &cwd,
-            global.config.as_deref(),
-            Some(crate::project::Lang::Ts),
-        )?;
-        super::envs(global, &project)?
-    } else {
-        super::env_names(global)?
+    let project = match crate::project::Project::discover(
+        &cwd,
+        global.config.as_deref(),
+        Some(crate::project::Lang::Ts),
+    ) {
+        Ok(project) => project,
+        // Without a config, `--env a,b` prints its commands unchecked.
+        Err(_)
+            if !global.all_envs
+                && crate::project::config_path(&cwd, global.config.as_deref()).is_err() =>
+        {
+            return Ok(names);
+        }
+        Err(e) => return Err(e.into()),
     };
-    let Ok(config) = config else {
-        return Ok(envs);
-    };
-    let existing = match crate::files::read_text(&config, &crate::names::show_path(&config))? {
-        Some(raw) => crate::config::read(crate::config::Format::of(&config), &raw)
-            .ok()
-            .and_then(|data| {
-                data.get("env")?
-                    .as_object()
-                    .map(|e| e.keys().cloned().collect())
-            })
-            .unwrap_or_default(),
-        None => Vec::<String>::new(),
-    };
+    let envs = super::envs(global, &project)?;
+    let existing = project.environments();
+    let place = |env: Option<&str>| super::bulk::place(&project.config, env);
     for env in envs.iter().flatten() {
         if !existing.contains(env) {
             return Err(BadInput::new(format!(
                 "--env {env}: {} has no such environment (it has: {}), so the command that stores the flag there would fail",
-                super::bulk::place(&config, None),
+                place(None),
                 if existing.is_empty() {
                     "none".to_string()
                 } else {
@@ -235,17 +232,10 @@ fn flag_envs(global: &GlobalArgs, binding: &str) -> anyhow::Result<Vec<Option<St
             ))
             .into());
         }
-    }
-    for env in envs.iter().filter(|env| env.is_some()) {
-        let found = super::bulk::bindings(&config, env.as_deref())?;
-        if !found.iter().any(|b| b == binding) {
-            let flags = match env {
-                Some(env) => format!("kvgen flags --env {env}"),
-                None => "kvgen flags".to_string(),
-            };
+        if !project.env_has_kv_binding(env, binding) {
             return Err(BadInput::new(format!(
-                "{} has no KV binding {binding}, so the command that stores the flag there would fail: add it with `{flags}{}{}`",
-                super::bulk::place(&config, env.as_deref()),
+                "{} has no KV binding {binding}, so the command that stores the flag there would fail: add it with `kvgen flags --env {env}{}{}`",
+                place(Some(env)),
                 if global.binding.is_some() {
                     format!(" --binding {binding}")
                 } else {
