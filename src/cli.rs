@@ -96,6 +96,28 @@ pub enum Command {
     /// .wrangler/state (the namespace's preview_id, else id, else the binding
     /// name, as wrangler dev uses).
     Export(ExportArgs),
+    /// Make the Wrangler config and the generated code match kvgen.toml, the
+    /// KV design every generating command records: each namespace's binding
+    /// at the top level and in the environments it lists, its modules, the
+    /// Rust wiring. A generated file you never edited is updated when
+    /// kvgen's templates change; one you edited gets the changes merged in
+    /// (`merge`), or is a conflict when both changed the same lines; one you
+    /// deleted stays deleted. A binding or module removed from kvgen.toml is
+    /// left where it is.
+    Sync(SyncArgs),
+    /// Write kvgen.toml (and kvgen.lock) for a project whose KV code kvgen
+    /// generated before kvgen.toml existed: its KV bindings from the
+    /// Wrangler config and its generated modules, recognised by their first
+    /// line. `kvgen sync` then finds everything up to date.
+    Init,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Write nothing; exit 1 and list what is out of date when anything
+    /// would change (for CI, like `wrangler types --check`).
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

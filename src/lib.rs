@@ -4,11 +4,13 @@
 //! project on disk to a [`plan::Plan`]; reporting, `--dry-run`, `--json` and
 //! writing are views of that plan.
 
+pub mod bases;
 pub mod bulk;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod cron;
+pub mod design;
 pub mod diff;
 pub mod dotenv;
 pub mod env_types;

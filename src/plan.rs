@@ -20,6 +20,9 @@ pub enum Status {
     Create,
     /// An existing file is edited in place (config, manifest, module list).
     Update,
+    /// A generated file the user edited, with kvgen's template changes
+    /// merged in (three-way, the user's edits kept).
+    Merge,
     /// The file already holds what kvgen would write.
     Identical,
     /// The file holds something else; nothing is written without `--force`.
@@ -35,6 +38,7 @@ impl Status {
         match self {
             Status::Create => "create",
             Status::Update => "update",
+            Status::Merge => "merge",
             Status::Identical => "identical",
             Status::Conflict => "conflict",
             Status::Skip => "skip",
@@ -42,8 +46,11 @@ impl Status {
         }
     }
 
-    fn writes(self) -> bool {
-        matches!(self, Status::Create | Status::Update | Status::Force)
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Status::Create | Status::Update | Status::Merge | Status::Force
+        )
     }
 }
 

@@ -48,6 +48,60 @@ fn environment() -> Environment<'static> {
     env
 }
 
+/// The environment variable naming a folder of templates used instead of
+/// the embedded ones (same layout as `templates/`). The tests of upgrades
+/// use it to generate with an earlier template set.
+pub const TEMPLATES_ENV: &str = "KVGEN_TEMPLATES_DIR";
+
+/// The templates of one folder: (output name, source name, source).
+fn sources(path: &str) -> Result<Vec<(String, String, String)>, minijinja::Error> {
+    let mut out = Vec::new();
+    if let Some(dir) = std::env::var_os(TEMPLATES_ENV) {
+        let folder = std::path::Path::new(&dir).join(path);
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            return Ok(out);
+        };
+        for entry in entries.flatten() {
+            let file = entry.path();
+            let Some(name) = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".j2"))
+            else {
+                continue;
+            };
+            let source = std::fs::read_to_string(&file).map_err(|e| {
+                minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("{}: {e}", file.display()),
+                )
+            })?;
+            out.push((name.to_string(), file.display().to_string(), source));
+        }
+        return Ok(out);
+    }
+    let Some(dir) = TEMPLATES.get_dir(path) else {
+        return Ok(out);
+    };
+    for file in dir.files() {
+        let Some(name) = file
+            .path()
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".j2"))
+        else {
+            continue;
+        };
+        let source = file.contents_utf8().expect("templates are UTF-8");
+        out.push((
+            name.to_string(),
+            file.path().to_string_lossy().into_owned(),
+            source.to_string(),
+        ));
+    }
+    Ok(out)
+}
+
 /// Renders the files of `command` whose output name `keep` accepts, and the
 /// shared `common` files, for `lang`, sorted by name.
 pub fn render(
@@ -59,29 +113,12 @@ pub fn render(
     let env = environment();
     let mut out = Vec::new();
     for folder in ["common", command] {
-        let path = format!("{}/{folder}", lang_dir(lang));
-        let Some(dir) = TEMPLATES.get_dir(&path) else {
-            continue;
-        };
-        for file in dir.files() {
-            let Some(name) = file
-                .path()
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".j2"))
-            else {
-                continue;
-            };
-            if folder == command && !keep(name) {
+        for (name, source_name, source) in sources(&format!("{}/{folder}", lang_dir(lang)))? {
+            if folder == command && !keep(&name) {
                 continue;
             }
-            let source = file.contents_utf8().expect("templates are UTF-8");
-            let template =
-                env.template_from_named_str(file.path().to_str().unwrap_or(name), source)?;
-            out.push(Rendered {
-                name: name.to_string(),
-                content: template.render(&context)?,
-            });
+            let content = env.render_named_str(&source_name, &source, &context)?;
+            out.push(Rendered { name, content });
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));

@@ -29,6 +29,8 @@ fn fresh_create_writes_the_store_and_the_binding() {
     assert_eq!(
         run.statuses(),
         pairs(&[
+            ("create", "kvgen.lock"),
+            ("create", "kvgen.toml"),
             ("create", "src/kv/keys.ts"),
             ("create", "src/kv/limits.ts"),
             ("create", "src/kv/store.ts"),
@@ -70,7 +72,7 @@ fn a_second_run_is_all_identical_and_rewrites_nothing() {
     let run = project.kvgen(&["create", "user-cache", "--id", ID]);
     run.assert_code(0);
     run.assert_all_identical();
-    assert_eq!(run.statuses().len(), 4);
+    assert_eq!(run.statuses().len(), 6);
     assert_eq!(
         project.tree(),
         before,
@@ -114,18 +116,34 @@ fn dry_run_prints_the_diff_and_writes_nothing() {
 }
 
 #[test]
-fn an_edited_generated_file_is_a_conflict_and_nothing_is_written() {
+fn an_edited_generated_file_is_kept_and_one_kvgen_has_no_record_of_is_a_conflict() {
     let project = Project::copy(SAMPLE);
     project.kvgen(&["create", "user-cache"]).assert_code(0);
     let store = project.read("src/kv/store.ts");
     project.write("src/kv/store.ts", &format!("{store}// my change\n"));
-    let before = project.tree();
+    // The templates did not change: the edited file is simply kept.
     let run = project.kvgen(&["create", "sessions"]);
+    run.assert_code(0);
+    assert!(
+        run.statuses()
+            .contains(&("identical".to_string(), "src/kv/store.ts".to_string()))
+    );
+    assert_eq!(
+        project.read("src/kv/store.ts"),
+        format!("{store}// my change\n")
+    );
+
+    // Without kvgen.lock, kvgen cannot tell the edit from its own text.
+    std::fs::remove_file(project.path().join("kvgen.lock")).unwrap();
+    let before = project.tree();
+    let run = project.kvgen(&["create", "orders"]);
     run.assert_code(1);
     assert_eq!(project.tree(), before, "nothing at all is written");
     assert_eq!(
         run.statuses(),
         pairs(&[
+            ("skip", "kvgen.lock"),
+            ("skip", "kvgen.toml"),
             ("identical", "src/kv/keys.ts"),
             ("identical", "src/kv/limits.ts"),
             ("conflict", "src/kv/store.ts"),
@@ -137,20 +155,23 @@ fn an_edited_generated_file_is_a_conflict_and_nothing_is_written() {
         "{}",
         run.stderr
     );
+    assert!(run.stderr.contains("no record"), "{}", run.stderr);
     assert!(run.stderr.contains("--force"));
 
     // --dry-run shows the same plan, and exits 0.
-    let dry = project.kvgen(&["create", "sessions", "--dry-run"]);
+    let dry = project.kvgen(&["create", "orders", "--dry-run"]);
     dry.assert_code(0);
     assert_eq!(dry.statuses(), run.statuses());
     assert_eq!(project.tree(), before);
 
     // --force overwrites the edit and goes on with the rest.
-    let forced = project.kvgen(&["create", "sessions", "--force"]);
+    let forced = project.kvgen(&["create", "orders", "--force"]);
     forced.assert_code(0);
     assert_eq!(
         forced.statuses(),
         pairs(&[
+            ("create", "kvgen.lock"),
+            ("update", "kvgen.toml"),
             ("identical", "src/kv/keys.ts"),
             ("identical", "src/kv/limits.ts"),
             ("force", "src/kv/store.ts"),
@@ -161,7 +182,7 @@ fn an_edited_generated_file_is_a_conflict_and_nothing_is_written() {
     assert!(
         project
             .read("wrangler.jsonc")
-            .contains("\"binding\": \"SESSIONS\"")
+            .contains("\"binding\": \"ORDERS\"")
     );
 }
 
@@ -304,8 +325,8 @@ fn json_output_is_one_object_with_files_and_next_steps() {
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["command"], "create");
     assert_eq!(report["written"], true);
-    assert_eq!(report["files"][3]["path"], "wrangler.jsonc");
-    assert_eq!(report["files"][3]["status"], "update");
+    assert_eq!(report["files"][5]["path"], "wrangler.jsonc");
+    assert_eq!(report["files"][5]["status"], "update");
     assert_eq!(
         report["next_steps"][0],
         "npx wrangler kv namespace create user-cache"
@@ -400,10 +421,28 @@ fn the_default_ttl_is_baked_into_the_store() {
         .kvgen(&["create", "cache", "--ttl", "86400"])
         .assert_code(0);
     assert!(project.read("src/kv/store.ts").contains("= 86400;"));
-    // Another TTL means another store.ts: a conflict, not a silent change.
+    // Another TTL of the same namespace changes its design: an untouched
+    // store.ts follows it.
+    let run = project.kvgen(&["create", "cache", "--ttl", "none"]);
+    run.assert_code(0);
+    assert!(
+        run.statuses()
+            .contains(&("update".to_string(), "src/kv/store.ts".to_string()))
+    );
+    assert!(
+        project
+            .read("kvgen.toml")
+            .contains("default_ttl = \"none\"")
+    );
+    // An edit of the same line and another TTL overlap: a conflict.
+    let edited = project
+        .read("src/kv/store.ts")
+        .replace("= null;", "= null; // mine");
+    project.write("src/kv/store.ts", &edited);
     project
-        .kvgen(&["create", "cache", "--ttl", "none"])
+        .kvgen(&["create", "cache", "--ttl", "600"])
         .assert_code(1);
+    assert_eq!(project.read("src/kv/store.ts"), edited);
     project
         .kvgen(&["create", "cache", "--ttl", "none", "--force"])
         .assert_code(0);
@@ -419,6 +458,8 @@ fn rust_create_wires_the_module_and_dependencies() {
         run.statuses(),
         pairs(&[
             ("update", "Cargo.toml"),
+            ("create", "kvgen.lock"),
+            ("create", "kvgen.toml"),
             ("create", "src/kv/keys.rs"),
             ("create", "src/kv/limits.rs"),
             ("create", "src/kv/mod.rs"),
@@ -476,6 +517,8 @@ fn cache_patterns_one_after_another_never_conflict() {
     assert_eq!(
         run.statuses(),
         pairs(&[
+            ("create", "kvgen.lock"),
+            ("create", "kvgen.toml"),
             ("create", "src/kv/limits.ts"),
             ("create", "src/kv/swr.ts"),
             ("update", "wrangler.jsonc"),
@@ -497,8 +540,11 @@ fn cache_patterns_one_after_another_never_conflict() {
     assert_eq!(
         run.statuses(),
         pairs(&[
+            ("update", "kvgen.lock"),
+            ("update", "kvgen.toml"),
             ("create", "src/kv/cache-aside.ts"),
             ("identical", "src/kv/limits.ts"),
+            ("identical", "src/kv/swr.ts"),
             ("identical", "wrangler.jsonc"),
         ])
     );
@@ -525,6 +571,8 @@ fn cache_without_patterns_writes_all_five_and_reruns_identical() {
     assert_eq!(
         created,
         [
+            "kvgen.lock",
+            "kvgen.toml",
             "src/kv/cache-aside.ts",
             "src/kv/invalidate.ts",
             "src/kv/limits.ts",
@@ -609,9 +657,13 @@ fn rust_cache_modules_are_declared_in_the_module_list() {
         run.statuses(),
         pairs(&[
             ("identical", "Cargo.toml"),
+            ("update", "kvgen.lock"),
+            ("update", "kvgen.toml"),
             ("create", "src/kv/cache_aside.rs"),
+            ("identical", "src/kv/keys.rs"),
             ("identical", "src/kv/limits.rs"),
             ("update", "src/kv/mod.rs"),
+            ("identical", "src/kv/store.rs"),
             ("create", "src/kv/swr.rs"),
             ("identical", "src/lib.rs"),
             ("update", "wrangler.toml"),
@@ -630,6 +682,8 @@ fn flags_generates_the_module_and_the_binding() {
     assert_eq!(
         run.statuses(),
         pairs(&[
+            ("create", "kvgen.lock"),
+            ("create", "kvgen.toml"),
             ("create", "src/kv/flags.ts"),
             ("create", "src/kv/limits.ts"),
             ("update", "wrangler.jsonc"),
@@ -767,6 +821,8 @@ fn session_generates_the_store_a_local_secret_and_keeps_it_out_of_git() {
         pairs(&[
             ("create", ".dev.vars"),
             ("create", ".gitignore"),
+            ("create", "kvgen.lock"),
+            ("create", "kvgen.toml"),
             ("create", "src/kv/limits.ts"),
             ("create", "src/kv/session.ts"),
             ("update", "wrangler.jsonc"),
@@ -898,8 +954,12 @@ fn bulk_uses_the_only_binding_and_names_them_when_there_are_several() {
     assert_eq!(
         run.statuses(),
         pairs(&[
+            ("update", "kvgen.lock"),
+            ("update", "kvgen.toml"),
             ("create", "src/kv/bulk.ts"),
+            ("identical", "src/kv/keys.ts"),
             ("identical", "src/kv/limits.ts"),
+            ("identical", "src/kv/store.ts"),
             ("identical", "wrangler.jsonc"),
         ])
     );

@@ -65,6 +65,8 @@ fn modules_go_next_to_the_workers_main_not_into_the_frontend() {
     assert_eq!(
         paths(&run),
         [
+            "kvgen.lock",
+            "kvgen.toml",
             "worker/kv/keys.ts",
             "worker/kv/limits.ts",
             "worker/kv/store.ts",
@@ -186,6 +188,8 @@ fn from_a_subfolder_paths_are_relative_to_where_kvgen_runs() {
     assert_eq!(
         paths(&run),
         [
+            "../kvgen.lock",
+            "../kvgen.toml",
             "kv/keys.ts",
             "kv/limits.ts",
             "kv/store.ts",
@@ -198,7 +202,7 @@ fn from_a_subfolder_paths_are_relative_to_where_kvgen_runs() {
     assert_eq!(report["root"], "..");
     assert_eq!(report["lang"], "ts");
     assert_eq!(report["module_dir"], "kv");
-    assert_eq!(report["files"][0]["path"], "kv/keys.ts");
+    assert_eq!(report["files"][2]["path"], "kv/keys.ts");
 }
 
 const MONOREPO_API: &str = "name = \"api\"\nmain = \"src/index.ts\"\n";

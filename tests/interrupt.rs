@@ -289,7 +289,7 @@ fn check_interruptions(
 }
 
 /// Like [`stands`], for the files the next run (`create next-run`) does not
-/// touch itself.
+/// touch itself (it records its namespace in the design too).
 fn stands_ignoring(
     root: &Path,
     old: &BTreeMap<PathBuf, Vec<u8>>,
@@ -300,7 +300,9 @@ fn stands_ignoring(
         .iter()
         .filter(|(p, _)| {
             let p = p.to_string_lossy();
-            !p.ends_with("wrangler.jsonc") && !p.ends_with("limits.ts")
+            !["wrangler.jsonc", "limits.ts", "kvgen.toml", "kvgen.lock"]
+                .iter()
+                .any(|touched| p.ends_with(touched))
         })
         .map(|(p, b)| (p.clone(), b.clone()))
         .collect();

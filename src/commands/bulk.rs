@@ -8,15 +8,16 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
-use minijinja::context;
 use serde_json::json;
 
 use super::generate;
+use super::sync::{self, Run};
 use crate::bulk::input::BOM;
 use crate::bulk::output::{self, Chunks};
 use crate::bulk::{self, Format, Kind, Rules, Settings, Stop};
 use crate::cli::{BulkDataArgs, BulkPutArgs, GlobalArgs};
 use crate::config::{self, KvBinding};
+use crate::design::{Module, Purpose};
 use crate::error::{BadInput, EXIT_BAD_INPUT, EXIT_CONFLICT, EXIT_OK};
 use crate::names;
 use crate::names::shell_word;
@@ -118,8 +119,19 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
         }
     };
     let binding = KvBinding::new(binding);
-    let mut plan =
-        generate::binding_modules(cwd, global, &binding, "bulk", "bulk", context! {}, &[])?.plan;
+    let run = Run {
+        binding: &binding.binding,
+        title: None,
+        purpose: Purpose::Data,
+        default_ttl: None,
+        fallback_ttl: None,
+        modules: &[Module::Bulk],
+        cron: None,
+        cookie: None,
+    };
+    let mut plan = sync::command(cwd, global, run, binding.clone(), "bulk")?
+        .prepared
+        .plan;
     let name = &binding.binding;
     plan.next_steps.push(generate::follow_up(
         "kvgen bulk put data.ndjson",

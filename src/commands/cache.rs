@@ -3,32 +3,30 @@
 
 use std::path::Path;
 
-use clap::ValueEnum;
-use minijinja::{Value, context};
-
 use super::generate;
+use super::sync::{self, Run};
 use crate::cli::{CacheArgs, GlobalArgs, Pattern};
 use crate::config::{self, KvBinding};
 use crate::cron;
+use crate::design::{Module, Purpose};
 use crate::error::BadInput;
 use crate::names;
 use crate::plan::Plan;
 use crate::project::{Lang, Project};
-use crate::templates;
+use clap::ValueEnum;
 
 /// The binding used when `--binding` is not given.
 const DEFAULT_BINDING: &str = "CACHE";
 
 impl Pattern {
-    /// The module's file name without its extension, in kebab case (the
-    /// Rust file uses `_`).
-    fn stem(self) -> &'static str {
+    /// The module of the design this pattern is.
+    fn module(self) -> Module {
         match self {
-            Pattern::Aside => "cache-aside",
-            Pattern::WriteThrough => "write-through",
-            Pattern::Swr => "swr",
-            Pattern::Invalidate => "invalidate",
-            Pattern::Warm => "warm",
+            Pattern::Aside => Module::Aside,
+            Pattern::WriteThrough => Module::WriteThrough,
+            Pattern::Swr => Module::Swr,
+            Pattern::Invalidate => Module::Invalidate,
+            Pattern::Warm => Module::Warm,
         }
     }
 
@@ -80,33 +78,8 @@ fn request(global: &GlobalArgs, args: &CacheArgs) -> Result<Request, BadInput> {
 
 pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result<Plan> {
     let request = request(global, args)?;
-    let mut extra: Vec<generate::ConfigEdit<'_>> = Vec::new();
-    let top_level_too = global.all_envs || global.env.is_none();
-    if let Some(cron) = request.cron.as_deref() {
-        extra.push(Box::new(move |format, text, env| {
-            cron_edit(format, text, env, cron, top_level_too)
-        }));
-    }
-    let mut prepared = generate::prepare(cwd, global, &request.binding, extra)?;
-    let generate::Prepared {
-        project, dir, plan, ..
-    } = &mut prepared;
-
-    let ttl = request.default_ttl.map_or(Value::from(()), Value::from);
-    let wanted = |name: &str| {
-        let stem = name.split('.').next().unwrap_or(name).replace('_', "-");
-        request.patterns.iter().any(|p| p.stem() == stem)
-    };
-    let files = templates::render(
-        project.lang,
-        "cache",
-        context! { default_ttl => ttl, ..generate::lang_context(project)? },
-        &wanted,
-    )?;
-    generate::add_modules(plan, project, dir, files, &[], global.force)?;
-
+    let modules: Vec<Module> = request.patterns.iter().map(|p| p.module()).collect();
     let binding = &request.binding.binding;
-    let title = generate::namespace_title(binding);
     let mut words = String::from("cache");
     if !args.patterns.is_empty() {
         for pattern in &request.patterns {
@@ -126,7 +99,22 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result
             ("--cron", request.cron.as_deref()),
         ],
     );
-    let mut next_steps = generate::binding_next_steps(&prepared, global, &line, binding, &title);
+    let run = Run {
+        binding,
+        title: None,
+        purpose: Purpose::Cache,
+        default_ttl: args
+            .ttl
+            .as_ref()
+            .map(|_| super::create::ttl(request.default_ttl)),
+        fallback_ttl: Some(super::create::ttl(request.default_ttl)),
+        modules: &modules,
+        cron: request.cron.clone(),
+        cookie: None,
+    };
+    let synced = sync::command(cwd, global, run, request.binding.clone(), &line)?;
+    let prepared = synced.prepared;
+    let mut next_steps = prepared.plan.next_steps.clone();
     if let Some(cron) = request.cron.as_deref() {
         let project = &prepared.project;
         let existing = existing_scheduled(project).map(|file| Existing {
@@ -146,8 +134,9 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result
             existing.as_ref(),
         ));
     }
-    prepared.plan.next_steps = next_steps;
-    Ok(prepared.plan)
+    let mut plan = prepared.plan;
+    plan.next_steps = next_steps;
+    Ok(plan)
 }
 
 /// Adds `cron` where the Worker of `env` reads its crons. `triggers` is
@@ -156,7 +145,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result
 /// level when the run adds it there (`top_level_too`) or it is there
 /// already, else its own `triggers` holding the inherited crons and the new
 /// one, so that none it ran before is lost.
-fn cron_edit(
+pub(super) fn cron_edit(
     format: config::Format,
     text: &str,
     env: Option<&str>,

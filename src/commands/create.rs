@@ -3,15 +3,14 @@
 
 use std::path::Path;
 
-use minijinja::{Value, context};
-
 use super::generate;
+use super::sync::{self, Run};
 use crate::cli::{CreateArgs, GlobalArgs};
 use crate::config::KvBinding;
+use crate::design::{Module, Purpose, Ttl};
 use crate::error::BadInput;
 use crate::names;
 use crate::plan::Plan;
-use crate::templates;
 
 /// The validated request.
 struct Request {
@@ -51,27 +50,25 @@ fn request(global: &GlobalArgs, args: &CreateArgs) -> Result<Request, BadInput> 
 
 pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CreateArgs) -> anyhow::Result<Plan> {
     let request = request(global, args)?;
-    let mut prepared = generate::prepare(cwd, global, &request.binding, Vec::new())?;
-    let ttl = request.default_ttl.map_or(Value::from(()), Value::from);
-    let files = templates::render(
-        prepared.project.lang,
-        "create",
-        context! { default_ttl => ttl, ..generate::lang_context(&prepared.project)? },
-        &|_| true,
-    )?;
-    let generate::Prepared {
-        project, dir, plan, ..
-    } = &mut prepared;
-    generate::add_modules(plan, project, dir, files, &[], global.force)?;
-    prepared.plan.next_steps = generate::binding_next_steps(
-        &prepared,
-        global,
-        &generate::command_line(
-            &format!("create {}", request.namespace),
-            &[("--ttl", args.ttl.as_deref())],
-        ),
-        &request.binding.binding,
-        &request.namespace,
+    let run = Run {
+        binding: &request.binding.binding,
+        title: Some(request.namespace.clone()),
+        purpose: Purpose::Data,
+        default_ttl: args.ttl.as_ref().map(|_| ttl(request.default_ttl)),
+        fallback_ttl: Some(ttl(request.default_ttl)),
+        modules: &[Module::Store],
+        cron: None,
+        cookie: None,
+    };
+    let line = generate::command_line(
+        &format!("create {}", request.namespace),
+        &[("--ttl", args.ttl.as_deref())],
     );
-    Ok(prepared.plan)
+    let synced = sync::command(cwd, global, run, request.binding.clone(), &line)?;
+    Ok(synced.prepared.plan)
+}
+
+/// A TTL of `--ttl` as the design records it.
+pub(super) fn ttl(seconds: Option<u64>) -> Ttl {
+    seconds.map_or(Ttl::Never, Ttl::Seconds)
 }

@@ -5,12 +5,13 @@
 use std::path::Path;
 
 use anyhow::Context;
-use minijinja::context;
 use serde::Serialize;
 
 use super::generate::{self, Dependency};
+use super::sync::{self, Run};
 use crate::cli::{FlagSetArgs, GlobalArgs};
 use crate::config::KvBinding;
+use crate::design::{Module, Purpose};
 use crate::error::{BadInput, EXIT_CONFLICT, EXIT_OK};
 use crate::names::{self, shell_quote, shell_word};
 use crate::plan::{Plan, Status};
@@ -23,7 +24,7 @@ const DEFAULT_BINDING: &str = "FLAGS";
 const KEY_PREFIX: &str = "flag:";
 
 /// SHA-256 for `bucket` in the generated Rust.
-const SHA2: Dependency = Dependency {
+pub(super) const SHA2: Dependency = Dependency {
     name: "sha2",
     version: "0.11",
     features: &[],
@@ -35,16 +36,19 @@ fn binding(global: &GlobalArgs) -> Result<&str, BadInput> {
 
 pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     let binding = KvBinding::new(binding(global)?);
-    let mut plan = generate::binding_modules(
-        cwd,
-        global,
-        &binding,
-        "flags",
-        "flags",
-        context! {},
-        &[SHA2],
-    )?
-    .plan;
+    let run = Run {
+        binding: &binding.binding,
+        title: None,
+        purpose: Purpose::Flags,
+        default_ttl: None,
+        fallback_ttl: None,
+        modules: &[Module::Flags],
+        cron: None,
+        cookie: None,
+    };
+    let mut plan = sync::command(cwd, global, run, binding.clone(), "flags")?
+        .prepared
+        .plan;
     let name = &binding.binding;
     plan.next_steps.push(generate::follow_up(
         "kvgen flags set new-checkout --percentage 10",

@@ -53,27 +53,25 @@ pub fn default_ttl(arg: Option<&str>) -> Result<Option<u64>, BadInput> {
 /// environment.
 pub type ConfigEdit<'a> = Box<dyn Fn(Format, &str, Option<&str>) -> Result<Edit, EditError> + 'a>;
 
-/// Applies `edits` to the Wrangler config one after the other, for each of
-/// `envs` in turn, and adds the result to the plan. Returns the edited text.
+/// Applies `edits` to the Wrangler config one after the other, each in its
+/// place (None: the top level), and adds the result to the plan. Returns
+/// the edited text.
 pub fn edit_config(
     plan: &mut Plan,
     project: &Project,
-    envs: &[Option<String>],
-    edits: &[ConfigEdit<'_>],
+    edits: &[(Option<String>, ConfigEdit<'_>)],
 ) -> anyhow::Result<String> {
     let shown = project.relative(&project.config);
     let raw = read_text(&project.config, &shown)?
         .ok_or_else(|| BadInput::new(format!("{shown}: cannot read the Wrangler config")))?;
     let mut text = raw.clone();
     let mut statuses = Vec::new();
-    for env in envs {
-        for edit in edits {
-            let result = edit(project.format, &text, env.as_deref()).map_err(|e| {
-                BadInput::new(format!("{}:{e}", crate::names::show_path(&project.config)))
-            })?;
-            text = result.text;
-            statuses.push(result.status);
-        }
+    for (env, edit) in edits {
+        let result = edit(project.format, &text, env.as_deref()).map_err(|e| {
+            BadInput::new(format!("{}:{e}", crate::names::show_path(&project.config)))
+        })?;
+        text = result.text;
+        statuses.push(result.status);
     }
     let conflicts: Vec<String> = statuses
         .iter()
@@ -122,84 +120,6 @@ pub struct Prepared {
     pub envs: Vec<Option<String>>,
 }
 
-/// Finds the project and edits its config: the binding, then `extra`, in
-/// every environment the run targets. The plan's header names what was
-/// found; a binding added at the top level of a config with environments
-/// gets a warning (bindings are not inherited).
-pub fn prepare(
-    cwd: &Path,
-    global: &GlobalArgs,
-    binding: &KvBinding,
-    extra: Vec<ConfigEdit<'_>>,
-) -> anyhow::Result<Prepared> {
-    let project = super::project(cwd, global)?;
-    let envs = super::envs(global, &project)?;
-    if envs.len() > 1 && (binding.id.is_some() || binding.preview_id.is_some()) {
-        let places: Vec<String> = envs
-            .iter()
-            .map(|env| match env {
-                None => "the top level".to_string(),
-                Some(env) => format!("env.{env}"),
-            })
-            .collect();
-        return Err(BadInput::new(format!(
-            "--id and --preview-id name one namespace, and this run binds {} in {} places ({}): environments sharing a namespace share its data (staging writing production's); give each environment its own, one run per environment with its --id, or leave --id out and create them with the printed commands",
-            binding.binding,
-            envs.len(),
-            places.join(", ")
-        ))
-        .into());
-    }
-    let mut plan = Plan::default();
-    let mut edits = vec![kv_binding(binding, global.force)];
-    edits.extend(extra);
-    // What is wrong with the config itself is said first.
-    let config = edit_config(&mut plan, &project, &envs, &edits)?;
-    let dir = super::module_dir(global, &project)?;
-    plan.header = Some(super::header(cwd, &project, &dir));
-    plan.warnings.extend(super::inheritance_warning(
-        &project,
-        &envs,
-        &binding.binding,
-    ));
-    plan.notes.extend(super::discovery_notes(cwd, &project));
-    plan.notes.extend(super::new_environments(&project, &envs));
-    Ok(Prepared {
-        project,
-        dir,
-        plan,
-        config,
-        envs,
-    })
-}
-
-/// [`prepare`], then the command's modules rendered with `context` and added
-/// (with `dependencies` for Rust), and the shared next steps
-/// ([`binding_next_steps`]) in the plan. `command` names the templates;
-/// `line` is the command line as a printed step repeats it, e.g. `session
-/// --ttl 3600`.
-pub fn binding_modules(
-    cwd: &Path,
-    global: &GlobalArgs,
-    binding: &KvBinding,
-    command: &str,
-    line: &str,
-    context: minijinja::Value,
-    dependencies: &[Dependency],
-) -> anyhow::Result<Prepared> {
-    let mut prepared = prepare(cwd, global, binding, Vec::new())?;
-    let context = minijinja::context! { ..context, ..lang_context(&prepared.project)? };
-    let files = crate::templates::render(prepared.project.lang, command, context, &|_| true)?;
-    let Prepared {
-        project, dir, plan, ..
-    } = &mut prepared;
-    add_modules(plan, project, dir, files, dependencies, global.force)?;
-    let name = &binding.binding;
-    prepared.plan.next_steps =
-        binding_next_steps(&prepared, global, line, name, &namespace_title(name));
-    Ok(prepared)
-}
-
 /// The namespace title the next steps suggest for a binding: `USER_CACHE`
 /// -> `user-cache`.
 pub fn namespace_title(binding: &str) -> String {
@@ -213,16 +133,10 @@ pub fn kv_binding(binding: &KvBinding, force: bool) -> ConfigEdit<'_> {
     })
 }
 
-/// Adds rendered modules to the plan under `dir`: TypeScript in the
-/// project's style; Rust with its `mod.rs`, `mod <dir>;` and dependencies.
-pub fn add_modules(
-    plan: &mut Plan,
-    project: &Project,
-    dir: &str,
-    files: Vec<Rendered>,
-    extra_dependencies: &[Dependency],
-    force: bool,
-) -> anyhow::Result<()> {
+/// The rendered files as they are written: TypeScript in the project's
+/// style (its formatter settings, and `.js` in relative imports where its
+/// module resolution needs them); Rust as rendered.
+pub fn styled(project: &Project, files: Vec<Rendered>) -> Vec<(String, String)> {
     match project.lang {
         Lang::Ts => {
             // The Worker's folder, then those above it up to the workspace
@@ -230,40 +144,23 @@ pub fn add_modules(
             let dirs = crate::project::workspace_dirs(&project.root);
             let style = ts_style::read(&dirs);
             let js_extensions = ts_style::imports_need_extension(&dirs);
-            for file in files {
-                let mut content = ts_style::apply(&file.content, &style);
-                if js_extensions {
-                    content = ts_style::with_js_extensions(&content);
-                }
-                plan.generated(
-                    &project.root,
-                    &format!("{dir}/{}", file.name),
-                    content,
-                    force,
-                )?;
-            }
+            files
+                .into_iter()
+                .map(|file| {
+                    let mut content = ts_style::apply(&file.content, &style);
+                    if js_extensions {
+                        content = ts_style::with_js_extensions(&content);
+                    }
+                    (file.name, content)
+                })
+                .collect()
         }
-        Lang::Rust => {
-            let modules: Vec<&str> = files
-                .iter()
-                .filter_map(|f| f.name.strip_suffix(".rs"))
-                .collect();
-            rust_wiring(plan, project, dir, &modules, extra_dependencies)?;
-            for file in files {
-                plan.generated(
-                    &project.root,
-                    &format!("{dir}/{}", file.name),
-                    file.content,
-                    force,
-                )?;
-            }
-        }
+        Lang::Rust => files.into_iter().map(|f| (f.name, f.content)).collect(),
     }
-    Ok(())
 }
 
 /// `mod.rs`, `mod <dir>;` in the crate root, and the dependencies.
-fn rust_wiring(
+pub(super) fn rust_wiring(
     plan: &mut Plan,
     project: &Project,
     dir: &str,
@@ -386,27 +283,8 @@ pub fn binding_next_steps(
     binding: &str,
     title: &str,
 ) -> Vec<String> {
-    let Prepared {
-        project,
-        config: config_text,
-        envs,
-        ..
-    } = prepared;
-    let mut steps = Vec::new();
-    for env in envs {
-        let env = env.as_deref();
-        let has_id = config::kv_namespaces(project.format, config_text, env)
-            .ok()
-            .and_then(|entries| entries.into_iter().find(|e| e.binding == binding))
-            .is_some_and(|e| e.id.is_some());
-        if !has_id {
-            steps.push(wrangler(
-                global,
-                &format!("kv namespace create {title}"),
-                env,
-            ));
-        }
-    }
+    let Prepared { project, envs, .. } = prepared;
+    let mut steps = namespace_steps(prepared, global, binding, title);
     if let Some(existing) = reusable_binding(project, envs, binding) {
         // The same run otherwise: where its modules went and their language.
         let lang = global.lang.map(|lang| match lang {
@@ -448,6 +326,32 @@ pub fn binding_next_steps(
         &[binding],
         usage.as_deref(),
     ));
+    steps
+}
+
+/// `wrangler kv namespace create TITLE` for each place of the run whose
+/// binding (in the edited config) has no id.
+pub fn namespace_steps(
+    prepared: &Prepared,
+    global: &GlobalArgs,
+    binding: &str,
+    title: &str,
+) -> Vec<String> {
+    let mut steps = Vec::new();
+    for env in &prepared.envs {
+        let env = env.as_deref();
+        let has_id = config::kv_namespaces(prepared.project.format, &prepared.config, env)
+            .ok()
+            .and_then(|entries| entries.into_iter().find(|e| e.binding == binding))
+            .is_some_and(|e| e.id.is_some());
+        if !has_id {
+            steps.push(wrangler(
+                global,
+                &format!("kv namespace create {title}"),
+                env,
+            ));
+        }
+    }
     steps
 }
 

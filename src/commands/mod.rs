@@ -7,7 +7,9 @@ mod create;
 mod export;
 mod flags;
 mod generate;
+mod init;
 mod session;
+mod sync;
 
 use std::io::Write;
 use std::path::{Component, Path};
@@ -46,6 +48,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
             Some(FlagsAction::Set(set)) => return flags::set(&cli.global, set),
         },
         Command::Export(args) => return export::run(&cwd, &cli.global, args),
+        Command::Sync(args) => return sync::run(&cwd, &cli.global, args),
+        Command::Init => ("init", init::plan(&cwd, &cli.global)?),
         Command::Bulk(args) => match &args.action {
             None => ("bulk", bulk::plan(&cwd, &cli.global)?),
             Some(BulkAction::Put(put)) => {
@@ -331,7 +335,7 @@ pub(crate) fn output_place(
 /// names only; for Rust a direct child of the crate root's folder, since it
 /// becomes a module of the crate), else the default: for TypeScript `kv`
 /// next to the config's `main`, for Rust `kv` next to the crate root.
-fn module_dir(global: &GlobalArgs, project: &Project) -> Result<String, BadInput> {
+pub(crate) fn module_dir(global: &GlobalArgs, project: &Project) -> Result<String, BadInput> {
     let lang = project.lang;
     let rust_parent = match lang {
         Lang::Rust => Some(crate::rust_crate::rust_module_parent(&project.root)?),
@@ -511,7 +515,7 @@ fn report_conflicts(conflicts: &[(&str, &str)], dry_run: bool, hint: &str) -> st
 }
 
 /// Reports the plan and, unless it is a dry run or has conflicts, applies it.
-fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<u8> {
+pub(crate) fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<u8> {
     plan.finish();
     plan.next_steps = runnable_all(global, std::mem::take(&mut plan.next_steps));
     plan.check(global.force)?;
@@ -626,7 +630,7 @@ fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyhow::Result<
 
 /// A file of the plan as the report shows it: relative to the folder the
 /// run was started in.
-fn shown_path(plan: &Plan, path: &str) -> String {
+pub(crate) fn shown_path(plan: &Plan, path: &str) -> String {
     match (&plan.header, &plan.root) {
         (Some(header), Some(root)) => crate::names::relative_path(&root.join(path), &header.from),
         _ => crate::names::show_path(Path::new(path)),

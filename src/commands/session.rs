@@ -14,11 +14,11 @@ pub(super) mod git;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use minijinja::context;
-
 use super::generate::{self, Dependency};
+use super::sync::{self, Run};
 use crate::cli::{GlobalArgs, SessionArgs};
 use crate::config::{Edit, EditStatus, KvBinding};
+use crate::design::{Module, Purpose, Ttl};
 use crate::dotenv;
 use crate::error::BadInput;
 use crate::names;
@@ -27,13 +27,12 @@ use crate::text::Text;
 
 /// The binding used when `--binding` is not given.
 const DEFAULT_BINDING: &str = "SESSIONS";
-const DEFAULT_TTL: u64 = 86_400;
-/// Browsers keep a cookie at most 400 days, whatever its Max-Age (RFC 6265bis,
-/// "The Max-Age Attribute"): a longer session would outlive its cookie.
-pub const MAX_TTL: u64 = 400 * 86_400;
+pub(super) const DEFAULT_TTL: u64 = 86_400;
+/// A longer session would outlive its cookie.
+pub const MAX_TTL: u64 = crate::design::MAX_SESSION_TTL;
 /// The `__Host-` prefix makes browsers refuse the cookie unless it is Secure,
 /// has Path=/ and no Domain, so no sibling subdomain can plant one.
-const DEFAULT_COOKIE: &str = "__Host-session";
+pub(super) const DEFAULT_COOKIE: &str = "__Host-session";
 /// The Worker secret the generated code is meant to be given.
 const SECRET_NAME: &str = "SESSION_SECRET";
 /// The shortest secret the generated stores accept (TypeScript counts UTF-16
@@ -43,7 +42,7 @@ const MIN_SECRET_LENGTH: usize = 32;
 const GITIGNORE: &str = ".gitignore";
 
 /// HMAC-SHA-256 for the signatures in the generated Rust.
-const RUST_DEPENDENCIES: &[Dependency] = &[
+pub(super) const RUST_DEPENDENCIES: &[Dependency] = &[
     Dependency {
         name: "hmac",
         version: "0.13",
@@ -72,38 +71,68 @@ fn ttl(arg: Option<&str>) -> Result<u64, BadInput> {
 
 pub fn plan(cwd: &Path, global: &GlobalArgs, args: &SessionArgs) -> anyhow::Result<Plan> {
     let binding = names::binding(global.binding.as_deref().unwrap_or(DEFAULT_BINDING))?;
-    let binding = KvBinding::new(binding);
-    let ttl = ttl(args.ttl.as_deref())?;
-    let cookie = names::cookie_name(args.cookie.as_deref().unwrap_or(DEFAULT_COOKIE))?;
-    let context = context! { default_ttl => ttl, cookie_name => cookie };
-    let generate::Prepared {
-        project,
-        mut plan,
-        envs,
-        ..
-    } = generate::binding_modules(
-        cwd,
-        global,
-        &binding,
+    let ttl = args.ttl.as_deref().map(|arg| ttl(Some(arg))).transpose()?;
+    let cookie = args
+        .cookie
+        .as_deref()
+        .map(names::cookie_name)
+        .transpose()?
+        .map(str::to_string);
+    let run = Run {
+        binding,
+        title: None,
+        purpose: Purpose::Sessions,
+        default_ttl: ttl.map(Ttl::Seconds),
+        fallback_ttl: Some(Ttl::Seconds(DEFAULT_TTL)),
+        modules: &[Module::Session],
+        cron: None,
+        cookie: Some(cookie.unwrap_or_else(|| DEFAULT_COOKIE.to_string())),
+    };
+    let line = generate::command_line(
         "session",
-        &generate::command_line(
-            "session",
-            &[
-                ("--ttl", args.ttl.as_deref()),
-                ("--cookie", args.cookie.as_deref()),
-            ],
-        ),
-        context,
-        RUST_DEPENDENCIES,
-    )?;
+        &[
+            ("--ttl", args.ttl.as_deref()),
+            ("--cookie", args.cookie.as_deref()),
+        ],
+    );
+    let synced = sync::command(cwd, global, run, KvBinding::new(binding), &line)?;
+    let mut plan = synced.prepared.plan;
+    let project = synced.prepared.project;
+    if let Some(secret) = synced.secret {
+        let from = plan
+            .header
+            .as_ref()
+            .map(|h| h.from.clone())
+            .unwrap_or_else(|| project.root.clone());
+        // Only the places of this namespace.
+        let secret = sync::Secret {
+            holders: secret
+                .holders
+                .into_iter()
+                .filter(|(env, _)| synced.run_targets.contains(env))
+                .collect(),
+            git_steps: secret.git_steps,
+        };
+        plan.next_steps
+            .extend(secret_steps(&project, global, &from, &secret));
+    }
+    Ok(plan)
+}
 
-    // A secret for `wrangler dev`, in the file it reads for each
-    // environment, which git never sees.
+/// Puts SESSION_SECRET where `wrangler dev` reads it for each of `envs`
+/// (see [`place_secret`]) and adds the files to the plan; returns the file
+/// holding it per environment and the steps to check by hand what git
+/// could not be asked.
+pub(super) fn place(
+    plan: &mut Plan,
+    project: &crate::project::Project,
+    envs: &[Option<String>],
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let environments = project.environments();
     let secret = random_secret()?;
     let placed = place_secret(
         &project.root,
-        &envs,
+        envs,
         &secret,
         &environments,
         &|env| dotenv::loads_from_dot_env(&project.root, env),
@@ -118,23 +147,30 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &SessionArgs) -> anyhow::Resu
     if let Some((before, edit)) = placed.gitignore {
         plan.edited(&project.root, GITIGNORE, before, edit);
     }
+    Ok((placed.holders, placed.git_steps))
+}
 
-    let from = plan.header.as_ref().map(|h| h.from.clone());
-    for (env, file) in envs.iter().zip(&placed.holders) {
+/// The next steps about the secret: `wrangler secret put` per environment,
+/// a `secrets.required` that lacks it, and what to check in git.
+pub(super) fn secret_steps(
+    project: &crate::project::Project,
+    global: &GlobalArgs,
+    from: &Path,
+    secret: &sync::Secret,
+) -> Vec<String> {
+    let mut steps = Vec::new();
+    for (env, file) in &secret.holders {
         // The file as seen from where kvgen runs.
-        let file = match &from {
-            Some(from) => crate::names::relative_path(&project.root.join(file), from),
-            None => file.to_string(),
-        };
-        plan.next_steps.push(format!(
+        let file = crate::names::relative_path(&project.root.join(file), from);
+        steps.push(format!(
             "{}   # a long random value; {file} has one for wrangler dev",
             generate::wrangler(global, &format!("secret put {SECRET_NAME}"), env.as_deref())
         ));
     }
-    plan.next_steps
-        .extend(required_secret_steps(&project, &envs));
-    plan.next_steps.extend(placed.git_steps);
-    Ok(plan)
+    let envs: Vec<Option<String>> = secret.holders.iter().map(|(e, _)| e.clone()).collect();
+    steps.extend(required_secret_steps(project, &envs));
+    steps.extend(secret.git_steps.iter().cloned());
+    steps
 }
 
 /// A file of local variables the run reads or writes.

@@ -9,8 +9,8 @@
 
 mod jsonc;
 mod meaning;
-mod splice;
-mod toml;
+pub(crate) mod splice;
+pub(crate) mod toml;
 
 use std::path::Path;
 

@@ -358,7 +358,7 @@ impl KeyStyle {
 
 /// A TOML string: literal (`'…'`) when `like` is one and `s` can be, else
 /// basic.
-fn quote(s: &str, like: Option<&str>) -> String {
+pub(crate) fn quote(s: &str, like: Option<&str>) -> String {
     let literal_ok = !s.contains(['\'', '\n', '\r']) && !s.chars().any(char::is_control);
     if like.is_some_and(|l| l.starts_with('\'') && !l.starts_with("'''")) && literal_ok {
         return format!("'{s}'");
@@ -380,7 +380,7 @@ fn quote(s: &str, like: Option<&str>) -> String {
 }
 
 /// A key as a header or dotted key writes it: bare when it can be.
-fn key_text(key: &str) -> String {
+pub(crate) fn key_text(key: &str) -> String {
     let bare = !key.is_empty()
         && key
             .bytes()
@@ -445,7 +445,7 @@ fn entry_fields(want: &KvBinding) -> Vec<(&'static str, &str)> {
 }
 
 /// Skips whitespace, line breaks and comments.
-fn skip_trivia(body: &str, mut i: usize) -> usize {
+pub(crate) fn skip_trivia(body: &str, mut i: usize) -> usize {
     let b = body.as_bytes();
     while i < b.len() {
         match b[i] {
@@ -458,7 +458,7 @@ fn skip_trivia(body: &str, mut i: usize) -> usize {
 }
 
 /// Skips spaces, tabs and a comment, stopping at the end of the line.
-fn skip_line_trivia(body: &str, mut i: usize) -> usize {
+pub(crate) fn skip_line_trivia(body: &str, mut i: usize) -> usize {
     let b = body.as_bytes();
     while i < b.len() {
         match b[i] {
@@ -471,7 +471,7 @@ fn skip_line_trivia(body: &str, mut i: usize) -> usize {
 }
 
 /// One indentation step for lines kvgen adds below a bracket.
-fn indent_unit(body: &str) -> &'static str {
+pub(crate) fn indent_unit(body: &str) -> &'static str {
     if body.lines().any(|l| l.starts_with('\t')) {
         "\t"
     } else {
@@ -482,7 +482,7 @@ fn indent_unit(body: &str) -> &'static str {
 /// Adds `new` (TOML text of one element) to an inline array: on the same
 /// line when the array is written on one line, else on a line of its own
 /// after the last element (or in front of the closing bracket).
-fn push_to_array(splice: &mut Splice, body: &str, array: &Array, new: &str) {
+pub(crate) fn push_to_array(splice: &mut Splice, body: &str, array: &Array, new: &str) {
     let span = array.span().expect("parsed arrays have spans");
     let (open, close) = (span.start, span.end - 1);
     let one_line = !body[open..close].contains('\n');
@@ -546,7 +546,7 @@ fn push_to_array(splice: &mut Splice, body: &str, array: &Array, new: &str) {
 
 /// Where the last value of an inline table ends, looking into the tables its
 /// dotted keys (`a.b = 1`) make.
-fn last_value_end(table: &InlineTable) -> Option<usize> {
+pub(crate) fn last_value_end(table: &InlineTable) -> Option<usize> {
     table
         .iter()
         .filter_map(|(_, v)| match v {
@@ -557,7 +557,7 @@ fn last_value_end(table: &InlineTable) -> Option<usize> {
 }
 
 /// Adds `key = value` pairs to an inline table, before its closing brace.
-fn add_to_inline_table(
+pub(crate) fn add_to_inline_table(
     splice: &mut Splice,
     body: &str,
     table: &InlineTable,
@@ -617,7 +617,7 @@ fn insert_block(splice: &mut Splice, layout: &Layout<'_>, at: usize, block: &str
 
 /// Puts key lines (ending in `\n`) at `at`, a line start or the end of the
 /// file.
-fn insert_lines(splice: &mut Splice, body: &str, at: usize, lines: &str) {
+pub(crate) fn insert_lines(splice: &mut Splice, body: &str, at: usize, lines: &str) {
     if at == body.len() && !body.is_empty() && !body.ends_with('\n') {
         let lines = lines.strip_suffix('\n').unwrap_or(lines);
         splice.insert(body, at, &format!("\n{lines}"));

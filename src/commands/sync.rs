@@ -1,0 +1,706 @@
+//! The one pipeline: a generating command changes the design (`kvgen.toml`)
+//! and plans its sync; `kvgen sync` plans the sync of the design as it is.
+//! So a command and `kvgen sync` never disagree about what a design makes:
+//! the Wrangler config's bindings (top level and every environment listed),
+//! the warm pattern's cron, the modules (through the upgrade rules of
+//! [`crate::bases`]), the Rust crate's wiring, the session secret for
+//! `wrangler dev`, `kvgen.lock` and `kvgen.toml` itself.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use minijinja::{Value, context};
+
+use super::generate::{self, ConfigEdit, Dependency, Prepared};
+use crate::bases::{self, Lock};
+use crate::cli::{GlobalArgs, SyncArgs};
+use crate::config::KvBinding;
+use crate::design::{self, Design, Module, Namespace, Purpose, Ttl};
+use crate::error::{BadInput, EXIT_CONFLICT, EXIT_OK};
+use crate::plan::{Plan, Status, read_text};
+use crate::project::{Lang, Project};
+
+/// The default TTL of store and cache modules whose namespace sets none.
+pub const DEFAULT_TTL: u64 = 3600;
+
+/// The project and its design as they are before the run.
+pub struct Context {
+    pub project: Project,
+    /// `kvgen.toml` as it is (None: missing).
+    pub design_raw: Option<String>,
+    pub design: Design,
+    pub lock_raw: Option<String>,
+    pub lock: Lock,
+}
+
+/// Finds the project, reads its design and lock, and takes the run's lock.
+/// The language is `--lang`, else the design's, else detected; `--lang`
+/// against the design's is bad input.
+pub fn begin(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Context> {
+    let config = crate::project::config_path(cwd, global.config.as_deref())?;
+    let root = config.parent().unwrap_or(cwd);
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    // Before anything is read: an interrupted run's files are put back
+    // first, and no other run changes them meanwhile.
+    crate::lock::hold(&root, global.dry_run)?;
+    let design_raw = read_text(&root.join(design::FILE), design::FILE)?;
+    let shown = crate::names::show_path(&root.join(design::FILE));
+    let design = match &design_raw {
+        Some(raw) => design::parse(raw, &shown)?,
+        None => Design::default(),
+    };
+    if let (Some(asked), Some(recorded)) = (global.lang, design.lang)
+        && asked != recorded
+    {
+        return Err(BadInput::new(format!(
+            "--lang {}: {shown} says lang = \"{}\"; a Worker's modules are in one language (edit kvgen.toml to change it)",
+            design::lang_word(asked),
+            design::lang_word(recorded)
+        ))
+        .into());
+    }
+    let global = GlobalArgs {
+        lang: global.lang.or(design.lang),
+        ..global.clone()
+    };
+    let project = super::project(cwd, &global)?;
+    let (lock_raw, lock) = Lock::read(&project.root)?;
+    Ok(Context {
+        project,
+        design_raw,
+        design,
+        lock_raw,
+        lock,
+    })
+}
+
+/// What a generating command asks of its namespace.
+pub struct Run<'a> {
+    pub binding: &'a str,
+    /// The title, when the command names it (`create NAMESPACE`).
+    pub title: Option<String>,
+    /// The purpose of a namespace the command adds.
+    pub purpose: Purpose,
+    /// `--ttl`, when given.
+    pub default_ttl: Option<Ttl>,
+    /// The TTL a namespace gets when neither `--ttl` nor the design sets one.
+    pub fallback_ttl: Option<Ttl>,
+    pub modules: &'a [Module],
+    pub cron: Option<String>,
+    pub cookie: Option<String>,
+}
+
+/// A command's change of the design: its namespace as it will be, the
+/// binding with the ids the run gives, and the places the run targets.
+pub struct Change {
+    pub namespace: Namespace,
+    pub binding: KvBinding,
+    pub targets: Vec<Option<String>>,
+    /// `[kvgen]` of a design file the run creates.
+    pub settings: Design,
+}
+
+impl Context {
+    /// The module folder of a namespace: its own `dir`, the design's, else
+    /// the default (`--dir` checks the same way).
+    fn dir_of(&self, global: &GlobalArgs, ns: Option<&Namespace>) -> Result<String, BadInput> {
+        let recorded = ns
+            .and_then(|n| n.dir.clone())
+            .or_else(|| self.design.dir.clone());
+        let global = GlobalArgs {
+            dir: recorded.clone(),
+            ..global.clone()
+        };
+        super::module_dir(&global, &self.project).map_err(|e| match recorded {
+            Some(_) => BadInput::new(format!(
+                "{}: {}",
+                crate::names::show_path(&self.project.root.join(design::FILE)),
+                e.0.replacen("--dir", "dir =", 1)
+            )),
+            None => e,
+        })
+    }
+
+    /// The namespace of `run` as the design will hold it after the run.
+    pub fn record(
+        &self,
+        global: &GlobalArgs,
+        run: Run<'_>,
+        ids: KvBinding,
+    ) -> anyhow::Result<Change> {
+        let targets = super::envs(global, &self.project)?;
+        if targets.len() > 1 && (ids.id.is_some() || ids.preview_id.is_some()) {
+            let places: Vec<String> = targets
+                .iter()
+                .map(|env| match env {
+                    None => "the top level".to_string(),
+                    Some(env) => format!("env.{env}"),
+                })
+                .collect();
+            return Err(BadInput::new(format!(
+                "--id and --preview-id name one namespace, and this run binds {} in {} places ({}): environments sharing a namespace share its data (staging writing production's); give each environment its own, one run per environment with its --id, or leave --id out and create them with the printed commands",
+                ids.binding,
+                targets.len(),
+                places.join(", ")
+            ))
+            .into());
+        }
+        let existing = self.design.namespace(run.binding);
+        let mut ns = existing.cloned().unwrap_or_else(|| Namespace {
+            title: Some(generate::namespace_title(run.binding)),
+            purpose: Some(run.purpose),
+            top_level: false,
+            ..Namespace::new(run.binding)
+        });
+        if let Some(title) = run.title {
+            ns.title = Some(title);
+        }
+        if let Some(ttl) = run.default_ttl {
+            ns.default_ttl = Some(ttl);
+        } else if ns.default_ttl.is_none() {
+            ns.default_ttl = run.fallback_ttl;
+        }
+        for module in run.modules {
+            if !ns.modules.contains(module) {
+                ns.modules.push(*module);
+            }
+        }
+        if existing.is_none() {
+            ns.modules.sort();
+        }
+        for target in &targets {
+            match target {
+                None => ns.top_level = true,
+                Some(env) if !ns.envs.contains(env) => ns.envs.push(env.clone()),
+                Some(_) => {}
+            }
+        }
+        if run.cron.is_some() {
+            ns.cron = run.cron;
+        }
+        if run.cookie.is_some() {
+            ns.cookie = run.cookie;
+        }
+        let mut settings = Design::default();
+        if self.design_raw.is_none() {
+            settings.lang = Some(self.project.lang);
+            settings.dir = Some(super::module_dir(global, &self.project)?);
+        } else if global.dir.is_some() {
+            let asked = super::module_dir(global, &self.project)?;
+            if self.dir_of(global, existing).ok().as_deref() != Some(asked.as_str()) {
+                ns.dir = Some(asked);
+            }
+        }
+        Ok(Change {
+            namespace: ns,
+            binding: ids,
+            targets,
+            settings,
+        })
+    }
+}
+
+/// A generating command: its namespace recorded in the design, then the
+/// whole design synced, with the next steps every command gives (`line` is
+/// the command line as a printed step repeats it).
+pub fn command(
+    cwd: &Path,
+    global: &GlobalArgs,
+    run: Run<'_>,
+    ids: KvBinding,
+    line: &str,
+) -> anyhow::Result<Synced> {
+    let ctx = begin(cwd, global)?;
+    let change = ctx.record(global, run, ids)?;
+    let binding = change.namespace.binding.clone();
+    let mut synced = plan(cwd, global, ctx, Some(change))?;
+    let title = synced
+        .design
+        .namespace(&binding)
+        .expect("the change is in the design")
+        .title();
+    synced.prepared.plan.next_steps =
+        generate::binding_next_steps(&synced.prepared, global, line, &binding, &title);
+    Ok(synced)
+}
+
+/// The session secret the sync placed, for the next steps.
+pub struct Secret {
+    /// The file that holds it, per environment of the session namespaces.
+    pub holders: Vec<(Option<String>, String)>,
+    pub git_steps: Vec<String>,
+}
+
+/// A sync planned: the design after the change, what the plan holds, and
+/// for the namespace of the change (or the first one) what a command's next
+/// steps need.
+pub struct Synced {
+    pub prepared: Prepared,
+    /// The places the run targets (a command's), else every namespace's.
+    pub run_targets: Vec<Option<String>>,
+    pub design: Design,
+    pub secret: Option<Secret>,
+}
+
+/// Plans the sync of the design, after `change` when a command makes one.
+pub fn plan(
+    cwd: &Path,
+    global: &GlobalArgs,
+    ctx: Context,
+    change: Option<Change>,
+) -> anyhow::Result<Synced> {
+    let Context {
+        project,
+        design_raw,
+        design: before,
+        lock_raw,
+        lock,
+    } = ctx;
+    let root = project.root.clone();
+    let shown = crate::names::show_path(&root.join(design::FILE));
+    let (design_text, design) = match &change {
+        Some(change) => {
+            let text = design::with_namespace(
+                design_raw.as_deref(),
+                &shown,
+                &change.settings,
+                &change.namespace,
+            )?;
+            let design = design::parse(&text, &shown)?;
+            (text, design)
+        }
+        None => (
+            design_raw.clone().ok_or_else(|| {
+                BadInput::new(format!(
+                    "{shown}: no such file; the first generating command (e.g. `kvgen create NAME`) writes it, or `kvgen init` writes one for a project kvgen has generated code in before"
+                ))
+            })?,
+            before.clone(),
+        ),
+    };
+    let ctx = Context {
+        project,
+        design_raw,
+        design: design.clone(),
+        lock_raw,
+        lock,
+    };
+    let project = &ctx.project;
+    let mut plan = Plan::default();
+
+    // The Wrangler config: every namespace's binding where the design puts
+    // it (with the ids the run gives), and the warm pattern's cron.
+    let ids_for = |ns: &Namespace, target: &Option<String>| -> KvBinding {
+        match &change {
+            Some(c) if c.namespace.binding == ns.binding && c.targets.contains(target) => {
+                c.binding.clone()
+            }
+            _ => KvBinding::new(ns.binding.clone()),
+        }
+    };
+    let bindings: Vec<(Option<String>, KvBinding)> = design
+        .namespaces
+        .iter()
+        .flat_map(|ns| {
+            ns.targets()
+                .into_iter()
+                .map(|t| (t.clone(), ids_for(ns, &t)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut edits: Vec<(Option<String>, ConfigEdit<'_>)> = bindings
+        .iter()
+        .map(|(target, binding)| (target.clone(), generate::kv_binding(binding, global.force)))
+        .collect();
+    for ns in &design.namespaces {
+        if let Some(cron) = ns
+            .cron
+            .clone()
+            .filter(|_| ns.modules.contains(&Module::Warm))
+        {
+            let top_level_too = ns.top_level;
+            for target in ns.targets() {
+                let cron = cron.clone();
+                edits.push((
+                    target,
+                    Box::new(move |format, text, env| {
+                        super::cache::cron_edit(format, text, env, &cron, top_level_too)
+                    }),
+                ));
+            }
+        }
+    }
+    let config = generate::edit_config(&mut plan, project, &edits)?;
+
+    // The modules, one rendering per file however many namespaces want it.
+    let mut next = Lock {
+        bindings: design
+            .namespaces
+            .iter()
+            .map(|n| n.binding.clone())
+            .collect(),
+        ..Lock::default()
+    };
+    let mut wanted: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut dirs: BTreeMap<String, String> = BTreeMap::new();
+    let mut rust: BTreeMap<String, (Vec<String>, Vec<Dependency>)> = BTreeMap::new();
+    let lang_context = generate::lang_context(project)?;
+    for ns in &design.namespaces {
+        let dir = ctx.dir_of(global, Some(ns))?;
+        dirs.insert(ns.binding.clone(), dir.clone());
+        if ns.modules.is_empty() {
+            continue;
+        }
+        let files = render(project, ns, &lang_context)?;
+        let styled = generate::styled(project, files);
+        if project.lang == Lang::Rust {
+            let entry = rust.entry(dir.clone()).or_default();
+            for (name, _) in &styled {
+                if let Some(module) = name.strip_suffix(".rs")
+                    && !entry.0.iter().any(|m| m == module)
+                {
+                    entry.0.push(module.to_string());
+                }
+            }
+            for dep in dependencies(ns) {
+                if !entry.1.iter().any(|d| d.name == dep.name) {
+                    entry.1.push(dep);
+                }
+            }
+        }
+        for (name, content) in styled {
+            let path = format!("{dir}/{name}");
+            match wanted.get(&path) {
+                Some((other, by)) if *other != content => {
+                    return Err(BadInput::new(format!(
+                        "{shown}: namespaces {by} and {} both generate {path}, differently ({}); give one of them its own `dir`",
+                        ns.binding,
+                        difference(&design, by, &ns.binding)
+                    ))
+                    .into());
+                }
+                Some(_) => {}
+                None => {
+                    wanted.insert(path, (content, ns.binding.clone()));
+                }
+            }
+        }
+    }
+    if rust.len() > 1 {
+        let dirs: Vec<&str> = rust.keys().map(String::as_str).collect();
+        return Err(BadInput::new(format!(
+            "{shown}: a Rust crate gets one module folder, and the design gives {}; use one `dir`",
+            dirs.join(" and ")
+        ))
+        .into());
+    }
+    for (dir, (modules, deps)) in &rust {
+        let modules: Vec<&str> = modules.iter().map(String::as_str).collect();
+        generate::rust_wiring(&mut plan, project, dir, &modules, deps)?;
+    }
+    for (path, (content, _)) in wanted.iter() {
+        bases::plan_file(
+            &mut plan,
+            &root,
+            path,
+            content.clone(),
+            global.force,
+            &ctx.lock,
+            &mut next,
+        )?;
+    }
+    for path in ctx.lock.files.keys().filter(|p| !wanted.contains_key(*p)) {
+        plan.notes.push(format!(
+            "{} is no longer in the design: kvgen left it as it is and no longer tracks it (delete it if nothing uses it)",
+            crate::names::show_path(Path::new(path))
+        ));
+    }
+    for binding in ctx
+        .lock
+        .bindings
+        .iter()
+        .filter(|b| design.namespace(b).is_none())
+    {
+        plan.notes.push(format!(
+            "{binding} is no longer in the design: kvgen never deletes a binding from the Wrangler config, so remove it there by hand if the Worker no longer uses it"
+        ));
+    }
+
+    // The session secret for `wrangler dev`, where the design has sessions.
+    let mut session_targets: Vec<Option<String>> = Vec::new();
+    for ns in design
+        .namespaces
+        .iter()
+        .filter(|n| n.modules.contains(&Module::Session))
+    {
+        for target in ns.targets() {
+            if !session_targets.contains(&target) {
+                session_targets.push(target);
+            }
+        }
+    }
+    let secret = if session_targets.is_empty() {
+        None
+    } else {
+        let (holders, git_steps) = super::session::place(&mut plan, project, &session_targets)?;
+        Some(Secret {
+            holders: session_targets.into_iter().zip(holders).collect(),
+            git_steps,
+        })
+    };
+
+    // The design and the lock.
+    let kept = |text: &str, before: Option<&str>| crate::config::Edit {
+        text: text.to_string(),
+        status: if before == Some(text) {
+            crate::config::EditStatus::Unchanged
+        } else {
+            crate::config::EditStatus::Changed
+        },
+    };
+    let design_edit = kept(&design_text, ctx.design_raw.as_deref());
+    plan.edited(&root, design::FILE, ctx.design_raw.clone(), design_edit);
+    let lock_text = next.render();
+    let lock_edit = kept(&lock_text, ctx.lock_raw.as_deref());
+    plan.edited(&root, bases::FILE, ctx.lock_raw.clone(), lock_edit);
+
+    // What a command's report needs, for its namespace.
+    let main = change
+        .as_ref()
+        .map(|c| c.namespace.binding.clone())
+        .or_else(|| design.namespaces.first().map(|n| n.binding.clone()));
+    let targets = main
+        .as_deref()
+        .and_then(|b| design.namespace(b))
+        .map(Namespace::targets)
+        .unwrap_or_else(|| vec![None]);
+    let dir = match main.as_deref().and_then(|b| dirs.get(b)) {
+        Some(dir) => dir.clone(),
+        None => ctx
+            .dir_of(global, None)
+            .unwrap_or_else(|_| "kv".to_string()),
+    };
+    plan.header = Some(super::header(cwd, project, &dir));
+    let run_targets = change
+        .as_ref()
+        .map(|c| c.targets.clone())
+        .unwrap_or_else(|| {
+            let mut all: Vec<Option<String>> = Vec::new();
+            for target in design.namespaces.iter().flat_map(Namespace::targets) {
+                if !all.contains(&target) {
+                    all.push(target);
+                }
+            }
+            all
+        });
+    for ns in &design.namespaces {
+        plan.warnings.extend(super::inheritance_warning(
+            project,
+            &ns.targets(),
+            &ns.binding,
+        ));
+    }
+    plan.notes.extend(super::discovery_notes(cwd, project));
+    plan.notes
+        .extend(super::new_environments(project, &run_targets));
+    let Context { project, .. } = ctx;
+    Ok(Synced {
+        prepared: Prepared {
+            project,
+            dir,
+            plan,
+            config,
+            envs: targets,
+        },
+        run_targets,
+        design,
+        secret,
+    })
+}
+
+/// What differs between two namespaces that render one file differently.
+fn difference(design: &Design, a: &str, b: &str) -> String {
+    let (Some(a), Some(b)) = (design.namespace(a), design.namespace(b)) else {
+        return "their options differ".to_string();
+    };
+    let ttl = |n: &Namespace| match n.default_ttl {
+        Some(Ttl::Seconds(s)) => s.to_string(),
+        Some(Ttl::Never) => "\"none\"".to_string(),
+        None => "unset".to_string(),
+    };
+    if ttl(a) != ttl(b) {
+        format!("default_ttl {} and {}", ttl(a), ttl(b))
+    } else {
+        "their options differ".to_string()
+    }
+}
+
+/// The Rust dependencies a namespace's modules need beyond the shared ones.
+fn dependencies(ns: &Namespace) -> Vec<Dependency> {
+    let mut deps = Vec::new();
+    for module in &ns.modules {
+        match module {
+            Module::Session => deps.extend_from_slice(super::session::RUST_DEPENDENCIES),
+            Module::Flags => deps.push(super::flags::SHA2),
+            _ => {}
+        }
+    }
+    deps
+}
+
+/// The files of a namespace's modules, rendered with its options.
+fn render(
+    project: &Project,
+    ns: &Namespace,
+    lang_context: &Value,
+) -> anyhow::Result<Vec<crate::templates::Rendered>> {
+    let mut out: Vec<crate::templates::Rendered> = Vec::new();
+    for command in ["create", "cache", "flags", "session", "bulk"] {
+        let modules: Vec<Module> = ns
+            .modules
+            .iter()
+            .copied()
+            .filter(|m| m.command() == command)
+            .collect();
+        if modules.is_empty() {
+            continue;
+        }
+        let ttl = |fallback: u64| match ns.default_ttl {
+            Some(Ttl::Seconds(s)) => Value::from(s),
+            Some(Ttl::Never) => Value::from(()),
+            None => Value::from(fallback),
+        };
+        let own = match command {
+            "create" | "cache" => context! { default_ttl => ttl(DEFAULT_TTL) },
+            "session" => context! {
+                default_ttl => ttl(super::session::DEFAULT_TTL),
+                cookie_name => ns.cookie.as_deref().unwrap_or(super::session::DEFAULT_COOKIE),
+            },
+            _ => context! {},
+        };
+        let keep = |name: &str| {
+            let stem = name.split('.').next().unwrap_or(name).replace('_', "-");
+            modules.iter().all(|m| m.stem().is_none())
+                || modules.iter().any(|m| m.stem() == Some(stem.as_str()))
+        };
+        let files = crate::templates::render(
+            project.lang,
+            command,
+            context! { ..own, ..lang_context.clone() },
+            &keep,
+        )?;
+        for file in files {
+            if !out.iter().any(|f| f.name == file.name) {
+                out.push(file);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `kvgen sync [--check]`.
+pub fn run(cwd: &Path, global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<u8> {
+    let check = args.check;
+    let global = &GlobalArgs {
+        dry_run: global.dry_run || check,
+        ..global.clone()
+    };
+    let ctx = begin(cwd, global)?;
+    let Synced {
+        mut prepared,
+        design,
+        secret,
+        ..
+    } = plan(cwd, global, ctx, None)?;
+    let mut steps = Vec::new();
+    for ns in &design.namespaces {
+        let prepared_ns = Prepared {
+            project: prepared.project.clone(),
+            dir: prepared.dir.clone(),
+            plan: Plan {
+                header: prepared.plan.header.clone(),
+                ..Plan::default()
+            },
+            config: prepared.config.clone(),
+            envs: ns.targets(),
+        };
+        steps.extend(generate::namespace_steps(
+            &prepared_ns,
+            global,
+            &ns.binding,
+            &ns.title(),
+        ));
+    }
+    let bindings: Vec<&str> = design
+        .namespaces
+        .iter()
+        .map(|n| n.binding.as_str())
+        .collect();
+    let from = prepared
+        .plan
+        .header
+        .as_ref()
+        .map(|h| h.from.clone())
+        .unwrap_or_else(|| prepared.project.root.clone());
+    steps.extend(crate::env_types::steps(
+        &prepared.project,
+        &from,
+        &super::config_arg(global, "-c"),
+        &bindings,
+        None,
+    ));
+    if let Some(secret) = secret {
+        steps.extend(super::session::secret_steps(
+            &prepared.project,
+            global,
+            &from,
+            &secret,
+        ));
+    }
+    prepared.plan.next_steps = steps;
+    if !check {
+        return super::finish("sync", prepared.plan, global);
+    }
+    let mut plan = prepared.plan;
+    plan.files.sort_by(|a, b| a.path.cmp(&b.path));
+    let stale: Vec<(String, Status)> = plan
+        .files
+        .iter()
+        .filter(|f| f.status != Status::Identical && f.status != Status::Skip)
+        .map(|f| (super::shown_path(&plan, &f.path), f.status))
+        .collect();
+    let code = if stale.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_CONFLICT
+    };
+    if global.json {
+        let files: Vec<_> = stale
+            .iter()
+            .map(|(path, status)| serde_json::json!({ "path": path, "status": status }))
+            .collect();
+        super::print_json(
+            &serde_json::json!({
+                "command": "sync --check",
+                "up_to_date": stale.is_empty(),
+                "exit_code": code,
+                "out_of_date": files,
+            }),
+            false,
+        )?;
+        return Ok(code);
+    }
+    let mut out = String::new();
+    if stale.is_empty() {
+        out.push_str(
+            "kvgen.toml, the Wrangler config and the generated code agree: nothing to sync.\n",
+        );
+    } else {
+        out.push_str("Out of date with kvgen.toml (`kvgen sync` would do this):\n");
+        for (path, status) in &stale {
+            out.push_str(&format!("{:>10}  {path}\n", status.word()));
+        }
+    }
+    super::print_report(&out, false);
+    Ok(code)
+}

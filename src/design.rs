@@ -1,0 +1,1034 @@
+//! `kvgen.toml`: the Workers KV design of a Worker, as data.
+//!
+//! The file is read with the place of every problem (file:line:col) and
+//! edited in place: an edit is text put in at places of the raw file (a new
+//! namespace table at the end, a field after the last one of its table, an
+//! element at the end of an array, a value replaced), so comments, blank
+//! lines, order and the user's own additions stay as they were. The edited
+//! text is read again and must mean the old design plus the change, or the
+//! edit is refused.
+
+use std::ops::Range;
+
+use toml_edit::{Document, Item, Key, TableLike, Value};
+
+use crate::config::splice::Splice;
+use crate::config::toml as toml_text;
+use crate::error::BadInput;
+use crate::project::Lang;
+use crate::text::{Text, line_col, next_line_start};
+
+/// The design file's name, in the project root.
+pub const FILE: &str = "kvgen.toml";
+
+/// The first line of a new design file.
+const HEADER: &str =
+    "# kvgen.toml: the Workers KV design of this Worker. Edit it, then run `kvgen sync`.\n";
+
+/// The longest session: browsers keep a cookie at most 400 days, whatever
+/// its Max-Age (RFC 6265bis, "The Max-Age Attribute").
+pub const MAX_SESSION_TTL: u64 = 400 * 86_400;
+
+/// What a namespace is for (a closed set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Cache,
+    Sessions,
+    Flags,
+    Config,
+    Data,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 5] = [
+        Purpose::Cache,
+        Purpose::Sessions,
+        Purpose::Flags,
+        Purpose::Config,
+        Purpose::Data,
+    ];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Purpose::Cache => "cache",
+            Purpose::Sessions => "sessions",
+            Purpose::Flags => "flags",
+            Purpose::Config => "config",
+            Purpose::Data => "data",
+        }
+    }
+}
+
+/// A module kvgen generates for a namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Module {
+    Store,
+    Aside,
+    WriteThrough,
+    Swr,
+    Invalidate,
+    Warm,
+    Flags,
+    Session,
+    Bulk,
+}
+
+impl Module {
+    pub const ALL: [Module; 9] = [
+        Module::Store,
+        Module::Aside,
+        Module::WriteThrough,
+        Module::Swr,
+        Module::Invalidate,
+        Module::Warm,
+        Module::Flags,
+        Module::Session,
+        Module::Bulk,
+    ];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Module::Store => "store",
+            Module::Aside => "aside",
+            Module::WriteThrough => "write-through",
+            Module::Swr => "swr",
+            Module::Invalidate => "invalidate",
+            Module::Warm => "warm",
+            Module::Flags => "flags",
+            Module::Session => "session",
+            Module::Bulk => "bulk",
+        }
+    }
+
+    pub fn from_word(word: &str) -> Option<Module> {
+        Module::ALL.into_iter().find(|m| m.word() == word)
+    }
+
+    /// The kvgen command whose templates make this module.
+    pub fn command(self) -> &'static str {
+        match self {
+            Module::Store => "create",
+            Module::Aside
+            | Module::WriteThrough
+            | Module::Swr
+            | Module::Invalidate
+            | Module::Warm => "cache",
+            Module::Flags => "flags",
+            Module::Session => "session",
+            Module::Bulk => "bulk",
+        }
+    }
+
+    /// The stem of the module's one template in its command's folder (for
+    /// the cache patterns, which share a folder); None when the module is
+    /// every template of its folder.
+    pub fn stem(self) -> Option<&'static str> {
+        match self {
+            Module::Aside => Some("cache-aside"),
+            Module::WriteThrough => Some("write-through"),
+            Module::Swr => Some("swr"),
+            Module::Invalidate => Some("invalidate"),
+            Module::Warm => Some("warm"),
+            _ => None,
+        }
+    }
+}
+
+/// A TTL of the design: seconds (at least 60), or no expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ttl {
+    Seconds(u64),
+    Never,
+}
+
+impl Ttl {
+    pub fn seconds(self) -> Option<u64> {
+        match self {
+            Ttl::Seconds(s) => Some(s),
+            Ttl::Never => None,
+        }
+    }
+
+    fn toml(self) -> String {
+        match self {
+            Ttl::Seconds(s) => s.to_string(),
+            Ttl::Never => "\"none\"".to_string(),
+        }
+    }
+}
+
+/// One KV binding of the design.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    pub binding: String,
+    /// The title `wrangler kv namespace create` is given; default: the
+    /// binding in kebab case.
+    pub title: Option<String>,
+    pub purpose: Option<Purpose>,
+    /// Environments that get the binding too.
+    pub envs: Vec<String>,
+    /// Whether the top level has the binding (default: yes).
+    pub top_level: bool,
+    pub default_ttl: Option<Ttl>,
+    pub modules: Vec<Module>,
+    /// Where this namespace's modules go when not `[kvgen] dir`.
+    pub dir: Option<String>,
+    /// The cron trigger that runs the warm pattern.
+    pub cron: Option<String>,
+    /// The session cookie's name.
+    pub cookie: Option<String>,
+}
+
+impl Namespace {
+    pub fn new(binding: &str) -> Self {
+        Namespace {
+            binding: binding.to_string(),
+            title: None,
+            purpose: None,
+            envs: Vec::new(),
+            top_level: true,
+            default_ttl: None,
+            modules: Vec::new(),
+            dir: None,
+            cron: None,
+            cookie: None,
+        }
+    }
+
+    /// The namespace title: `title`, else `USER_CACHE` -> `user-cache`.
+    pub fn title(&self) -> String {
+        self.title
+            .clone()
+            .unwrap_or_else(|| self.binding.to_ascii_lowercase().replace('_', "-"))
+    }
+
+    /// Where the binding goes: None is the top level.
+    pub fn targets(&self) -> Vec<Option<String>> {
+        let mut targets = Vec::new();
+        if self.top_level {
+            targets.push(None);
+        }
+        targets.extend(self.envs.iter().cloned().map(Some));
+        targets
+    }
+}
+
+/// The whole design.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Design {
+    pub lang: Option<Lang>,
+    pub dir: Option<String>,
+    /// In file order.
+    pub namespaces: Vec<Namespace>,
+}
+
+impl Design {
+    pub fn namespace(&self, binding: &str) -> Option<&Namespace> {
+        self.namespaces.iter().find(|n| n.binding == binding)
+    }
+}
+
+/// A problem at a place of the file.
+fn error(shown: &str, body: &str, offset: usize, message: impl std::fmt::Display) -> BadInput {
+    let (line, col) = line_col(body, offset);
+    BadInput::new(format!("{shown}:{line}:{col}: {message}"))
+}
+
+fn key_at(table: &dyn TableLike, key: &str) -> usize {
+    table.key(key).and_then(Key::span).map_or(0, |s| s.start)
+}
+
+fn item_at(item: &Item) -> Option<usize> {
+    match item {
+        Item::Value(v) => v.span().map(|s| s.start),
+        Item::Table(t) => t.span().map(|s| s.start),
+        Item::ArrayOfTables(a) => a.span().map(|s| s.start),
+        Item::None => None,
+    }
+}
+
+/// Reads a design file (`shown` names it in messages).
+pub fn parse(raw: &str, shown: &str) -> Result<Design, BadInput> {
+    let body = Text::new(raw).body;
+    if let Some(offset) = crate::text::lone_cr(body) {
+        return Err(error(
+            shown,
+            body,
+            offset,
+            "a carriage return that does not end a line (only LF and CRLF line breaks are supported)",
+        ));
+    }
+    let doc = Document::parse(body).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        let reason = e.message().lines().next().unwrap_or("invalid TOML").trim();
+        error(shown, body, offset, format!("invalid TOML: {reason}"))
+    })?;
+    let root = doc.as_table();
+    let mut design = Design::default();
+    for (key, item) in root.iter() {
+        let at = key_at(root, key);
+        match key {
+            "kvgen" => read_settings(shown, body, item, at, &mut design)?,
+            "namespaces" => {
+                let table = item
+                    .as_table_like()
+                    .ok_or_else(|| error(shown, body, at, "`namespaces` is not a table"))?;
+                for (binding, item) in table.iter() {
+                    let at = key_at(table, binding);
+                    design
+                        .namespaces
+                        .push(read_namespace(shown, body, binding, item, at)?);
+                }
+            }
+            "types" => {
+                return Err(error(
+                    shown,
+                    body,
+                    at,
+                    "`types` describe the values of typed key patterns, which this version of kvgen does not generate yet",
+                ));
+            }
+            other => {
+                return Err(error(
+                    shown,
+                    body,
+                    at,
+                    format!(
+                        "unknown table {}: a design has [kvgen] and [namespaces.BINDING]",
+                        crate::names::show(other)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(design)
+}
+
+fn read_settings(
+    shown: &str,
+    body: &str,
+    item: &Item,
+    at: usize,
+    design: &mut Design,
+) -> Result<(), BadInput> {
+    let table = item
+        .as_table_like()
+        .ok_or_else(|| error(shown, body, at, "`kvgen` is not a table"))?;
+    for (key, item) in table.iter() {
+        let at = item_at(item).unwrap_or_else(|| key_at(table, key));
+        match key {
+            "lang" => {
+                design.lang = Some(match string(shown, body, item, at, "lang")? {
+                    "ts" => Lang::Ts,
+                    "rust" => Lang::Rust,
+                    "js" => {
+                        return Err(error(
+                            shown,
+                            body,
+                            at,
+                            "lang = \"js\": JavaScript output is not generated by this version of kvgen; use \"ts\" (wrangler bundles TypeScript modules with a JavaScript Worker)",
+                        ));
+                    }
+                    other => {
+                        return Err(error(
+                            shown,
+                            body,
+                            at,
+                            format!(
+                                "lang = {}: expected \"ts\" or \"rust\"",
+                                crate::names::show(other)
+                            ),
+                        ));
+                    }
+                })
+            }
+            "dir" => {
+                let dir = string(shown, body, item, at, "dir")?;
+                check_dir(dir).map_err(|e| error(shown, body, at, e))?;
+                design.dir = Some(dir.to_string());
+            }
+            other => {
+                return Err(error(
+                    shown,
+                    body,
+                    key_at(table, other),
+                    format!(
+                        "unknown key {} in [kvgen]: it has `lang` and `dir`",
+                        crate::names::show(other)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A module folder as the design names it: relative, plain names only.
+pub fn check_dir(dir: &str) -> Result<(), String> {
+    let plain = |part: &str| {
+        !part.is_empty()
+            && part != "."
+            && part != ".."
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    if dir.is_empty() || dir.starts_with('/') || !dir.split('/').all(plain) {
+        return Err(format!(
+            "dir = {}: expected a relative folder inside the project made of plain names (letters, digits, '-', '_', '.') separated by '/', e.g. \"src/kv\"",
+            crate::names::show(dir)
+        ));
+    }
+    Ok(())
+}
+
+const FIELDS: &str = "title, purpose, envs, top_level, default_ttl, modules, dir, cron, cookie";
+
+fn read_namespace(
+    shown: &str,
+    body: &str,
+    binding: &str,
+    item: &Item,
+    at: usize,
+) -> Result<Namespace, BadInput> {
+    crate::names::binding(binding).map_err(|e| error(shown, body, at, e.0))?;
+    let table = item.as_table_like().ok_or_else(|| {
+        error(
+            shown,
+            body,
+            at,
+            format!("`namespaces.{binding}` is not a table"),
+        )
+    })?;
+    let mut ns = Namespace::new(binding);
+    let mut ttl_at = at;
+    let mut modules_at = at;
+    for (key, item) in table.iter() {
+        let at = item_at(item).unwrap_or_else(|| key_at(table, key));
+        match key {
+            "title" => {
+                let title = string(shown, body, item, at, key)?;
+                crate::names::namespace(title).map_err(|e| error(shown, body, at, e.0))?;
+                ns.title = Some(title.to_string());
+            }
+            "purpose" => {
+                let word = string(shown, body, item, at, key)?;
+                ns.purpose = Some(
+                    Purpose::ALL
+                        .into_iter()
+                        .find(|p| p.word() == word)
+                        .ok_or_else(|| {
+                            error(
+                                shown,
+                                body,
+                                at,
+                                format!(
+                                    "purpose = {}: expected one of cache, sessions, flags, config, data",
+                                    crate::names::show(word)
+                                ),
+                            )
+                        })?,
+                );
+            }
+            "envs" => {
+                for (value, at) in strings(shown, body, item, at, key)? {
+                    crate::names::env(value).map_err(|e| error(shown, body, at, e.0))?;
+                    if ns.envs.iter().any(|e| e == value) {
+                        return Err(error(
+                            shown,
+                            body,
+                            at,
+                            format!("envs lists {} twice", crate::names::show(value)),
+                        ));
+                    }
+                    ns.envs.push(value.to_string());
+                }
+            }
+            "top_level" => {
+                ns.top_level = item
+                    .as_bool()
+                    .ok_or_else(|| error(shown, body, at, "top_level: expected true or false"))?;
+            }
+            "default_ttl" => {
+                ttl_at = at;
+                ns.default_ttl = Some(read_ttl(shown, body, item, at)?);
+            }
+            "modules" => {
+                modules_at = at;
+                for (word, at) in strings(shown, body, item, at, key)? {
+                    let module = Module::from_word(word).ok_or_else(|| {
+                        let all: Vec<&str> = Module::ALL.iter().map(|m| m.word()).collect();
+                        error(
+                            shown,
+                            body,
+                            at,
+                            format!(
+                                "unknown module {}: kvgen generates {}",
+                                crate::names::show(word),
+                                all.join(", ")
+                            ),
+                        )
+                    })?;
+                    if ns.modules.contains(&module) {
+                        return Err(error(
+                            shown,
+                            body,
+                            at,
+                            format!("modules lists {} twice", crate::names::show(word)),
+                        ));
+                    }
+                    ns.modules.push(module);
+                }
+            }
+            "dir" => {
+                let dir = string(shown, body, item, at, key)?;
+                check_dir(dir).map_err(|e| error(shown, body, at, e))?;
+                ns.dir = Some(dir.to_string());
+            }
+            "cron" => {
+                let expr = string(shown, body, item, at, key)?;
+                let checked = crate::cron::check(expr).map_err(|e| {
+                    error(
+                        shown,
+                        body,
+                        at,
+                        format!("cron = {}: {e}", crate::names::show(expr)),
+                    )
+                })?;
+                ns.cron = Some(checked);
+            }
+            "cookie" => {
+                let name = string(shown, body, item, at, key)?;
+                crate::names::cookie_name(name).map_err(|e| error(shown, body, at, e.0))?;
+                ns.cookie = Some(name.to_string());
+            }
+            "keys" => {
+                return Err(error(
+                    shown,
+                    body,
+                    key_at(table, key),
+                    "key patterns (`keys`) come with typed keys, which this version of kvgen does not generate yet",
+                ));
+            }
+            other => {
+                return Err(error(
+                    shown,
+                    body,
+                    key_at(table, other),
+                    format!(
+                        "unknown key {} in [namespaces.{binding}]: a namespace has {FIELDS}",
+                        crate::names::show(other)
+                    ),
+                ));
+            }
+        }
+    }
+    if !ns.top_level && ns.envs.is_empty() {
+        return Err(error(
+            shown,
+            body,
+            at,
+            format!(
+                "namespaces.{binding} is bound nowhere: top_level = false and no envs; list the environments that get it"
+            ),
+        ));
+    }
+    if ns.cron.is_some() && !ns.modules.contains(&Module::Warm) {
+        return Err(error(
+            shown,
+            body,
+            key_at(table, "cron"),
+            "cron runs the warm pattern: add \"warm\" to modules, or remove cron",
+        ));
+    }
+    if ns.cookie.is_some() && !ns.modules.contains(&Module::Session) {
+        return Err(error(
+            shown,
+            body,
+            key_at(table, "cookie"),
+            "cookie names the session cookie: add \"session\" to modules, or remove cookie",
+        ));
+    }
+    if ns.modules.contains(&Module::Session) {
+        let max = MAX_SESSION_TTL;
+        match ns.default_ttl {
+            Some(Ttl::Never) => {
+                return Err(error(
+                    shown,
+                    body,
+                    ttl_at,
+                    "a session needs a lifetime: default_ttl = \"none\" cannot go with the session module",
+                ));
+            }
+            Some(Ttl::Seconds(s)) if s > max => {
+                return Err(error(
+                    shown,
+                    body,
+                    ttl_at,
+                    format!(
+                        "default_ttl = {s} is longer than a session can live ({max} s, 400 days: browsers cap a cookie's Max-Age there)"
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let _ = modules_at;
+    Ok(ns)
+}
+
+fn read_ttl(shown: &str, body: &str, item: &Item, at: usize) -> Result<Ttl, BadInput> {
+    match item.as_value() {
+        Some(Value::String(s)) if s.value() == "none" => Ok(Ttl::Never),
+        Some(Value::Integer(i)) if *i.value() >= 60 => Ok(Ttl::Seconds(*i.value() as u64)),
+        _ => Err(error(
+            shown,
+            body,
+            at,
+            "default_ttl: expected a whole number of seconds, at least 60 (the Workers KV minimum), or \"none\"",
+        )),
+    }
+}
+
+fn string<'i>(
+    shown: &str,
+    body: &str,
+    item: &'i Item,
+    at: usize,
+    key: &str,
+) -> Result<&'i str, BadInput> {
+    item.as_str()
+        .ok_or_else(|| error(shown, body, at, format!("{key}: expected a string")))
+}
+
+fn strings<'i>(
+    shown: &str,
+    body: &str,
+    item: &'i Item,
+    at: usize,
+    key: &str,
+) -> Result<Vec<(&'i str, usize)>, BadInput> {
+    let array = item.as_array().ok_or_else(|| {
+        error(
+            shown,
+            body,
+            at,
+            format!("{key}: expected an array of strings"),
+        )
+    })?;
+    array
+        .iter()
+        .map(|value| {
+            let at = value.span().map_or(at, |s| s.start);
+            value
+                .as_str()
+                .map(|s| (s, at))
+                .ok_or_else(|| error(shown, body, at, format!("{key}: expected strings")))
+        })
+        .collect()
+}
+
+/// A new design file holding `design`.
+pub fn render(design: &Design) -> String {
+    let mut out = String::from(HEADER);
+    if design.lang.is_some() || design.dir.is_some() {
+        out.push_str("[kvgen]\n");
+        if let Some(lang) = design.lang {
+            out.push_str(&format!("lang = \"{}\"\n", lang_word(lang)));
+        }
+        if let Some(dir) = &design.dir {
+            out.push_str(&format!("dir = {}\n", toml_text::quote(dir, None)));
+        }
+    }
+    for ns in &design.namespaces {
+        out.push('\n');
+        out.push_str(&namespace_block(ns));
+    }
+    out
+}
+
+pub fn lang_word(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Ts => "ts",
+        Lang::Rust => "rust",
+    }
+}
+
+/// The fields of a namespace as `key = value` lines (defaults left out), in
+/// the order of the design file's documentation.
+fn fields(ns: &Namespace) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if let Some(title) = &ns.title {
+        out.push(("title", toml_text::quote(title, None)));
+    }
+    if let Some(purpose) = ns.purpose {
+        out.push(("purpose", format!("\"{}\"", purpose.word())));
+    }
+    if !ns.envs.is_empty() {
+        out.push(("envs", string_array(ns.envs.iter().map(String::as_str))));
+    }
+    if !ns.top_level {
+        out.push(("top_level", "false".to_string()));
+    }
+    if let Some(ttl) = ns.default_ttl {
+        out.push(("default_ttl", ttl.toml()));
+    }
+    if !ns.modules.is_empty() {
+        out.push(("modules", string_array(ns.modules.iter().map(|m| m.word()))));
+    }
+    if let Some(dir) = &ns.dir {
+        out.push(("dir", toml_text::quote(dir, None)));
+    }
+    if let Some(cron) = &ns.cron {
+        out.push(("cron", toml_text::quote(cron, None)));
+    }
+    if let Some(cookie) = &ns.cookie {
+        out.push(("cookie", toml_text::quote(cookie, None)));
+    }
+    out
+}
+
+fn string_array<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let items: Vec<String> = items.map(|s| toml_text::quote(s, None)).collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn namespace_block(ns: &Namespace) -> String {
+    let mut out = format!("[namespaces.{}]\n", toml_text::key_text(&ns.binding));
+    for (key, value) in fields(ns) {
+        out.push_str(&format!("{key} = {value}\n"));
+    }
+    out
+}
+
+/// The design file after `want` replaces the namespace of its binding (or
+/// is added), edited in place. `raw` is the file as it is (None: missing,
+/// then `settings` gives its `[kvgen]` table).
+pub fn with_namespace(
+    raw: Option<&str>,
+    shown: &str,
+    settings: &Design,
+    want: &Namespace,
+) -> Result<String, BadInput> {
+    let Some(raw) = raw else {
+        let mut design = Design {
+            lang: settings.lang,
+            dir: settings.dir.clone(),
+            namespaces: Vec::new(),
+        };
+        design.namespaces.push(want.clone());
+        return Ok(render(&design));
+    };
+    let before = parse(raw, shown)?;
+    let text = Text::new(raw);
+    let body = text.body;
+    let doc = Document::parse(body).expect("parsed above");
+    let root = doc.as_table();
+    let mut splice = Splice::new();
+    let old = before.namespace(&want.binding);
+    match old {
+        None => {
+            let block = namespace_block(want);
+            let text = if body.trim().is_empty() {
+                format!("{HEADER}\n{block}")
+            } else if !body.ends_with('\n') {
+                // A file without a final newline keeps it missing.
+                format!("\n\n{}", block.strip_suffix('\n').unwrap_or(&block))
+            } else if crate::text::is_blank_line(
+                body,
+                crate::text::line_start(body, body.len() - 1),
+            ) {
+                block
+            } else {
+                format!("\n{block}")
+            };
+            let at = if body.trim().is_empty() {
+                0
+            } else {
+                body.len()
+            };
+            splice.insert(body, at, &text);
+        }
+        Some(old) => {
+            let table = root
+                .get("namespaces")
+                .and_then(Item::as_table_like)
+                .and_then(|t| t.get(&want.binding))
+                .expect("parse found the namespace");
+            edit_fields(&mut splice, shown, body, table, &fields(old), &fields(want))?;
+        }
+    }
+    if splice.is_empty() {
+        return Ok(raw.to_string());
+    }
+    let edited = splice.apply(body);
+    let mut expected = before.clone();
+    match expected
+        .namespaces
+        .iter_mut()
+        .find(|n| n.binding == want.binding)
+    {
+        Some(ns) => *ns = want.clone(),
+        None => expected.namespaces.push(want.clone()),
+    }
+    let refused = || {
+        BadInput::new(format!(
+            "{shown}: kvgen could not record namespaces.{} in this file without changing the rest of its meaning; edit it by hand, then run `kvgen sync`",
+            want.binding
+        ))
+    };
+    match parse(&edited, shown) {
+        Ok(after) if after == expected => {}
+        _ => return Err(refused()),
+    }
+    let mut out = String::with_capacity(edited.len() + 3);
+    if text.bom {
+        out.push('\u{feff}');
+    }
+    out.push_str(&edited);
+    Ok(out)
+}
+
+/// Puts the fields of `want` that differ from `old` into the namespace's
+/// table: a value replaced where the field is written, an array extended
+/// when only elements were added, a new line (or inline pair) otherwise.
+fn edit_fields(
+    splice: &mut Splice,
+    shown: &str,
+    body: &str,
+    item: &Item,
+    old: &[(&'static str, String)],
+    want: &[(&'static str, String)],
+) -> Result<(), BadInput> {
+    let table = item.as_table_like().expect("a namespace is a table");
+    let mut new_lines = Vec::new();
+    for (key, value) in want {
+        let before = old.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+        if before == Some(value) {
+            continue;
+        }
+        match table.get(key) {
+            Some(existing) => {
+                let Some(existing) = existing.as_value() else {
+                    return Err(error(
+                        shown,
+                        body,
+                        key_at(table, key),
+                        format!("{key}: expected a value"),
+                    ));
+                };
+                if let (Value::Array(array), Some(added)) =
+                    (existing, appended(existing, value.as_str()))
+                {
+                    for element in added {
+                        toml_text::push_to_array(splice, body, array, &element);
+                    }
+                    continue;
+                }
+                let span = existing_value_span(existing);
+                splice.replace(span, value.clone());
+            }
+            None => new_lines.push((*key, value.clone())),
+        }
+    }
+    // A field written as `top_level = false` goes back to the default by
+    // being set to true; fields are never removed.
+    for (key, _) in old {
+        if !want.iter().any(|(k, _)| k == key) && *key == "top_level" {
+            let existing = table
+                .get(key)
+                .and_then(Item::as_value)
+                .expect("read before");
+            splice.replace(existing_value_span(existing), "true".to_string());
+        }
+    }
+    if new_lines.is_empty() {
+        return Ok(());
+    }
+    match item {
+        Item::Value(Value::InlineTable(inline)) => {
+            toml_text::add_to_inline_table(splice, body, inline, &new_lines);
+        }
+        Item::Table(t) if !t.is_dotted() => {
+            // After the table's last value, else right after its header.
+            let last = t
+                .iter()
+                .filter_map(|(_, item)| item.as_value().and_then(Value::span))
+                .map(|s| s.end)
+                .max();
+            let at = match last {
+                Some(end) => next_line_start(body, end),
+                None => next_line_start(body, t.span().map_or(0, |s| s.end)),
+            };
+            let lines: String = new_lines
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}\n"))
+                .collect();
+            toml_text::insert_lines(splice, body, at, &lines);
+        }
+        _ => {
+            return Err(error(
+                shown,
+                body,
+                item_at(item).unwrap_or(0),
+                "kvgen edits a namespace written as a [namespaces.BINDING] table or an inline table; rewrite this one as a table",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn existing_value_span(value: &Value) -> Range<usize> {
+    value.span().expect("parsed values have spans")
+}
+
+/// The elements `want` (an array's TOML text) has after those of
+/// `existing`, when it starts with them; None otherwise.
+fn appended(existing: &Value, want: &str) -> Option<Vec<String>> {
+    let existing = existing.as_array()?;
+    let wanted: Value = want.parse().ok()?;
+    let wanted = wanted.as_array()?;
+    let old: Vec<&str> = existing.iter().map(Value::as_str).collect::<Option<_>>()?;
+    let new: Vec<&str> = wanted.iter().map(Value::as_str).collect::<Option<_>>()?;
+    if new.len() <= old.len() || new[..old.len()] != old[..] {
+        return None;
+    }
+    Some(
+        new[old.len()..]
+            .iter()
+            .map(|s| toml_text::quote(s, None))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache() -> Namespace {
+        Namespace {
+            title: Some("cache".into()),
+            purpose: Some(Purpose::Cache),
+            default_ttl: Some(Ttl::Seconds(3600)),
+            modules: vec![Module::Aside, Module::Swr],
+            ..Namespace::new("CACHE")
+        }
+    }
+
+    #[test]
+    fn a_new_file_reads_back_as_its_design() {
+        let design = Design {
+            lang: Some(Lang::Ts),
+            dir: Some("src/kv".into()),
+            namespaces: vec![cache()],
+        };
+        let text = render(&design);
+        assert_eq!(parse(&text, "kvgen.toml").unwrap(), design);
+        assert!(text.starts_with("# kvgen.toml"), "{text}");
+    }
+
+    #[test]
+    fn edits_keep_comments_and_order() {
+        let raw = "# mine\n[kvgen]\ndir = \"src/kv\" # here\n\n[namespaces.CACHE]  # the cache\ntitle = \"cache\"\nmodules = [\n  \"aside\", # first\n]\n# trailing\n\n[namespaces.OTHER]\n";
+        let mut want = parse(raw, "k").unwrap().namespaces[0].clone();
+        want.modules.push(Module::Swr);
+        want.default_ttl = Some(Ttl::Seconds(120));
+        let out = with_namespace(Some(raw), "k", &Design::default(), &want).unwrap();
+        assert_eq!(
+            out,
+            "# mine\n[kvgen]\ndir = \"src/kv\" # here\n\n[namespaces.CACHE]  # the cache\ntitle = \"cache\"\nmodules = [\n  \"aside\", # first\n  \"swr\",\n]\ndefault_ttl = 120\n# trailing\n\n[namespaces.OTHER]\n"
+        );
+        // The same again changes nothing.
+        assert_eq!(
+            with_namespace(Some(&out), "k", &Design::default(), &want).unwrap(),
+            out
+        );
+    }
+
+    #[test]
+    fn a_new_namespace_goes_at_the_end_and_inline_tables_are_extended() {
+        let raw = "namespaces.A = { purpose = \"data\" }\r\n";
+        let mut want = parse(raw, "k").unwrap().namespaces[0].clone();
+        want.modules = vec![Module::Bulk];
+        let out = with_namespace(Some(raw), "k", &Design::default(), &want).unwrap();
+        assert_eq!(
+            out,
+            "namespaces.A = { purpose = \"data\", modules = [\"bulk\"] }\r\n"
+        );
+        let out = with_namespace(Some(&out), "k", &Design::default(), &cache()).unwrap();
+        assert!(out.ends_with("\r\n\r\n[namespaces.CACHE]\r\ntitle = \"cache\"\r\npurpose = \"cache\"\r\ndefault_ttl = 3600\r\nmodules = [\"aside\", \"swr\"]\r\n"), "{out:?}");
+        assert_eq!(parse(&out, "k").unwrap().namespaces.len(), 2);
+    }
+
+    #[test]
+    fn unknown_and_invalid_fields_are_errors_with_their_place() {
+        let cases = [
+            (
+                "[namespaces.CACHE]\ntitel = \"x\"\n",
+                "k:2:1: unknown key \"titel\"",
+            ),
+            (
+                "[namespaces.CACHE]\ndefault_ttl = 30\n",
+                "k:2:15: default_ttl",
+            ),
+            (
+                "[namespaces.CACHE]\nmodules = [\"aside\", \"nope\"]\n",
+                "k:2:21: unknown module",
+            ),
+            (
+                "[namespaces.CACHE]\npurpose = \"misc\"\n",
+                "k:2:11: purpose",
+            ),
+            ("[namespaces.class]\n", "k:1:13: the binding \"class\""),
+            (
+                "[namespaces.A]\nenvs = [\"a\", \"a\"]\n",
+                "k:2:14: envs lists",
+            ),
+            (
+                "[namespaces.A]\ncron = \"* * * * *\"\n",
+                "k:2:1: cron runs the warm",
+            ),
+            (
+                "[namespaces.A]\ntop_level = false\n",
+                "k:1:13: namespaces.A is bound nowhere",
+            ),
+            ("[kvgen]\nlang = \"go\"\n", "k:2:8: lang"),
+            ("[kvgen]\ndir = \"../x\"\n", "k:2:7: dir"),
+            ("[extra]\n", "k:1:2: unknown table"),
+            (
+                "[namespaces.A.keys.user]\npattern = \"user:{id}\"\n",
+                "k:1:15: key patterns",
+            ),
+            (
+                "[namespaces.A]\nmodules = [\"session\"]\ndefault_ttl = \"none\"\n",
+                "k:3:15: a session needs",
+            ),
+            ("x = [\n", "k:1:6: invalid TOML"),
+        ];
+        for (raw, expected) in cases {
+            let e = parse(raw, "k").unwrap_err().0;
+            assert!(e.starts_with(expected), "{raw:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn top_level_false_is_set_back_to_true() {
+        let raw = "[namespaces.A]\nenvs = [\"staging\"]\ntop_level = false\n";
+        let mut want = parse(raw, "k").unwrap().namespaces[0].clone();
+        want.top_level = true;
+        let out = with_namespace(Some(raw), "k", &Design::default(), &want).unwrap();
+        assert_eq!(
+            out,
+            "[namespaces.A]\nenvs = [\"staging\"]\ntop_level = true\n"
+        );
+    }
+
+    #[test]
+    fn namespaces_in_dotted_keys_are_refused_not_misedited() {
+        let raw = "[namespaces]\nA.purpose = \"data\"\n";
+        let mut want = parse(raw, "k").unwrap().namespaces[0].clone();
+        want.modules = vec![Module::Bulk];
+        let e = with_namespace(Some(raw), "k", &Design::default(), &want).unwrap_err();
+        assert!(e.0.contains("rewrite this one as a table"), "{}", e.0);
+    }
+}
