@@ -493,7 +493,12 @@ pub fn plan(
             }
             all
         });
-    for ns in &design.namespaces {
+    // A command warns about its own namespace; `kvgen sync` about each.
+    for ns in design
+        .namespaces
+        .iter()
+        .filter(|ns| change.is_none() || main.as_deref() == Some(ns.binding.as_str()))
+    {
         plan.warnings.extend(super::inheritance_warning(
             project,
             &ns.targets(),
