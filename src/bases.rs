@@ -173,8 +173,17 @@ impl Lock {
     }
 }
 
-/// A TOML multi-line basic string holding `text` exactly.
+/// A TOML multi-line string holding `text` exactly: literal (no escapes,
+/// so it reads as the file does) when it can be, else basic.
 fn multi_line(text: &str) -> String {
+    let literal_ok = !text.contains("'''")
+        && !text.ends_with('\'')
+        && !text
+            .bytes()
+            .any(|b| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f);
+    if literal_ok {
+        return format!("'''\n{text}'''");
+    }
     let mut out = String::with_capacity(text.len() + 16);
     out.push_str("\"\"\"\n");
     for c in text.chars() {
@@ -219,8 +228,15 @@ pub fn plan_file(
     let absolute = root.join(path);
     let ours = read_text(&absolute, path)?;
     let recorded = lock.files.get(path);
-    let base = recorded.and_then(Entry::verified_base);
-    let mut record = Some(Entry::new(&theirs));
+    // What the next lock says: the recorded entry when it holds this very
+    // text (no hashing in the common case of nothing changed), else a new
+    // one.
+    let mut record = match recorded {
+        // Not verified here: a damaged hash is found when the base is
+        // needed for a merge, and then refused.
+        Some(entry) if entry.base == theirs => Some(entry.clone()),
+        _ => Some(Entry::new(&theirs)),
+    };
     let (status, after, reason) = match ours.as_deref() {
         None if recorded.is_some() && !force => {
             record = recorded.cloned();
@@ -233,6 +249,7 @@ pub fn plan_file(
         None => (Status::Create, theirs, None),
         Some(ours) if ours == theirs => (Status::Identical, theirs, None),
         Some(ours) => {
+            let base = recorded.and_then(Entry::verified_base);
             let crlf = crate::text::uses_crlf(ours);
             let ours_lf = if crlf {
                 ours.replace("\r\n", "\n")
