@@ -1139,3 +1139,98 @@ fn a_module_removed_from_the_design_is_left_as_it_is_with_a_note() {
     project.kvgen(&["sync"]).assert_all_identical();
     assert_eq!(project.read("src/kv/bulk.ts"), bulk);
 }
+
+// ---------------------------------------------------------------------------
+// A checkout with CRLF line endings (git's core.autocrlf on Windows).
+
+/// Gives every line of the file CRLF.
+fn to_crlf(project: &Project, path: &str) {
+    let text = project.read(path);
+    assert!(!text.contains('\r'), "{path}");
+    project.write(path, &text.replace('\n', "\r\n"));
+}
+
+/// The text files kvgen wrote in the sample.
+fn kvgen_files(project: &Project) -> Vec<String> {
+    let mut files = vec![
+        "kvgen.lock".to_string(),
+        "kvgen.toml".to_string(),
+        "wrangler.jsonc".to_string(),
+    ];
+    files.extend(lock_files(&project.read("kvgen.lock")).into_keys());
+    files
+}
+
+#[test]
+fn a_crlf_checkout_is_up_to_date() {
+    let project = Project::copy(SAMPLE);
+    project.kvgen(&["create", "users"]).assert_code(0);
+    project.kvgen(&["cache"]).assert_code(0);
+    for path in kvgen_files(&project) {
+        to_crlf(&project, &path);
+    }
+    let before = snapshot(project.path());
+    let check = project.kvgen(&["sync", "--check"]);
+    check.assert_code(0);
+    let sync = project.kvgen(&["sync"]);
+    sync.assert_code(0);
+    sync.assert_all_identical();
+    // A generating command that changes the design keeps the line endings
+    // of what it rewrites.
+    project.kvgen(&["cache"]).assert_all_identical();
+    assert_same_tree(&before, &snapshot(project.path()), "a CRLF checkout");
+    project.kvgen(&["flags"]).assert_code(0);
+    for path in ["kvgen.lock", "kvgen.toml", "wrangler.jsonc"] {
+        let text = project.read(path);
+        assert_eq!(
+            text.matches('\n').count(),
+            text.matches("\r\n").count(),
+            "{path}"
+        );
+    }
+    project.kvgen(&["sync", "--check"]).assert_code(0);
+}
+
+#[test]
+fn a_crlf_checkout_is_upgraded_and_merged_in_its_line_endings() {
+    let case = &TS_UPGRADE;
+    let (project, _templates) = case.generated_earlier();
+    for path in kvgen_files(&project) {
+        to_crlf(&project, &path);
+    }
+    let run = project.kvgen(&["sync"]);
+    run.assert_code(0);
+    assert!(
+        run.statuses()
+            .contains(&("update".to_string(), case.store.to_string())),
+        "{}",
+        run.stdout
+    );
+    let today = case.todays_store();
+    assert_eq!(project.read(case.store), today.replace('\n', "\r\n"));
+    project.kvgen(&["sync"]).assert_all_identical();
+    project.kvgen(&["sync", "--check"]).assert_code(0);
+
+    // Edited, in CRLF: the merge keeps the edit and the line endings.
+    let (project, _templates) = case.generated_earlier();
+    let edited = replace_once(
+        &project.read(case.store),
+        case.middle,
+        &format!("{MINE}{}", case.middle),
+    );
+    project.write(case.store, &edited);
+    for path in kvgen_files(&project) {
+        to_crlf(&project, &path);
+    }
+    let run = project.kvgen(&["sync"]);
+    run.assert_code(0);
+    assert!(
+        run.statuses()
+            .contains(&("merge".to_string(), case.store.to_string())),
+        "{}",
+        run.stdout
+    );
+    let merged = replace_once(&today, case.middle, &format!("{MINE}{}", case.middle));
+    assert_eq!(project.read(case.store), merged.replace('\n', "\r\n"));
+    project.kvgen(&["sync"]).assert_all_identical();
+}
