@@ -81,7 +81,10 @@ impl Lock {
     }
 
     pub fn parse(raw: &str, shown: &str) -> Result<Lock, BadInput> {
-        let body = Text::new(raw).body;
+        // A carriage return inside a base is written `\r`, so a CRLF in the
+        // file is a line break a checkout converted (git's core.autocrlf):
+        // read as LF, or no base would match its hash.
+        let body = &Text::new(raw).body.replace("\r\n", "\n");
         let fail = |offset: usize, message: &str| {
             let (line, col) = line_col(body, offset);
             BadInput::new(format!(
@@ -264,6 +267,8 @@ pub fn plan_file(
                 }
             };
             match base {
+                // Only the line endings differ (a CRLF checkout): kept.
+                _ if ours_lf == theirs => (Status::Identical, ours.to_string(), None),
                 _ if force => (
                     Status::Force,
                     theirs,

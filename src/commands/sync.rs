@@ -460,7 +460,10 @@ pub fn plan(
     };
     let design_edit = kept(&design_text, ctx.design_raw.as_deref());
     plan.edited(&root, design::FILE, ctx.design_raw.clone(), design_edit);
-    let lock_text = next.render();
+    let lock_text = crate::text::restore_line_endings(
+        ctx.lock_raw.as_deref().unwrap_or_default(),
+        &next.render(),
+    );
     let lock_edit = kept(&lock_text, ctx.lock_raw.as_deref());
     plan.edited(&root, bases::FILE, ctx.lock_raw.clone(), lock_edit);
 
