@@ -251,6 +251,11 @@ pub fn plan_file(
         }
         None => (Status::Create, theirs, None),
         Some(ours) if ours == theirs => (Status::Identical, theirs, None),
+        Some(ours) if has_markers(ours) => (
+            Status::Conflict,
+            ours.to_string(),
+            Some("has conflict markers (<<<<<<<, =======, >>>>>>>) from an earlier merge: resolve them, then run kvgen again".to_string()),
+        ),
         Some(ours) => {
             let base = recorded.and_then(Entry::verified_base);
             let crlf = crate::text::uses_crlf(ours);
@@ -307,7 +312,7 @@ pub fn plan_file(
                             Err(marked) => (
                                 Status::Conflict,
                                 in_ours_style(&marked),
-                                Some("your edits and kvgen's template changes overlap; --dry-run shows the merge with conflict markers, --force takes kvgen's version".to_string()),
+                                Some("your edits and kvgen's changes overlap; --dry-run shows the merge with conflict markers, --write-conflicts writes it into the file for you to resolve, --force takes kvgen's version".to_string()),
                             ),
                         }
                     }
@@ -319,6 +324,10 @@ pub fn plan_file(
         next.files.insert(path.to_string(), entry);
     }
     plan.root.get_or_insert_with(|| root.to_path_buf());
+    // A merge whose changes overlap (not a file that had markers already).
+    let marked = status == Status::Conflict
+        && ours.as_deref() != Some(after.as_str())
+        && has_markers(&after);
     let before = if status == Status::Skip { None } else { ours };
     plan.files.push(FileChange {
         path: path.to_string(),
@@ -328,8 +337,22 @@ pub fn plan_file(
         status,
         reason,
         secrets: Vec::new(),
+        marked,
     });
     Ok(())
+}
+
+/// Whether `text` holds an unresolved merge: git-style conflict markers,
+/// each at the start of a line.
+pub fn has_markers(text: &str) -> bool {
+    let (mut open, mut middle, mut close) = (false, false, false);
+    for line in text.lines() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        open |= line.starts_with("<<<<<<< ");
+        middle |= line == "=======";
+        close |= line.starts_with(">>>>>>> ");
+    }
+    open && middle && close
 }
 
 #[cfg(test)]

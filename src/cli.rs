@@ -63,6 +63,12 @@ pub struct GlobalArgs {
     /// [default: report a conflict and write nothing].
     #[arg(long, global = true)]
     pub force: bool,
+    /// When your edits of a generated file and kvgen's changes overlap,
+    /// write the merge into the file with git-style conflict markers for you
+    /// to resolve (exit 1), instead of writing nothing; kvgen refuses to go
+    /// on while the markers are there.
+    #[arg(long, global = true)]
+    pub write_conflicts: bool,
     /// Print the result as one JSON object instead of text.
     #[arg(long, global = true)]
     pub json: bool,

@@ -72,6 +72,10 @@ pub struct FileChange {
     /// Secrets in the content that reports must not show.
     #[serde(skip)]
     pub secrets: Vec<String>,
+    /// The content is a merge with git-style conflict markers (a
+    /// conflict's `after`, written only with `--write-conflicts`).
+    #[serde(skip)]
+    pub marked: bool,
 }
 
 impl FileChange {
@@ -165,6 +169,9 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// The project root the files are in: where the run's journal goes.
     pub root: Option<PathBuf>,
+    /// Conflicts with conflict markers are written (`--write-conflicts`)
+    /// instead of stopping the run.
+    pub write_marked: bool,
 }
 
 impl Plan {
@@ -203,6 +210,7 @@ impl Plan {
             status,
             reason,
             secrets: Vec::new(),
+            marked: false,
         });
         Ok(())
     }
@@ -225,6 +233,7 @@ impl Plan {
             status,
             reason,
             secrets: Vec::new(),
+            marked: false,
         });
     }
 
@@ -250,8 +259,26 @@ impl Plan {
         }
     }
 
+    /// Whether a conflict stops the run (every conflict, but those whose
+    /// merge with markers is written by request).
     pub fn has_conflicts(&self) -> bool {
-        self.files.iter().any(|f| f.status == Status::Conflict)
+        self.files
+            .iter()
+            .any(|f| f.status == Status::Conflict && !(f.marked && self.write_marked))
+    }
+
+    /// The conflicts written with their markers (`--write-conflicts`).
+    pub fn marked_conflicts(&self) -> Vec<&FileChange> {
+        self.files
+            .iter()
+            .filter(|f| f.status == Status::Conflict && f.marked && self.write_marked)
+            .collect()
+    }
+
+    /// Whether the file is written when the plan is applied.
+    pub fn writes(&self, file: &FileChange) -> bool {
+        file.status.writes()
+            || (file.status == Status::Conflict && file.marked && self.write_marked)
     }
 
     /// Checks every file of the plan before anything is shown or written:
@@ -263,6 +290,7 @@ impl Plan {
         let Some(root) = self.root.clone() else {
             return Ok(());
         };
+        let write_marked = self.write_marked;
         for file in self.files.iter_mut() {
             file.absolute = files::resolve_inside(&root, &file.path)?;
             if let Ok(meta) = std::fs::metadata(&file.absolute)
@@ -271,7 +299,8 @@ impl Plan {
                 let shown = crate::names::show_path(Path::new(&file.path));
                 return Err(files::not_regular(&shown, files::kind(&meta)));
             }
-            if file.status.writes() {
+            let marked = file.status == Status::Conflict && file.marked && write_marked;
+            if file.status.writes() || marked {
                 let shown = crate::names::show_path(Path::new(&file.path));
                 files::check_writable(&file.absolute, &shown, force)?;
             }
@@ -290,7 +319,7 @@ impl Plan {
             return Ok(());
         };
         let tx = Transaction::begin(root);
-        for file in self.files.iter().filter(|f| f.status.writes()) {
+        for file in self.files.iter().filter(|f| self.writes(f)) {
             let expect = match &file.before {
                 Some(before) => Expect::Bytes(before.as_bytes().to_vec()),
                 None => Expect::Absent,
@@ -365,6 +394,7 @@ mod tests {
             status: Status::Update,
             reason: None,
             secrets: vec!["s3cr3t".into()],
+            marked: false,
         };
         let diff = file.diff();
         for secret in ["MIIEvQ", "BEGIN", "END", "s3cr3t"] {
@@ -384,6 +414,7 @@ mod tests {
             status: Status::Update,
             reason: None,
             secrets: vec!["s3cr3t".into()],
+            marked: false,
         };
         let diff = file.diff();
         for secret in ["abc", "line1", "line2", "s3cr3t", " x", "keys"] {

@@ -914,6 +914,75 @@ fn an_overlapping_edit_is_a_conflict(case: &Upgrade) {
     project.kvgen(&["sync"]).assert_all_identical();
 }
 
+/// With `--write-conflicts` the merge goes into the file with its markers
+/// (exit 1); kvgen refuses to go on while they are there, and once the
+/// user resolves them, keeping their own line, the file is theirs.
+fn a_conflict_written_with_markers_is_resolved_by_hand(case: &Upgrade) {
+    let (project, _templates) = case.generated_earlier();
+    let (today, earlier) = case.changes[0];
+    let mine = case.overlap;
+    project.write(
+        case.store,
+        &replace_once(&project.read(case.store), earlier, mine),
+    );
+    let run = project.kvgen(&["sync", "--write-conflicts"]);
+    run.assert_code(1);
+    assert!(
+        run.statuses()
+            .contains(&("conflict".to_string(), case.store.to_string())),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("conflict markers written into"),
+        "{}",
+        run.stderr
+    );
+    let marked = project.read(case.store);
+    for marker in ["<<<<<<< ours\n", "\n=======\n", "\n>>>>>>> theirs\n"] {
+        assert!(marked.contains(marker), "{marker:?}:\n{marked}");
+    }
+    // The far change is merged in; the lock's base is today's rendering.
+    let (far_today, _) = case.changes[1];
+    assert!(marked.contains(far_today), "{marked}");
+    assert_eq!(
+        lock_files(&project.read("kvgen.lock"))[case.store],
+        case.todays_store()
+    );
+
+    // Unresolved markers stop every run, and --check says so.
+    let before = snapshot(project.path());
+    let again = project.kvgen(&["sync"]);
+    again.assert_code(1);
+    assert!(
+        again.stderr.contains("conflict markers"),
+        "{}",
+        again.stderr
+    );
+    project.kvgen(&["sync", "--check"]).assert_code(1);
+    assert_same_tree(&before, &snapshot(project.path()), "markers left");
+
+    // Resolved by hand, keeping the user's line: kept, and up to date.
+    let start = marked.find("<<<<<<< ours\n").unwrap();
+    let end = marked.find(">>>>>>> theirs\n").unwrap() + ">>>>>>> theirs\n".len();
+    let resolved = format!("{}{mine}{}", &marked[..start], &marked[end..]);
+    assert!(!resolved.contains(today), "{resolved}");
+    project.write(case.store, &resolved);
+    project.kvgen(&["sync"]).assert_all_identical();
+    project.kvgen(&["sync", "--check"]).assert_code(0);
+    assert_eq!(project.read(case.store), resolved);
+}
+
+#[test]
+fn upgrade_a_typescript_conflict_written_with_markers_is_resolved_by_hand() {
+    a_conflict_written_with_markers_is_resolved_by_hand(&TS_UPGRADE);
+}
+
+#[test]
+fn upgrade_a_rust_conflict_written_with_markers_is_resolved_by_hand() {
+    a_conflict_written_with_markers_is_resolved_by_hand(&RUST_UPGRADE);
+}
+
 #[test]
 fn upgrade_an_overlapping_typescript_edit_is_a_conflict() {
     an_overlapping_edit_is_a_conflict(&TS_UPGRADE);

@@ -524,11 +524,25 @@ pub(crate) fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyh
     if write {
         plan.apply()?;
     }
-    let code = if conflicts && !global.dry_run {
+    // Conflicts written with their markers (`--write-conflicts`) still
+    // need the user: exit 1, and the files named.
+    let marked: Vec<String> = plan
+        .marked_conflicts()
+        .iter()
+        .map(|f| shown_path(&plan, &f.path))
+        .collect();
+    let code = if (conflicts || !marked.is_empty()) && !global.dry_run {
         EXIT_CONFLICT
     } else {
         EXIT_OK
     };
+    if write && !marked.is_empty() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "conflict markers written into {}: keep what you want between <<<<<<< and >>>>>>> in each, remove the markers, then run kvgen sync",
+            crate::names::terminal_text(&marked.join(", "))
+        );
+    }
     if global.json {
         let files: Vec<_> = plan
             .files

@@ -286,7 +286,10 @@ pub fn plan(
         lock,
     };
     let project = &ctx.project;
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        write_marked: global.write_conflicts,
+        ..Plan::default()
+    };
 
     // The Wrangler config: every namespace's binding where the design puts
     // it (with the ids the run gives), and the warm pattern's cron.
