@@ -243,6 +243,9 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     let shown_design = names::show_path(&root.join(design::FILE));
     let shown_config = names::show_path(&project.config);
     let dir = super::module_dir(global, project)?;
+    // Paths in notes as the report's header shows them.
+    let header = super::header(cwd, project, &dir);
+    let (config_name, dir_name) = (header.config.clone(), header.modules.clone());
     let mut notes: Vec<String> = Vec::new();
 
     // The KV bindings, in config order, with where each is bound.
@@ -281,7 +284,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     }
     for reason in refused {
         notes.push(format!(
-            "{shown_config}: {reason}, so kvgen.toml leaves that binding out"
+            "{config_name}: {reason}, so kvgen.toml leaves that binding out"
         ));
     }
 
@@ -316,13 +319,11 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
         let words: Vec<String> = modules.iter().map(|m| m.word().to_string()).collect();
         return Err(BadInput::new(if modules.is_empty() {
             format!(
-                "{shown_config} has no KV binding (kv_namespaces) and {} no module kvgen generated: kvgen init has nothing to describe; a generating command starts a design (e.g. `kvgen create NAME`)",
-                names::show_path(&root.join(&dir))
+                "{config_name} has no KV binding (kv_namespaces) and {dir_name} no module kvgen generated: kvgen init has nothing to describe; a generating command starts a design (e.g. `kvgen create NAME`)"
             )
         } else {
             format!(
-                "{} holds modules kvgen generated ({}), but {shown_config} has no KV binding (kv_namespaces) for them to use; add the bindings they use to the Wrangler config, then run `kvgen init` again",
-                names::show_path(&root.join(&dir)),
+                "{dir_name} holds modules kvgen generated ({}), but {config_name} has no KV binding (kv_namespaces) for them to use; add the bindings they use to the Wrangler config, then run `kvgen init` again",
                 words.join(", ")
             )
         })
@@ -348,7 +349,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
             let first = names_bound[0].to_string();
             if names_bound.len() > 1 {
                 notes.push(format!(
-                    "the {} {} went to {first}, the first KV binding of {shown_config} (there is no {preferred} binding, and {} to choose from); if {} another binding, move {} to its namespace in kvgen.toml, then run `kvgen sync`",
+                    "the {} {} went to {first}, the first KV binding of {config_name} (there is no {preferred} binding, and {} to choose from); if {} another binding, move {} to its namespace in kvgen.toml, then run `kvgen sync`",
                     listed(&group.iter().map(|m| m.word().to_string()).collect::<Vec<_>>()),
                     if group.len() == 1 { "module" } else { "modules" },
                     listed(&bound.iter().map(|b| b.name.clone()).collect::<Vec<_>>()),
@@ -412,30 +413,26 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
             Purpose::Data
         };
         let session = modules.contains(&Module::Session);
+        // The first file's TTL, and the files that hold another one.
         let mut ttl: Option<(Ttl, String, String)> = None;
+        let mut others: Vec<String> = Vec::new();
         let mut cookie: Option<String> = None;
         for module in &modules {
             for file in found.iter().filter(|f| f.known.module == Some(*module)) {
                 let options = options(project.lang, *module, &file.content);
                 let shown = names::show_path(Path::new(&file.path));
                 if let Some(text) = &options.ttl {
-                    match ttl_value(project.lang, session, text) {
-                        None => notes.push(format!(
-                            "{shown}: DEFAULT_TTL = {} is not a default TTL namespaces.{} can hold, so kvgen.toml sets none for it",
+                    match (ttl_value(project.lang, session, text), &ttl) {
+                        (None, _) => notes.push(format!(
+                            "{shown}: DEFAULT_TTL = {} is not a TTL kvgen.toml can hold for namespaces.{}, so init does not take it (the file keeps it, as an edit of yours)",
                             names::show(text),
                             b.name
                         )),
-                        Some(value) => match &ttl {
-                            None => ttl = Some((value, text.clone(), shown.clone())),
-                            Some((taken, first_text, first)) if *taken != value => {
-                                notes.push(format!(
-                                    "{shown} has DEFAULT_TTL = {} and {first} has {first_text}: namespaces.{} has one default_ttl, so kvgen.toml takes the first; {shown} keeps its own value (as an edit of yours)",
-                                    names::show(text),
-                                    b.name
-                                ));
-                            }
-                            Some(_) => {}
-                        },
+                        (Some(value), None) => ttl = Some((value, text.clone(), shown.clone())),
+                        (Some(value), Some((taken, _, _))) if value != *taken => {
+                            others.push(format!("{shown} ({text})"));
+                        }
+                        (Some(_), Some(_)) => {}
                     }
                 }
                 if let Some(literal) = &options.cookie {
@@ -448,6 +445,18 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
                 }
             }
         }
+        if let (Some((_, text, first)), false) = (&ttl, others.is_empty()) {
+            notes.push(format!(
+                "the files of namespaces.{} disagree on DEFAULT_TTL, and a namespace has one default_ttl: kvgen.toml takes {text} from {first}; {} {} (as edits of yours)",
+                b.name,
+                listed(&others),
+                if others.len() == 1 {
+                    "keeps its own"
+                } else {
+                    "keep their own"
+                }
+            ));
+        }
         if modules.contains(&Module::Warm) {
             let binding = if b.name == "CACHE" {
                 String::new()
@@ -455,7 +464,8 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
                 format!(" --binding {}", names::shell_word(&b.name))
             };
             notes.push(format!(
-                "kvgen init does not guess the cron trigger of the warm module, so kvgen.toml records none; if a cron runs it, `kvgen cache warm --cron \"…\"{binding}` records it"
+                "kvgen init does not guess the cron trigger of the warm module, so kvgen.toml records none; if a cron runs it, `kvgen cache warm --cron \"…\"{binding}{}` records it",
+                super::config_arg(global, "--config")
             ));
         }
         namespaces.push(Namespace {
@@ -549,13 +559,12 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
         notes.push(format!(
             "{} is a helper kvgen generates with its modules, and no module of kvgen's is in {}: it is left out of kvgen.toml",
             names::show_path(Path::new(&file.path)),
-            names::show_path(&root.join(&dir))
+            dir_name
         ));
     }
     if modules.is_empty() {
         notes.push(format!(
-            "{} holds no module kvgen generated: kvgen.toml lists the KV bindings without modules",
-            names::show_path(&root.join(&dir))
+            "{dir_name} holds no module kvgen generated: kvgen.toml lists the KV bindings without modules (if kvgen's modules are in another folder, run `kvgen init --dir FOLDER` instead)"
         ));
     }
     if !edited.is_empty() {
@@ -578,15 +587,6 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
             if missing.len() == 1 { "it" } else { "them" },
         ));
     }
-    if lock_raw.is_some() {
-        let recorded = old_lock.files.len();
-        notes.push(format!(
-            "{} existed without kvgen.toml (recording {recorded} {}): kvgen init replaces it",
-            bases::FILE,
-            if recorded == 1 { "file" } else { "files" }
-        ));
-    }
-
     plan.root = Some(root.clone());
     plan.edited(
         &root,
@@ -603,6 +603,14 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     } else {
         EditStatus::Changed
     };
+    if lock_raw.is_some() && lock_status == EditStatus::Changed {
+        let recorded = old_lock.files.len();
+        notes.push(format!(
+            "{} existed without kvgen.toml (recording {recorded} {}): kvgen init replaces it",
+            bases::FILE,
+            if recorded == 1 { "file" } else { "files" }
+        ));
+    }
     plan.edited(
         &root,
         bases::FILE,
@@ -612,7 +620,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
             status: lock_status,
         },
     );
-    plan.header = Some(super::header(cwd, &project, &dir));
+    plan.header = Some(header);
     plan.notes = notes;
     plan.notes.extend(super::discovery_notes(cwd, &project));
     plan.next_steps.push(format!(
