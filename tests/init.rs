@@ -557,3 +557,29 @@ fn a_missing_file_stays_deleted() {
     sync.assert_code(0);
     assert!(!project.path().join("apps/api/src/kv/keys.ts").exists());
 }
+
+#[test]
+fn a_missing_session_secret_is_left_to_sync() {
+    let project = Project::copy(SAMPLE);
+    project.kvgen(&["session"]).assert_code(0);
+    for file in ["kvgen.toml", "kvgen.lock", ".dev.vars"] {
+        fs::remove_file(project.path().join(file)).unwrap();
+    }
+    let init = project.kvgen(&["init"]);
+    init.assert_code(0);
+    assert!(
+        init.stdout.contains("note: the session module needs SESSION_SECRET, and no local file gives it to wrangler dev yet: `kvgen sync` puts a random one in place (.dev.vars); until then `kvgen sync --check` reports it"),
+        "{}",
+        init.stdout
+    );
+    assert!(!project.path().join(".dev.vars").exists());
+    let check = project.kvgen(&["sync", "--check"]);
+    check.assert_code(1);
+    assert!(
+        check.stdout.contains("create  .dev.vars"),
+        "{}",
+        check.stdout
+    );
+    project.kvgen(&["sync"]).assert_code(0);
+    project.kvgen(&["sync", "--check"]).assert_code(0);
+}

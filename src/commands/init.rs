@@ -587,6 +587,37 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
             if missing.len() == 1 { "it" } else { "them" },
         ));
     }
+    // The session secret for `wrangler dev` is not init's to write (a
+    // fresh clone has none): say that `kvgen sync` puts it in place.
+    let mut session_targets: Vec<Option<String>> = Vec::new();
+    for ns in design
+        .namespaces
+        .iter()
+        .filter(|n| n.modules.contains(&Module::Session))
+    {
+        for target in ns.targets() {
+            if !session_targets.contains(&target) {
+                session_targets.push(target);
+            }
+        }
+    }
+    if !session_targets.is_empty() {
+        let mut scratch = Plan::default();
+        super::session::place(&mut scratch, &project, &session_targets)?;
+        let missing: Vec<String> = scratch
+            .files
+            .iter()
+            .filter(|f| f.status.writes())
+            .map(|f| names::show_path(Path::new(&f.path)))
+            .collect();
+        if !missing.is_empty() {
+            notes.push(format!(
+                "the session module needs SESSION_SECRET, and no local file gives it to wrangler dev yet: `kvgen sync` puts a random one in place ({}); until then `kvgen sync --check` reports {}",
+                listed(&missing),
+                if missing.len() == 1 { "it" } else { "them" }
+            ));
+        }
+    }
     plan.root = Some(root.clone());
     plan.edited(
         &root,
