@@ -284,7 +284,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     }
     for reason in refused {
         notes.push(format!(
-            "{config_name}: {reason}, so kvgen.toml leaves that binding out"
+            "{config_name}: kvgen.toml leaves out a KV binding it cannot name: {reason}"
         ));
     }
 
@@ -564,7 +564,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     }
     if modules.is_empty() {
         notes.push(format!(
-            "{dir_name} holds no module kvgen generated: kvgen.toml lists the KV bindings without modules (if kvgen's modules are in another folder, run `kvgen init --dir FOLDER` instead)"
+            "{dir_name} holds no module kvgen generated: kvgen.toml lists the KV bindings without modules (if kvgen's modules are in another folder, delete kvgen.toml and kvgen.lock and run `kvgen init --dir FOLDER`)"
         ));
     }
     if !edited.is_empty() {
