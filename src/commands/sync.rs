@@ -344,59 +344,11 @@ pub fn plan(
             .collect(),
         ..Lock::default()
     };
-    let mut wanted: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let mut dirs: BTreeMap<String, String> = BTreeMap::new();
-    let mut rust: BTreeMap<String, (Vec<String>, Vec<Dependency>)> = BTreeMap::new();
-    let lang_context = generate::lang_context(project)?;
-    for ns in &design.namespaces {
-        let dir = ctx.dir_of(global, Some(ns))?;
-        dirs.insert(ns.binding.clone(), dir.clone());
-        if ns.modules.is_empty() {
-            continue;
-        }
-        let files = render(project, ns, &lang_context)?;
-        let styled = generate::styled(project, files);
-        if project.lang == Lang::Rust {
-            let entry = rust.entry(dir.clone()).or_default();
-            for (name, _) in &styled {
-                if let Some(module) = name.strip_suffix(".rs")
-                    && !entry.0.iter().any(|m| m == module)
-                {
-                    entry.0.push(module.to_string());
-                }
-            }
-            for dep in dependencies(ns) {
-                if !entry.1.iter().any(|d| d.name == dep.name) {
-                    entry.1.push(dep);
-                }
-            }
-        }
-        for (name, content) in styled {
-            let path = format!("{dir}/{name}");
-            match wanted.get(&path) {
-                Some((other, by)) if *other != content => {
-                    return Err(BadInput::new(format!(
-                        "{shown}: namespaces {by} and {} both generate {path}, differently ({}); give one of them its own `dir`",
-                        ns.binding,
-                        difference(&design, by, &ns.binding)
-                    ))
-                    .into());
-                }
-                Some(_) => {}
-                None => {
-                    wanted.insert(path, (content, ns.binding.clone()));
-                }
-            }
-        }
-    }
-    if rust.len() > 1 {
-        let dirs: Vec<&str> = rust.keys().map(String::as_str).collect();
-        return Err(BadInput::new(format!(
-            "{shown}: a Rust crate gets one module folder, and the design gives {}; use one `dir`",
-            dirs.join(" and ")
-        ))
-        .into());
-    }
+    let Renderings {
+        files: wanted,
+        dirs,
+        rust,
+    } = renderings(&ctx, global, &shown)?;
     for (dir, (modules, deps)) in &rust {
         let modules: Vec<&str> = modules.iter().map(String::as_str).collect();
         generate::rust_wiring(&mut plan, project, dir, &modules, deps)?;
@@ -526,6 +478,86 @@ pub fn plan(
         run_targets,
         design,
         secret,
+    })
+}
+
+/// What a design generates: every file of its modules (path in the project
+/// -> content, and the binding of the first namespace that generates it),
+/// each namespace's module folder, and for Rust the module folder's module
+/// list and dependencies.
+pub(super) struct Renderings {
+    pub files: BTreeMap<String, (String, String)>,
+    pub dirs: BTreeMap<String, String>,
+    pub rust: BTreeMap<String, (Vec<String>, Vec<Dependency>)>,
+}
+
+/// Renders the modules of `ctx.design` as the project's files (TypeScript
+/// in its style), one rendering per file however many namespaces want it;
+/// `shown` names the design file in messages.
+pub(super) fn renderings(
+    ctx: &Context,
+    global: &GlobalArgs,
+    shown: &str,
+) -> anyhow::Result<Renderings> {
+    let mut wanted: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut dirs: BTreeMap<String, String> = BTreeMap::new();
+    let mut rust: BTreeMap<String, (Vec<String>, Vec<Dependency>)> = BTreeMap::new();
+    let project = &ctx.project;
+    let design = &ctx.design;
+    let lang_context = generate::lang_context(project)?;
+    for ns in &design.namespaces {
+        let dir = ctx.dir_of(global, Some(ns))?;
+        dirs.insert(ns.binding.clone(), dir.clone());
+        if ns.modules.is_empty() {
+            continue;
+        }
+        let files = render(project, ns, &lang_context)?;
+        let styled = generate::styled(project, files);
+        if project.lang == Lang::Rust {
+            let entry = rust.entry(dir.clone()).or_default();
+            for (name, _) in &styled {
+                if let Some(module) = name.strip_suffix(".rs")
+                    && !entry.0.iter().any(|m| m == module)
+                {
+                    entry.0.push(module.to_string());
+                }
+            }
+            for dep in dependencies(ns) {
+                if !entry.1.iter().any(|d| d.name == dep.name) {
+                    entry.1.push(dep);
+                }
+            }
+        }
+        for (name, content) in styled {
+            let path = format!("{dir}/{name}");
+            match wanted.get(&path) {
+                Some((other, by)) if *other != content => {
+                    return Err(BadInput::new(format!(
+                        "{shown}: namespaces {by} and {} both generate {path}, differently ({}); give one of them its own `dir`",
+                        ns.binding,
+                        difference(design, by, &ns.binding)
+                    ))
+                    .into());
+                }
+                Some(_) => {}
+                None => {
+                    wanted.insert(path, (content, ns.binding.clone()));
+                }
+            }
+        }
+    }
+    if rust.len() > 1 {
+        let dirs: Vec<&str> = rust.keys().map(String::as_str).collect();
+        return Err(BadInput::new(format!(
+            "{shown}: a Rust crate gets one module folder, and the design gives {}; use one `dir`",
+            dirs.join(" and ")
+        ))
+        .into());
+    }
+    Ok(Renderings {
+        files: wanted,
+        dirs,
+        rust,
     })
 }
 
