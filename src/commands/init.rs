@@ -544,6 +544,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
             status: Status::Identical,
             reason: None,
             secrets: Vec::new(),
+            marked: false,
         });
     }
     for (path, known) in &foreign {
