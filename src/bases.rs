@@ -15,16 +15,15 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
-use toml_edit::{Document, Item};
 
 use crate::error::BadInput;
 use crate::plan::{FileChange, Plan, Status, read_text};
-use crate::text::{Text, line_col};
+use crate::text::Text;
 
 /// The lock file's name, beside `kvgen.toml`.
 pub const FILE: &str = "kvgen.lock";
 
-const VERSION: i64 = 1;
+const VERSION: u32 = 1;
 
 /// Files larger than this are not merged (a conflict instead): a merge
 /// compares every line with every other.
@@ -81,127 +80,108 @@ impl Lock {
     }
 
     pub fn parse(raw: &str, shown: &str) -> Result<Lock, BadInput> {
-        // A carriage return inside a base is written `\r`, so a CRLF in the
-        // file is a line break a checkout converted (git's core.autocrlf):
-        // read as LF, or no base would match its hash.
-        let body = &Text::new(raw).body.replace("\r\n", "\n");
-        let fail = |offset: usize, message: &str| {
-            let (line, col) = line_col(body, offset);
+        let body = Text::new(raw).body;
+        let fail = |line: usize, col: usize, message: &str| {
             BadInput::new(format!(
                 "{shown}:{line}:{col}: {message}; kvgen writes this file: restore it from version control, or delete it (kvgen then treats every generated file as one it has no record of)"
             ))
         };
-        let doc = Document::parse(body).map_err(|e| {
-            let reason = e.message().lines().next().unwrap_or("invalid TOML").trim();
-            fail(
-                e.span().map_or(0, |s| s.start),
-                &format!("invalid TOML: {reason}"),
-            )
+        let file: LockFile<'_> = serde_json::from_str(body).map_err(|e| {
+            let reason = e.to_string();
+            let reason = reason.split(" at line ").next().unwrap_or(&reason);
+            fail(e.line(), e.column(), reason)
         })?;
-        let root = doc.as_table();
-        match root.get("version").and_then(Item::as_integer) {
-            Some(VERSION) => {}
-            Some(_) => {
-                return Err(BadInput::new(format!(
-                    "{shown}: written by a newer kvgen (lock version {}); upgrade kvgen",
-                    root["version"]
-                )));
-            }
-            None => return Err(fail(0, "no `version = 1`")),
+        if file.version != VERSION {
+            return Err(BadInput::new(format!(
+                "{shown}: written by another kvgen (lock version {}, this kvgen reads {VERSION}); upgrade kvgen",
+                file.version
+            )));
         }
-        let mut lock = Lock::default();
-        if let Some(bindings) = root.get("bindings") {
-            let array = bindings
-                .as_array()
-                .ok_or_else(|| fail(0, "`bindings` is not an array"))?;
-            for binding in array {
-                let binding = binding
-                    .as_str()
-                    .ok_or_else(|| fail(0, "`bindings` holds something other than strings"))?;
-                lock.bindings.push(binding.to_string());
-            }
-        }
-        if let Some(files) = root.get("file") {
-            let files = files
-                .as_array_of_tables()
-                .ok_or_else(|| fail(0, "`file` is not an array of tables"))?;
-            for table in files.iter() {
-                let at = table.span().map_or(0, |s| s.start);
-                let field = |name: &str| {
-                    table
-                        .get(name)
-                        .and_then(Item::as_str)
-                        .map(str::to_string)
-                        .ok_or_else(|| fail(at, &format!("a [[file]] without `{name}`")))
-                };
-                lock.files.insert(
-                    field("path")?,
-                    Entry {
-                        kvgen: field("kvgen")?,
-                        sha256: field("sha256")?,
-                        base: field("base")?,
-                    },
-                );
-            }
-        }
-        Ok(lock)
+        Ok(Lock {
+            bindings: file.bindings,
+            files: file
+                .files
+                .into_iter()
+                .map(|(path, entry)| {
+                    (
+                        path,
+                        Entry {
+                            kvgen: entry.kvgen,
+                            sha256: entry.sha256,
+                            base: entry.base.join("\n"),
+                        },
+                    )
+                })
+                .collect(),
+        })
     }
 
-    /// The lock file's text.
+    /// The lock file's text: JSON, each line of a base an element of its
+    /// own, so a change of a generated file reads as lines in a diff.
     pub fn render(&self) -> String {
-        let mut out = String::from(
-            "# kvgen.lock: what kvgen generated last, the base of the three-way merge that keeps\n# your edits when kvgen's templates change. Written by kvgen: commit it, do not edit it.\n",
-        );
-        out.push_str(&format!("version = {VERSION}\n"));
-        let bindings: Vec<String> = self
-            .bindings
-            .iter()
-            .map(|b| crate::config::toml::quote(b, None))
-            .collect();
-        out.push_str(&format!("bindings = [{}]\n", bindings.join(", ")));
-        for (path, entry) in &self.files {
-            out.push_str("\n[[file]]\n");
-            out.push_str(&format!(
-                "path = {}\n",
-                crate::config::toml::quote(path, None)
-            ));
-            out.push_str(&format!(
-                "kvgen = {}\n",
-                crate::config::toml::quote(&entry.kvgen, None)
-            ));
-            out.push_str(&format!("sha256 = \"{}\"\n", entry.sha256));
-            out.push_str(&format!("base = {}\n", multi_line(&entry.base)));
-        }
+        let file = LockFileOut {
+            comment: COMMENT,
+            version: VERSION,
+            bindings: &self.bindings,
+            files: self
+                .files
+                .iter()
+                .map(|(path, entry)| {
+                    (
+                        path.as_str(),
+                        EntryOut {
+                            kvgen: &entry.kvgen,
+                            sha256: &entry.sha256,
+                            base: entry.base.split('\n').collect(),
+                        },
+                    )
+                })
+                .collect(),
+        };
+        let mut out = serde_json::to_string_pretty(&file).expect("a lock serializes");
+        out.push('\n');
         out
     }
 }
 
-/// A TOML multi-line string holding `text` exactly: literal (no escapes,
-/// so it reads as the file does) when it can be, else basic.
-fn multi_line(text: &str) -> String {
-    let literal_ok = !text.contains("'''")
-        && !text.ends_with('\'')
-        && !text
-            .bytes()
-            .any(|b| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f);
-    if literal_ok {
-        return format!("'''\n{text}'''");
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    out.push_str("\"\"\"\n");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push('\n'),
-            '\t' => out.push('\t'),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push_str("\"\"\"");
-    out
+const COMMENT: &str = "kvgen.lock: what kvgen generated last, the base of the three-way merge that keeps your edits when kvgen's templates change. Written by kvgen: commit it, do not edit it.";
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockFile<'a> {
+    #[serde(rename = "//", default)]
+    _comment: Option<String>,
+    version: u32,
+    #[serde(default)]
+    bindings: Vec<String>,
+    #[serde(default, borrow)]
+    files: BTreeMap<String, EntryIn<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryIn<'a> {
+    kvgen: String,
+    sha256: String,
+    /// Borrowed from the file's text where no escape is in the way.
+    #[serde(borrow)]
+    base: Vec<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(serde::Serialize)]
+struct LockFileOut<'a> {
+    #[serde(rename = "//")]
+    comment: &'a str,
+    version: u32,
+    bindings: &'a [String],
+    files: BTreeMap<&'a str, EntryOut<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct EntryOut<'a> {
+    kvgen: &'a str,
+    sha256: &'a str,
+    base: Vec<&'a str>,
 }
 
 /// Plans one generated file at `path` whose new rendering is `theirs`, by
@@ -380,14 +360,26 @@ mod tests {
 
     #[test]
     fn a_damaged_lock_is_an_error_with_its_place() {
-        let e = Lock::parse("version = 1\n[[file]]\npath = \"a\"\n", FILE).unwrap_err();
+        let e = Lock::parse(
+            "{\n  \"version\": 1,\n  \"files\": { \"a\": { \"kvgen\": \"0.1.0\" } }\n}\n",
+            FILE,
+        )
+        .unwrap_err();
         assert!(
-            e.0.starts_with("kvgen.lock:2:1: a [[file]] without `kvgen`"),
+            e.0.starts_with("kvgen.lock:3:38: missing field `sha256`"),
             "{}",
             e.0
         );
-        let e = Lock::parse("version = 1\nx = <<<<<<<\n", FILE).unwrap_err();
-        assert!(e.0.starts_with("kvgen.lock:2:"), "{}", e.0);
+        let e = Lock::parse("{\n  \"version\": 1,\n<<<<<<< ours\n", FILE).unwrap_err();
+        assert!(e.0.starts_with("kvgen.lock:3:1: "), "{}", e.0);
+    }
+
+    #[test]
+    fn a_crlf_checkout_of_the_lock_reads_the_same() {
+        let mut lock = Lock::default();
+        lock.files.insert("f".into(), Entry::new("a\nb\n"));
+        let crlf = lock.render().replace('\n', "\r\n");
+        assert_eq!(Lock::parse(&crlf, FILE).unwrap(), lock);
     }
 
     fn run(base: Option<&str>, ours: Option<&str>, theirs: &str, force: bool) -> (Plan, Lock) {

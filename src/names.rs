@@ -408,19 +408,18 @@ pub fn terminal_text(text: &str) -> std::borrow::Cow<'_, str> {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
-    let mut run = String::new();
     let mut chars = text.chars().peekable();
+    let mut buf = [0u8; 4];
     while let Some(c) = chars.next() {
-        let keep = c == '\n' || c == '\t' || (c == '\r' && chars.peek() == Some(&'\n'));
-        if keep {
-            push_printable(&mut out, &run);
-            run.clear();
+        let keep = plain(c) || (c == '\r' && chars.peek() == Some(&'\n'));
+        if keep && c != '\\' && c != '"' {
             out.push(c);
         } else {
-            run.push(c);
+            // One character at a time escapes as the whole text would
+            // (Debug escapes each character on its own).
+            push_printable(&mut out, c.encode_utf8(&mut buf));
         }
     }
-    push_printable(&mut out, &run);
     std::borrow::Cow::Owned(out)
 }
 

@@ -110,16 +110,28 @@ pub fn render(
     context: Value,
     keep: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<Rendered>, minijinja::Error> {
+    let mut out = render_folder(lang, "common", context.clone(), &|_| true)?;
+    out.extend(render_folder(lang, command, context, keep)?);
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Renders the files of one folder (`common` or a command's) whose output
+/// name `keep` accepts.
+pub fn render_folder(
+    lang: Lang,
+    folder: &str,
+    context: Value,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Rendered>, minijinja::Error> {
     let env = environment();
     let mut out = Vec::new();
-    for folder in ["common", command] {
-        for (name, source_name, source) in sources(&format!("{}/{folder}", lang_dir(lang)))? {
-            if folder == command && !keep(&name) {
-                continue;
-            }
-            let content = env.render_named_str(&source_name, &source, &context)?;
-            out.push(Rendered { name, content });
+    for (name, source_name, source) in sources(&format!("{}/{folder}", lang_dir(lang)))? {
+        if !keep(&name) {
+            continue;
         }
+        let content = env.render_named_str(&source_name, &source, &context)?;
+        out.push(Rendered { name, content });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)

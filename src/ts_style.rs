@@ -528,18 +528,40 @@ fn classify(source: &str) -> Vec<Class> {
                 }
                 Class::Template
             }
-            _ => {
-                if c == b'{' {
-                    depth += 1;
-                } else if c == b'}' {
-                    depth = depth.saturating_sub(1);
-                }
+            b'{' => {
+                depth += 1;
                 i += 1;
                 Class::Code
             }
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+                Class::Code
+            }
+            _ => {
+                // A run of plain code, up to the next byte that may start
+                // something else: its last byte that is not white space is
+                // what the next `/` is judged by.
+                i += 1;
+                while i < bytes.len()
+                    && !matches!(bytes[i], b'/' | b'"' | b'\'' | b'`' | b'{' | b'}')
+                {
+                    i += 1;
+                }
+                if let Some(&b) = bytes[start..i]
+                    .iter()
+                    .rev()
+                    .find(|b| !b.is_ascii_whitespace())
+                {
+                    last = b;
+                }
+                continue;
+            }
         };
         let end = i.min(bytes.len());
-        classes[start..end].fill(class);
+        if class != Class::Code {
+            classes[start..end].fill(class);
+        }
         match class {
             Class::Code if !bytes[start].is_ascii_whitespace() => last = bytes[start],
             Class::Code | Class::Comment => {}

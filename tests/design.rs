@@ -157,21 +157,12 @@ fn kv_bindings(config: &Path) -> BTreeMap<String, Vec<String>> {
 
 /// The paths kvgen.lock records, and the base of each.
 fn lock_files(lock: &str) -> BTreeMap<String, String> {
-    let lock: toml::Table = toml::from_str(lock).unwrap();
-    lock["file"]
-        .as_array()
-        .map(|files| {
-            files
-                .iter()
-                .map(|f| {
-                    (
-                        f["path"].as_str().unwrap().to_string(),
-                        f["base"].as_str().unwrap().to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    kvgen::bases::Lock::parse(lock, "kvgen.lock")
+        .unwrap()
+        .files
+        .into_iter()
+        .map(|(path, entry)| (path, entry.base))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------

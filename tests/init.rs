@@ -33,12 +33,12 @@ fn kvgen(project: &Project, dir: Option<&str>, args: &[&str]) -> Run {
 
 /// The files kvgen.lock records, relative to the project's folder.
 fn generated(project: &Project, root: &str) -> Vec<String> {
-    let lock: toml::Table = project.read(&format!("{root}kvgen.lock")).parse().unwrap();
-    lock["file"]
-        .as_array()
+    let lock = project.read(&format!("{root}kvgen.lock"));
+    kvgen::bases::Lock::parse(&lock, "kvgen.lock")
         .unwrap()
-        .iter()
-        .map(|file| format!("{root}{}", file["path"].as_str().unwrap()))
+        .files
+        .into_keys()
+        .map(|path| format!("{root}{path}"))
         .collect()
 }
 
@@ -545,9 +545,10 @@ fn a_missing_file_stays_deleted() {
         init.stdout
     );
     assert!(
-        project
-            .read("apps/api/kvgen.lock")
-            .contains("path = \"src/kv/keys.ts\""),
+        kvgen::bases::Lock::parse(&project.read("apps/api/kvgen.lock"), "kvgen.lock")
+            .unwrap()
+            .files
+            .contains_key("src/kv/keys.ts"),
         "kvgen.lock records the missing file"
     );
     project

@@ -133,30 +133,46 @@ pub fn kv_binding(binding: &KvBinding, force: bool) -> ConfigEdit<'_> {
     })
 }
 
-/// The rendered files as they are written: TypeScript in the project's
-/// style (its formatter settings, and `.js` in relative imports where its
-/// module resolution needs them); Rust as rendered.
-pub fn styled(project: &Project, files: Vec<Rendered>) -> Vec<(String, String)> {
+/// How the project's TypeScript is written, read once per run: its
+/// formatter settings, and whether relative imports need `.js`. None for
+/// Rust.
+#[derive(Debug, Clone, Copy)]
+pub struct TsLook {
+    style: ts_style::Style,
+    js_extensions: bool,
+}
+
+pub fn ts_look(project: &Project) -> Option<TsLook> {
     match project.lang {
         Lang::Ts => {
             // The Worker's folder, then those above it up to the workspace
             // root, where a monorepo keeps its formatter config and tsconfig.
             let dirs = crate::project::workspace_dirs(&project.root);
-            let style = ts_style::read(&dirs);
-            let js_extensions = ts_style::imports_need_extension(&dirs);
-            files
-                .into_iter()
-                .map(|file| {
-                    let mut content = ts_style::apply(&file.content, &style);
-                    if js_extensions {
-                        content = ts_style::with_js_extensions(&content);
-                    }
-                    (file.name, content)
-                })
-                .collect()
+            Some(TsLook {
+                style: ts_style::read(&dirs),
+                js_extensions: ts_style::imports_need_extension(&dirs),
+            })
         }
-        Lang::Rust => files.into_iter().map(|f| (f.name, f.content)).collect(),
+        Lang::Rust => None,
     }
+}
+
+/// The rendered files as they are written: TypeScript in the project's
+/// style (`look`), Rust as rendered.
+pub fn styled(look: Option<&TsLook>, files: Vec<Rendered>) -> Vec<(String, String)> {
+    files
+        .into_iter()
+        .map(|file| match look {
+            Some(look) => {
+                let mut content = ts_style::apply(&file.content, &look.style);
+                if look.js_extensions {
+                    content = ts_style::with_js_extensions(&content);
+                }
+                (file.name, content)
+            }
+            None => (file.name, file.content),
+        })
+        .collect()
 }
 
 /// `mod.rs`, `mod <dir>;` in the crate root, and the dependencies.

@@ -604,7 +604,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     }
     if !session_targets.is_empty() {
         let mut scratch = Plan::default();
-        super::session::place(&mut scratch, &project, &session_targets)?;
+        super::session::place(&mut scratch, &project, &session_targets, false)?;
         let missing: Vec<String> = scratch
             .files
             .iter()

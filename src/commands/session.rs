@@ -122,11 +122,14 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &SessionArgs) -> anyhow::Resu
 /// Puts SESSION_SECRET where `wrangler dev` reads it for each of `envs`
 /// (see [`place_secret`]) and adds the files to the plan; returns the file
 /// holding it per environment and the steps to check by hand what git
-/// could not be asked.
+/// could not be asked. Git is asked whether the files are kept out of it
+/// when a secret is written, or always with `always_check_git` (`kvgen
+/// session` itself).
 pub(super) fn place(
     plan: &mut Plan,
     project: &crate::project::Project,
     envs: &[Option<String>],
+    always_check_git: bool,
 ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let environments = project.environments();
     let secret = random_secret()?;
@@ -138,6 +141,7 @@ pub(super) fn place(
         &|env| dotenv::loads_from_dot_env(&project.root, env),
         &|name| git::ask(&project.root, name),
         git::ignores_by_itself,
+        always_check_git,
     )?;
     for file in placed.files {
         let edit = file.edit();
@@ -221,6 +225,7 @@ fn place_secret(
     from_dot_env: &dyn Fn(Option<&str>) -> bool,
     ask: &dyn Fn(&str) -> git::Git,
     verify: fn(&str, &str) -> Option<bool>,
+    always_check_git: bool,
 ) -> anyhow::Result<Placed> {
     let mut files: Vec<LocalFile> = Vec::new();
     let mut holders: Vec<String> = Vec::new();
@@ -257,6 +262,17 @@ fn place_secret(
         holders.push(files[index].name.clone());
     }
 
+    // A run that writes no secret (every holder had one) and is not `kvgen
+    // session` itself leaves git alone: asking costs two git processes.
+    if !always_check_git && files.iter().all(|f| f.before == f.after) {
+        files.retain(|f| holders.contains(&f.name));
+        return Ok(Placed {
+            files,
+            gitignore: None,
+            holders,
+            git_steps: Vec::new(),
+        });
+    }
     // Every file holding the secret, out of git; a tracked one is refused.
     let mut holding: Vec<&str> = holders.iter().map(String::as_str).collect();
     holding.sort();
@@ -708,6 +724,7 @@ mod tests {
             &|_| true,
             &|_| git::Git::NoRepository,
             no_git,
+            true,
         )
         .unwrap();
         (placed, dir)
@@ -799,6 +816,7 @@ mod tests {
             &|_| true,
             &|_| git::Git::NoRepository,
             no_git,
+            true,
         )
         .err()
         .unwrap()

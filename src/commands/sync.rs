@@ -98,6 +98,9 @@ pub struct Change {
     pub targets: Vec<Option<String>>,
     /// `[kvgen]` of a design file the run creates.
     pub settings: Design,
+    /// The run is `kvgen session`: git is asked about the secret's file
+    /// even when it holds one already.
+    pub session: bool,
 }
 
 impl Context {
@@ -192,6 +195,7 @@ impl Context {
             }
         }
         Ok(Change {
+            session: run.modules.contains(&Module::Session),
             namespace: ns,
             binding: ids,
             targets,
@@ -397,7 +401,12 @@ pub fn plan(
     let secret = if session_targets.is_empty() {
         None
     } else {
-        let (holders, git_steps) = super::session::place(&mut plan, project, &session_targets)?;
+        let (holders, git_steps) = super::session::place(
+            &mut plan,
+            project,
+            &session_targets,
+            change.as_ref().is_some_and(|c| c.session),
+        )?;
         Some(Secret {
             holders: session_targets.into_iter().zip(holders).collect(),
             git_steps,
@@ -415,10 +424,12 @@ pub fn plan(
     };
     let design_edit = kept(&design_text, ctx.design_raw.as_deref());
     plan.edited(&root, design::FILE, ctx.design_raw.clone(), design_edit);
-    let lock_text = crate::text::restore_line_endings(
-        ctx.lock_raw.as_deref().unwrap_or_default(),
-        &next.render(),
-    );
+    // Unchanged, it is the file as it is (rendering it costs as much as the
+    // rest of a sync that changes nothing).
+    let lock_text = match ctx.lock_raw.as_deref() {
+        Some(raw) if next == ctx.lock => raw.to_string(),
+        raw => crate::text::restore_line_endings(raw.unwrap_or_default(), &next.render()),
+    };
     let lock_edit = kept(&lock_text, ctx.lock_raw.as_deref());
     plan.edited(&root, bases::FILE, ctx.lock_raw.clone(), lock_edit);
 
@@ -505,6 +516,9 @@ pub(super) fn renderings(
     let project = &ctx.project;
     let design = &ctx.design;
     let lang_context = generate::lang_context(project)?;
+    // The shared helpers, rendered once: every namespace with modules has them.
+    let mut common: Option<Vec<(String, String)>> = None;
+    let look = generate::ts_look(project);
     for ns in &design.namespaces {
         let dir = ctx.dir_of(global, Some(ns))?;
         dirs.insert(ns.binding.clone(), dir.clone());
@@ -512,7 +526,18 @@ pub(super) fn renderings(
             continue;
         }
         let files = render(project, ns, &lang_context)?;
-        let styled = generate::styled(project, files);
+        let mut styled = generate::styled(look.as_ref(), files);
+        if common.is_none() {
+            let files = crate::templates::render_folder(
+                project.lang,
+                "common",
+                lang_context.clone(),
+                &|_| true,
+            )?;
+            common = Some(generate::styled(look.as_ref(), files));
+        }
+        styled.extend(common.iter().flatten().cloned());
+        styled.sort_by(|a, b| a.0.cmp(&b.0));
         if project.lang == Lang::Rust {
             let entry = rust.entry(dir.clone()).or_default();
             for (name, _) in &styled {
@@ -591,7 +616,8 @@ fn dependencies(ns: &Namespace) -> Vec<Dependency> {
     deps
 }
 
-/// The files of a namespace's modules, rendered with its options.
+/// The files of a namespace's modules, rendered with its options (the
+/// shared `common` files apart).
 fn render(
     project: &Project,
     ns: &Namespace,
@@ -626,7 +652,7 @@ fn render(
             modules.iter().all(|m| m.stem().is_none())
                 || modules.iter().any(|m| m.stem() == Some(stem.as_str()))
         };
-        let files = crate::templates::render(
+        let files = crate::templates::render_folder(
             project.lang,
             command,
             context! { ..own, ..lang_context.clone() },
