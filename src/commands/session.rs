@@ -139,9 +139,11 @@ pub(super) fn place(
         &secret,
         &environments,
         &|env| dotenv::loads_from_dot_env(&project.root, env),
-        &|name| git::ask(&project.root, name),
-        git::ignores_by_itself,
-        always_check_git,
+        GitCheck {
+            ask: &|name| git::ask(&project.root, name),
+            verify: git::ignores_by_itself,
+            always: always_check_git,
+        },
     )?;
     for file in placed.files {
         let edit = file.edit();
@@ -211,22 +213,33 @@ struct Placed {
     git_steps: Vec<String>,
 }
 
+/// How [`place_secret`] asks git about the files holding the secret: `ask`
+/// asks git about a file, `verify` checks a new `.gitignore` text (see
+/// [`keep_out_of_git`]); `always`: even when no secret is written.
+struct GitCheck<'a> {
+    ask: &'a dyn Fn(&str) -> git::Git,
+    verify: fn(&str, &str) -> Option<bool>,
+    always: bool,
+}
+
 /// Finds or puts SESSION_SECRET in the file `wrangler dev` reads for each
 /// of `envs`, in turn: a file this run creates counts as existing for the
 /// environments after it, and a file two environments share is edited once.
 /// `environments` are the config's; `from_dot_env` says whether wrangler
-/// reads `.env` files for an environment; `ask` asks git about a file and
-/// `verify` checks a new `.gitignore` text (see [`keep_out_of_git`]).
+/// reads `.env` files for an environment; `git` how git is asked.
 fn place_secret(
     root: &Path,
     envs: &[Option<String>],
     secret: &str,
     environments: &[String],
     from_dot_env: &dyn Fn(Option<&str>) -> bool,
-    ask: &dyn Fn(&str) -> git::Git,
-    verify: fn(&str, &str) -> Option<bool>,
-    always_check_git: bool,
+    git: GitCheck<'_>,
 ) -> anyhow::Result<Placed> {
+    let GitCheck {
+        ask,
+        verify,
+        always: always_check_git,
+    } = git;
     let mut files: Vec<LocalFile> = Vec::new();
     let mut holders: Vec<String> = Vec::new();
     for env in envs {
@@ -722,9 +735,11 @@ mod tests {
             SECRET,
             &environments,
             &|_| true,
-            &|_| git::Git::NoRepository,
-            no_git,
-            true,
+            GitCheck {
+                ask: &|_| git::Git::NoRepository,
+                verify: no_git,
+                always: true,
+            },
         )
         .unwrap();
         (placed, dir)
@@ -814,9 +829,11 @@ mod tests {
             SECRET,
             &[],
             &|_| true,
-            &|_| git::Git::NoRepository,
-            no_git,
-            true,
+            GitCheck {
+                ask: &|_| git::Git::NoRepository,
+                verify: no_git,
+                always: true,
+            },
         )
         .err()
         .unwrap()
