@@ -1114,6 +1114,38 @@ fn sync_without_kvgen_toml_is_bad_input_naming_it() {
 // 5. Taken out of the design: left in place, with a note.
 
 #[test]
+fn an_environment_taken_out_of_envs_keeps_its_binding_with_a_note() {
+    let project = Project::copy("tests/fixtures/projects/ts-toml-envs");
+    project
+        .kvgen(&["cache", "swr", "--env", "staging,production"])
+        .assert_code(0);
+    let design = project.read("kvgen.toml");
+    project.write(
+        "kvgen.toml",
+        &design.replace(
+            "envs = [\"staging\", \"production\"]",
+            "envs = [\"staging\"]",
+        ),
+    );
+    let config = project.read("wrangler.toml");
+    let run = project.kvgen(&["sync"]);
+    run.assert_code(0);
+    assert_eq!(project.read("wrangler.toml"), config, "nothing is deleted");
+    assert!(
+        notes(&run).iter().any(|n| n.contains(
+            "wrangler.toml binds CACHE in env.production, which its envs in kvgen.toml do not list"
+        )),
+        "{}",
+        run.stdout
+    );
+    // Listed again: no note.
+    project.write("kvgen.toml", &design);
+    let run = project.kvgen(&["sync"]);
+    run.assert_all_identical();
+    assert!(!run.stdout.contains("do not list"), "{}", run.stdout);
+}
+
+#[test]
 fn a_binding_removed_from_the_design_stays_in_the_config_with_a_note() {
     let project = Project::copy(SAMPLE);
     project.kvgen(&["create", "users"]).assert_code(0);

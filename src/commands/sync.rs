@@ -384,6 +384,32 @@ pub fn plan(
             "{binding} is no longer in the design: kvgen never deletes a binding from the Wrangler config, so remove it there by hand if the Worker no longer uses it"
         ));
     }
+    // A namespace of the design bound in a place the design does not list
+    // (an environment taken out of `envs`, or bound by hand): left there.
+    let config_name = project
+        .config
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for ns in &design.namespaces {
+        let at_top = project.settings["kv_namespaces"]
+            .as_array()
+            .is_some_and(|entries| entries.iter().any(|e| e["binding"] == ns.binding.as_str()));
+        if at_top && !ns.top_level {
+            plan.notes.push(format!(
+                "{config_name} binds {} at the top level, and kvgen.toml has top_level = false for it: kvgen leaves the binding there (it never deletes one); remove it by hand, or drop top_level = false to keep it in the design",
+                ns.binding
+            ));
+        }
+        for env in project.environments() {
+            if project.env_has_kv_binding(&env, &ns.binding) && !ns.envs.contains(&env) {
+                plan.notes.push(format!(
+                    "{config_name} binds {} in env.{env}, which its envs in kvgen.toml do not list: kvgen leaves the binding there (it never deletes one); remove it by hand, or add \"{env}\" to envs to keep it in the design",
+                    ns.binding
+                ));
+            }
+        }
+    }
 
     // The session secret for `wrangler dev`, where the design has sessions.
     let mut session_targets: Vec<Option<String>> = Vec::new();
