@@ -195,11 +195,12 @@ impl Namespace {
         }
     }
 
-    /// The namespace title: `title`, else `USER_CACHE` -> `user-cache`.
+    /// The namespace title: `title`, else derived from the binding
+    /// ([`derived_title`]).
     pub fn title(&self) -> String {
         self.title
             .clone()
-            .unwrap_or_else(|| self.binding.to_ascii_lowercase().replace('_', "-"))
+            .unwrap_or_else(|| derived_title(&self.binding))
     }
 
     /// Where the binding goes: None is the top level.
@@ -212,6 +213,30 @@ impl Namespace {
         targets
     }
 }
+
+/// The title a binding gets when none is given: `USER_CACHE` ->
+/// `user-cache`, always a valid title (letters, digits, `-`, `_`, `.`,
+/// starting with a letter or digit, at most 64 characters; `kv` when
+/// nothing is left), so it is safe in a printed shell command.
+pub fn derived_title(binding: &str) -> String {
+    let title: String = binding
+        .to_ascii_lowercase()
+        .replace('_', "-")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'))
+        .skip_while(|c| !c.is_ascii_alphanumeric())
+        .take(64)
+        .collect();
+    if title.is_empty() {
+        "kv".to_string()
+    } else {
+        title
+    }
+}
+
+/// The most namespaces a design holds (a Worker with more KV bindings than
+/// this is not one kvgen is built for; the bound keeps every run quick).
+pub const MAX_NAMESPACES: usize = 256;
 
 /// The whole design.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -275,6 +300,16 @@ pub fn parse(raw: &str, shown: &str) -> Result<Design, BadInput> {
                     .ok_or_else(|| error(shown, body, at, "`namespaces` is not a table"))?;
                 for (binding, item) in table.iter() {
                     let at = key_at(table, binding);
+                    if design.namespaces.len() == MAX_NAMESPACES {
+                        return Err(error(
+                            shown,
+                            body,
+                            at,
+                            format!(
+                                "more than {MAX_NAMESPACES} namespaces: kvgen designs at most {MAX_NAMESPACES} KV bindings per Worker"
+                            ),
+                        ));
+                    }
                     design
                         .namespaces
                         .push(read_namespace(shown, body, binding, item, at)?);
@@ -580,12 +615,17 @@ fn read_namespace(
 fn read_ttl(shown: &str, body: &str, item: &Item, at: usize) -> Result<Ttl, BadInput> {
     match item.as_value() {
         Some(Value::String(s)) if s.value() == "none" => Ok(Ttl::Never),
-        Some(Value::Integer(i)) if *i.value() >= 60 => Ok(Ttl::Seconds(*i.value() as u64)),
+        Some(Value::Integer(i)) if (60..=crate::commands::MAX_TTL as i64).contains(i.value()) => {
+            Ok(Ttl::Seconds(*i.value() as u64))
+        }
         _ => Err(error(
             shown,
             body,
             at,
-            "default_ttl: expected a whole number of seconds, at least 60 (the Workers KV minimum), or \"none\"",
+            format!(
+                "default_ttl: expected a whole number of seconds from 60 (the Workers KV minimum) to {} (100 years), or \"none\"",
+                crate::commands::MAX_TTL
+            ),
         )),
     }
 }
@@ -720,13 +760,54 @@ pub fn with_namespace(
         return Ok(render(&design));
     };
     let before = parse(raw, shown)?;
+    let mut expected = before.clone();
+    match expected
+        .namespaces
+        .iter_mut()
+        .find(|n| n.binding == want.binding)
+    {
+        Some(ns) => *ns = want.clone(),
+        None => expected.namespaces.push(want.clone()),
+    }
+    // One round of edits at a time: an array gains one element a round, so
+    // each round's places are those of the text it edits.
+    let mut current = raw.to_string();
+    for _ in 0..MAX_ROUNDS {
+        let design = parse(&current, shown)?;
+        if design.namespace(&want.binding) == Some(want) {
+            break;
+        }
+        match edit_round(&current, shown, &design, want)? {
+            Some(next) => current = next,
+            None => break,
+        }
+    }
+    match parse(&current, shown) {
+        Ok(after) if after == expected => Ok(current),
+        _ => Err(BadInput::new(format!(
+            "{shown}: kvgen could not record namespaces.{} in this file without changing the rest of its meaning; edit it by hand, then run `kvgen sync`",
+            want.binding
+        ))),
+    }
+}
+
+/// The most rounds an edit takes: one per element added to an array.
+const MAX_ROUNDS: usize = 64;
+
+/// One round of edits of `raw` towards `want`; None when there is nothing
+/// to do.
+fn edit_round(
+    raw: &str,
+    shown: &str,
+    before: &Design,
+    want: &Namespace,
+) -> Result<Option<String>, BadInput> {
     let text = Text::new(raw);
     let body = text.body;
-    let doc = Document::parse(body).expect("parsed above");
+    let doc = Document::parse(body).expect("parsed by the caller");
     let root = doc.as_table();
     let mut splice = Splice::new();
-    let old = before.namespace(&want.binding);
-    match old {
+    match before.namespace(&want.binding) {
         None => {
             let block = namespace_block(want);
             let text = if body.trim().is_empty() {
@@ -759,34 +840,15 @@ pub fn with_namespace(
         }
     }
     if splice.is_empty() {
-        return Ok(raw.to_string());
+        return Ok(None);
     }
     let edited = splice.apply(body);
-    let mut expected = before.clone();
-    match expected
-        .namespaces
-        .iter_mut()
-        .find(|n| n.binding == want.binding)
-    {
-        Some(ns) => *ns = want.clone(),
-        None => expected.namespaces.push(want.clone()),
-    }
-    let refused = || {
-        BadInput::new(format!(
-            "{shown}: kvgen could not record namespaces.{} in this file without changing the rest of its meaning; edit it by hand, then run `kvgen sync`",
-            want.binding
-        ))
-    };
-    match parse(&edited, shown) {
-        Ok(after) if after == expected => {}
-        _ => return Err(refused()),
-    }
     let mut out = String::with_capacity(edited.len() + 3);
     if text.bom {
         out.push('\u{feff}');
     }
     out.push_str(&edited);
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// Puts the fields of `want` that differ from `old` into the namespace's
@@ -820,8 +882,9 @@ fn edit_fields(
                 if let (Value::Array(array), Some(added)) =
                     (existing, appended(existing, value.as_str()))
                 {
-                    for element in added {
-                        toml_text::push_to_array(splice, body, array, &element);
+                    // One element a round (see `with_namespace`).
+                    if let Some(element) = added.first() {
+                        toml_text::push_to_array(splice, body, array, element);
                     }
                     continue;
                 }
@@ -1008,6 +1071,35 @@ mod tests {
         for (raw, expected) in cases {
             let e = parse(raw, "k").unwrap_err().0;
             assert!(e.starts_with(expected), "{raw:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn several_elements_go_into_a_multi_line_array_without_a_trailing_comma() {
+        let raw = "[namespaces.CACHE]\nmodules = [\n  \"swr\"\n]\nenvs = [\n  \"a\" # first\n]\n";
+        let mut want = parse(raw, "k").unwrap().namespaces[0].clone();
+        want.modules
+            .extend([Module::Aside, Module::Warm, Module::Invalidate]);
+        want.envs.extend(["b".to_string(), "c".to_string()]);
+        let out = with_namespace(Some(raw), "k", &Design::default(), &want).unwrap();
+        assert_eq!(
+            out,
+            "[namespaces.CACHE]\nmodules = [\n  \"swr\",\n  \"aside\",\n  \"warm\",\n  \"invalidate\"\n]\nenvs = [\n  \"a\", # first\n  \"b\",\n  \"c\"\n]\n"
+        );
+    }
+
+    #[test]
+    fn derived_titles_are_valid_titles() {
+        for (binding, title) in [
+            ("USER_CACHE", "user-cache"),
+            ("_FLAGS", "flags"),
+            ("$HOME", "home"),
+            ("_", "kv"),
+            ("$", "kv"),
+            ("A__B", "a--b"),
+        ] {
+            assert_eq!(derived_title(binding), title);
+            assert!(crate::names::namespace(&derived_title(binding)).is_ok());
         }
     }
 

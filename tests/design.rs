@@ -286,7 +286,7 @@ fn unknown_keys_and_invalid_values_are_refused_with_their_place_and_change_nothi
         ),
         (
             "default_ttl = 30",
-            "kvgen.toml:7:15: default_ttl: expected a whole number of seconds, at least 60",
+            "kvgen.toml:7:15: default_ttl: expected a whole number of seconds from 60",
         ),
         (
             "modules = [\"store\", \"nope\"]",
@@ -1325,4 +1325,119 @@ fn a_crlf_checkout_is_upgraded_and_merged_in_its_line_endings() {
     let merged = replace_once(&today, case.middle, &format!("{MINE}{}", case.middle));
     assert_eq!(project.read(case.store), merged.replace('\n', "\r\n"));
     project.kvgen(&["sync"]).assert_all_identical();
+}
+
+// ---------------------------------------------------------------------------
+// 6. Edge cases a review found.
+
+#[test]
+fn sync_check_runs_the_checks_of_a_sync() {
+    let project = Project::copy(SAMPLE);
+    project.kvgen(&["flags"]).assert_code(0);
+    // The module folder moved out of the project, a link left in its place.
+    let outside = tempfile::tempdir().unwrap();
+    let moved = outside.path().join("kv");
+    fs::rename(project.path().join("src/kv"), &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, project.path().join("src/kv")).unwrap();
+    for args in [&["sync"][..], &["sync", "--check"]] {
+        let run = project.kvgen(args);
+        run.assert_code(2);
+        assert!(
+            run.stderr.contains("outside the project"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn sync_takes_no_options_that_change_the_design() {
+    let project = Project::copy(SAMPLE);
+    project.kvgen(&["flags"]).assert_code(0);
+    let before = snapshot(project.path());
+    for option in [
+        &["--env", "staging"][..],
+        &["--dir", "lib"],
+        &["--binding", "X"],
+        &["--all-envs"],
+    ] {
+        let run = project.kvgen(&[&["sync"][..], option].concat());
+        run.assert_code(2);
+        assert!(
+            run.stderr.contains("belong to the commands that change it"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_same_tree(&before, &snapshot(project.path()), "refused");
+}
+
+#[test]
+fn a_binding_whose_title_would_not_be_one_gets_a_valid_title() {
+    let project = Project::copy(SAMPLE);
+    let run = project.kvgen(&["flags", "--binding", "_FLAGS"]);
+    run.assert_code(0);
+    assert!(
+        project
+            .read("kvgen.toml")
+            .contains("[namespaces._FLAGS]\ntitle = \"flags\"\n")
+    );
+    assert!(
+        run.stdout
+            .contains("npx wrangler kv namespace create flags\n"),
+        "{}",
+        run.stdout
+    );
+    // A hand-written one with no title: the printed command is safe too.
+    let design = project.read("kvgen.toml");
+    project.write("kvgen.toml", &format!("{design}\n[namespaces.\"$HOME\"]\n"));
+    let run = project.kvgen(&["sync"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("npx wrangler kv namespace create home\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("$home"), "{}", run.stdout);
+}
+
+#[test]
+fn a_deleted_rust_module_is_not_declared_again() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    project.kvgen(&["cache"]).assert_code(0);
+    fs::remove_file(project.path().join("src/kv/swr.rs")).unwrap();
+    let list = project.read("src/kv/mod.rs").replace("pub mod swr;\n", "");
+    project.write("src/kv/mod.rs", &list);
+    let run = project.kvgen(&["sync"]);
+    run.assert_code(0);
+    assert!(
+        run.statuses()
+            .contains(&("skip".to_string(), "src/kv/swr.rs".to_string())),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(project.read("src/kv/mod.rs"), list);
+    project.kvgen(&["sync", "--check"]).assert_code(0);
+}
+
+#[test]
+fn two_dirs_that_are_one_folder_are_refused() {
+    let project = Project::copy(SAMPLE);
+    project.kvgen(&["flags"]).assert_code(0);
+    std::os::unix::fs::symlink("kv", project.path().join("src/alias")).unwrap();
+    let design = project.read("kvgen.toml");
+    project.write(
+        "kvgen.toml",
+        &format!("{design}\n[namespaces.OTHER]\nmodules = [\"bulk\"]\ndir = \"src/alias\"\n"),
+    );
+    let before = snapshot(project.path());
+    let run = project.kvgen(&["sync"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("are one folder on disk"),
+        "{}",
+        run.stderr
+    );
+    assert_same_tree(&before, &snapshot(project.path()), "refused");
 }

@@ -33,6 +33,9 @@ const RUST_DEPENDENCIES: &[Dependency] = &[
     },
 ];
 
+/// The longest TTL kvgen writes (100 years); longer is `none`.
+pub const MAX_TTL: u64 = 3_153_600_000;
+
 /// `--ttl SECONDS|none`: the default TTL baked into generated modules (3600
 /// when not given); None means no expiry.
 pub fn default_ttl(arg: Option<&str>) -> Result<Option<u64>, BadInput> {
@@ -40,9 +43,9 @@ pub fn default_ttl(arg: Option<&str>) -> Result<Option<u64>, BadInput> {
         None => Ok(Some(3600)),
         Some("none") => Ok(None),
         Some(ttl) => match ttl.parse::<u64>() {
-            Ok(seconds) if seconds >= 60 => Ok(Some(seconds)),
+            Ok(seconds) if (60..=MAX_TTL).contains(&seconds) => Ok(Some(seconds)),
             _ => Err(BadInput::new(format!(
-                "--ttl {}: expected a whole number of seconds, at least 60 (the Workers KV minimum), or `none` for no expiry",
+                "--ttl {}: expected a whole number of seconds from 60 (the Workers KV minimum) to {MAX_TTL} (100 years), or `none` for no expiry",
                 names::show(ttl)
             ))),
         },
@@ -121,9 +124,9 @@ pub struct Prepared {
 }
 
 /// The namespace title the next steps suggest for a binding: `USER_CACHE`
-/// -> `user-cache`.
+/// -> `user-cache` ([`crate::design::derived_title`]).
 pub fn namespace_title(binding: &str) -> String {
-    binding.to_ascii_lowercase().replace('_', "-")
+    crate::design::derived_title(binding)
 }
 
 /// The edit that makes sure a KV binding is in the config.

@@ -613,9 +613,8 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
             .collect();
         if !missing.is_empty() {
             notes.push(format!(
-                "the session module needs SESSION_SECRET, and no local file gives it to wrangler dev yet: `kvgen sync` puts a random one in place ({}); until then `kvgen sync --check` reports {}",
+                "the session module needs SESSION_SECRET, and no local file gives it to wrangler dev yet: `kvgen sync` puts a random one in place ({})",
                 listed(&missing),
-                if missing.len() == 1 { "it" } else { "them" }
             ));
         }
     }

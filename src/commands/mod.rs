@@ -7,6 +7,7 @@ mod create;
 mod export;
 mod flags;
 mod generate;
+pub use generate::MAX_TTL;
 mod init;
 mod session;
 mod sync;

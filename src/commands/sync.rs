@@ -353,10 +353,6 @@ pub fn plan(
         dirs,
         rust,
     } = renderings(&ctx, global, &shown)?;
-    for (dir, (modules, deps)) in &rust {
-        let modules: Vec<&str> = modules.iter().map(String::as_str).collect();
-        generate::rust_wiring(&mut plan, project, dir, &modules, deps)?;
-    }
     for (path, (content, _)) in wanted.iter() {
         bases::plan_file(
             &mut plan,
@@ -368,7 +364,37 @@ pub fn plan(
             &mut next,
         )?;
     }
-    for path in ctx.lock.files.keys().filter(|p| !wanted.contains_key(*p)) {
+    // A module whose file stays deleted is not declared either.
+    for (dir, (modules, deps)) in &rust {
+        let modules: Vec<&str> = modules
+            .iter()
+            .map(String::as_str)
+            .filter(|m| {
+                let path = format!("{dir}/{m}.rs");
+                !plan
+                    .files
+                    .iter()
+                    .any(|f| f.path == path && f.status == Status::Skip)
+            })
+            .collect();
+        generate::rust_wiring(&mut plan, project, dir, &modules, deps)?;
+    }
+    // Only a plain relative path is looked at: kvgen.lock is not trusted
+    // to name files outside the project.
+    let plain = |path: &str| {
+        !path.is_empty()
+            && !path.starts_with('/')
+            && !path.contains('\\')
+            && path
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != "..")
+    };
+    for path in ctx
+        .lock
+        .files
+        .keys()
+        .filter(|p| !wanted.contains_key(*p) && plain(p) && root.join(p).is_file())
+    {
         plan.notes.push(format!(
             "{} is no longer in the design: kvgen left it as it is and no longer tracks it (delete it if nothing uses it)",
             crate::names::show_path(Path::new(path))
@@ -597,6 +623,28 @@ pub(super) fn renderings(
             }
         }
     }
+    // Two folders of the design that are one folder on disk (a link) would
+    // have their files written twice over.
+    let mut real: BTreeMap<std::path::PathBuf, (&str, &str)> = BTreeMap::new();
+    for ns in design.namespaces.iter().filter(|n| !n.modules.is_empty()) {
+        let dir = dirs[&ns.binding].as_str();
+        let Ok(path) = std::fs::canonicalize(project.root.join(dir)) else {
+            continue;
+        };
+        match real.get(&path) {
+            Some((other_dir, other)) if *other_dir != dir => {
+                return Err(BadInput::new(format!(
+                    "{shown}: the module folders of {other} ({other_dir}) and {} ({dir}) are one folder on disk (a link); give both the same `dir`",
+                    ns.binding
+                ))
+                .into());
+            }
+            Some(_) => {}
+            None => {
+                real.insert(path, (dir, ns.binding.as_str()));
+            }
+        }
+    }
     if rust.len() > 1 {
         let dirs: Vec<&str> = rust.keys().map(String::as_str).collect();
         return Err(BadInput::new(format!(
@@ -695,6 +743,12 @@ fn render(
 
 /// `kvgen sync [--check]`.
 pub fn run(cwd: &Path, global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<u8> {
+    if global.dir.is_some() || global.binding.is_some() || global.env.is_some() || global.all_envs {
+        return Err(BadInput::new(
+            "kvgen sync makes the project match kvgen.toml as it is: --dir, --binding, --env and --all-envs belong to the commands that change it (or edit kvgen.toml, then run kvgen sync)",
+        )
+        .into());
+    }
     let check = args.check;
     let global = &GlobalArgs {
         dry_run: global.dry_run || check,
@@ -758,10 +812,22 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<u
     }
     let mut plan = prepared.plan;
     plan.files.sort_by(|a, b| a.path.cmp(&b.path));
+    // The same checks as a sync (every file inside the project, regular).
+    plan.check(true)?;
+    // The session secret for `wrangler dev` lives in a file git ignores, so
+    // a fresh clone (CI) lacks it: not something the repository is out of
+    // date about.
+    let local: Vec<String> = plan
+        .files
+        .iter()
+        .filter(|f| f.status.writes() && crate::plan::is_secret_file(&f.path))
+        .map(|f| super::shown_path(&plan, &f.path))
+        .collect();
     let stale: Vec<(String, Status)> = plan
         .files
         .iter()
         .filter(|f| f.status != Status::Identical && f.status != Status::Skip)
+        .filter(|f| !(f.status.writes() && crate::plan::is_secret_file(&f.path)))
         .map(|f| (super::shown_path(&plan, &f.path), f.status))
         .collect();
     let code = if stale.is_empty() {
@@ -780,6 +846,7 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<u
                 "up_to_date": stale.is_empty(),
                 "exit_code": code,
                 "out_of_date": files,
+                "local_only": local,
             }),
             false,
         )?;
@@ -791,10 +858,16 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<u
             "kvgen.toml, the Wrangler config and the generated code agree: nothing to sync.\n",
         );
     } else {
-        out.push_str("Out of date with kvgen.toml (`kvgen sync` would do this):\n");
+        out.push_str("Out of date with kvgen.toml (run `kvgen sync`):\n");
         for (path, status) in &stale {
             out.push_str(&format!("{:>10}  {path}\n", status.word()));
         }
+    }
+    if !local.is_empty() {
+        out.push_str(&format!(
+            "\nnote: {} would get a SESSION_SECRET for wrangler dev; a local file git does not hold, so not counted (run `kvgen sync` on a machine that runs wrangler dev)\n",
+            local.join(", ")
+        ));
     }
     super::print_report(&out, false);
     Ok(code)
