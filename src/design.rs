@@ -251,6 +251,25 @@ impl Design {
     pub fn namespace(&self, binding: &str) -> Option<&Namespace> {
         self.namespaces.iter().find(|n| n.binding == binding)
     }
+
+    /// Every place (None: the top level) a namespace with the session
+    /// module is bound, once each, in design order: where `wrangler dev`
+    /// needs SESSION_SECRET.
+    pub fn session_targets(&self) -> Vec<Option<String>> {
+        let mut targets: Vec<Option<String>> = Vec::new();
+        for ns in self
+            .namespaces
+            .iter()
+            .filter(|n| n.modules.contains(&Module::Session))
+        {
+            for target in ns.targets() {
+                if !targets.contains(&target) {
+                    targets.push(target);
+                }
+            }
+        }
+        targets
+    }
 }
 
 /// A problem at a place of the file.

@@ -590,18 +590,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     }
     // The session secret for `wrangler dev` is not init's to write (a
     // fresh clone has none): say that `kvgen sync` puts it in place.
-    let mut session_targets: Vec<Option<String>> = Vec::new();
-    for ns in design
-        .namespaces
-        .iter()
-        .filter(|n| n.modules.contains(&Module::Session))
-    {
-        for target in ns.targets() {
-            if !session_targets.contains(&target) {
-                session_targets.push(target);
-            }
-        }
-    }
+    let session_targets = design.session_targets();
     if !session_targets.is_empty() {
         let mut scratch = Plan::default();
         super::session::place(&mut scratch, &project, &session_targets, false)?;

@@ -438,18 +438,7 @@ pub fn plan(
     }
 
     // The session secret for `wrangler dev`, where the design has sessions.
-    let mut session_targets: Vec<Option<String>> = Vec::new();
-    for ns in design
-        .namespaces
-        .iter()
-        .filter(|n| n.modules.contains(&Module::Session))
-    {
-        for target in ns.targets() {
-            if !session_targets.contains(&target) {
-                session_targets.push(target);
-            }
-        }
-    }
+    let session_targets = design.session_targets();
     let secret = if session_targets.is_empty() {
         None
     } else {
