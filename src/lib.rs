@@ -18,6 +18,7 @@ pub mod error;
 pub mod export;
 pub mod export_remote;
 pub mod files;
+pub mod keys;
 pub mod lock;
 pub mod names;
 pub mod plan;

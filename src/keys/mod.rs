@@ -1,0 +1,46 @@
+//! Typed key patterns: the `[namespaces.X.keys.NAME]` and `[types.NAME]`
+//! tables of `kvgen.toml`, as a model the generators of `schema` and
+//! `namespaces` modules (TypeScript and Rust) will read: key patterns read
+//! and checked against the design file's rules (whether two patterns can
+//! produce one key is decided exactly), and the type language read, with
+//! its cycles found. The design reader does not accept these tables yet:
+//! it refuses them until the code they describe is generated.
+
+pub mod pattern;
+pub mod types;
+
+pub use pattern::{KeyPattern, Piece};
+pub use types::{Field, TypeDef, TypeExpr};
+
+/// What a key pattern's values are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueKind {
+    /// Text as it is.
+    String,
+    /// Any JSON value, not validated.
+    Json,
+    /// Raw bytes (ArrayBuffer in TypeScript, `Vec<u8>` in Rust).
+    Bytes,
+    /// A named type of `[types]`: JSON, validated on read and on write.
+    Named(String),
+}
+
+impl ValueKind {
+    pub fn parse(text: &str) -> ValueKind {
+        match text {
+            "string" => ValueKind::String,
+            "json" => ValueKind::Json,
+            "bytes" => ValueKind::Bytes,
+            other => ValueKind::Named(other.to_string()),
+        }
+    }
+
+    pub fn word(&self) -> &str {
+        match self {
+            ValueKind::String => "string",
+            ValueKind::Json => "json",
+            ValueKind::Bytes => "bytes",
+            ValueKind::Named(name) => name,
+        }
+    }
+}

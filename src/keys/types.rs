@@ -1,0 +1,292 @@
+//! The type language of `[types]`: `string`, `number`, `integer`,
+//! `boolean`, `json`, a named type, `T[]`, `T?` on a field, and unions of
+//! string literals (`'draft' | 'published'`).
+
+use super::pattern::is_identifier;
+
+/// A type expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypeExpr {
+    String,
+    /// Any JSON number.
+    Number,
+    /// A JSON number with no fraction (`1.0` is one, `1.5` is not).
+    Integer,
+    Boolean,
+    /// Any JSON value, not validated.
+    Json,
+    /// A type of `[types]`.
+    Named(String),
+    Array(Box<TypeExpr>),
+    /// One of these strings.
+    Literals(Vec<String>),
+}
+
+/// A field of a named type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// An identifier, as the JSON names it.
+    pub name: String,
+    pub ty: TypeExpr,
+    /// `T?`: may be missing (or `null`, read as missing).
+    pub optional: bool,
+}
+
+/// A named type (`[types.NAME]`): its fields in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeDef {
+    pub name: String,
+    pub fields: Vec<Field>,
+}
+
+/// Names a type cannot have: the type language's own words and names the
+/// generated TypeScript or Rust uses or that their standard libraries hold.
+const RESERVED: &[&str] = &[
+    "string",
+    "number",
+    "integer",
+    "boolean",
+    "json",
+    "bytes",
+    "Array",
+    "Object",
+    "String",
+    "Number",
+    "Boolean",
+    "Error",
+    "TypeError",
+    "Promise",
+    "Record",
+    "Map",
+    "Set",
+    "Date",
+    "JSON",
+    "Math",
+    "Symbol",
+    "BigInt",
+    "Function",
+    "ArrayBuffer",
+    "KVNamespace",
+    "SchemaError",
+    "TypedKey",
+    "Option",
+    "Result",
+    "Vec",
+    "Value",
+    "Self",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "Box",
+    "KvStore",
+    "Kv",
+    "Deserialize",
+    "Serialize",
+    "Debug",
+    "Clone",
+    "PartialEq",
+    "Default",
+];
+
+/// Checks a type's name: an identifier starting with an uppercase letter,
+/// not one the generated code or the languages use.
+pub fn check_type_name(name: &str) -> Result<(), String> {
+    if !is_identifier(name) || !name.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return Err(format!(
+            "type {name:?}: a type's name is an identifier starting with an uppercase letter, e.g. Post"
+        ));
+    }
+    if RESERVED.contains(&name) {
+        return Err(format!(
+            "type {name:?}: the name is taken by the type language or the generated code; choose another"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a field's name: an identifier.
+pub fn check_field_name(name: &str) -> Result<(), String> {
+    if !is_identifier(name) {
+        return Err(format!(
+            "field {name:?}: a field's name is an identifier (letters, digits and _, not starting with a digit)"
+        ));
+    }
+    if name == "__proto__" || name == "constructor" || name == "prototype" {
+        return Err(format!(
+            "field {name:?}: JavaScript objects treat this name specially; choose another"
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a field's type: an expression, optionally ending in `?`.
+pub fn parse_field(text: &str) -> Result<(TypeExpr, bool), String> {
+    let text = text.trim();
+    match text.strip_suffix('?') {
+        Some(inner) => Ok((parse(inner)?, true)),
+        None => Ok((parse(text)?, false)),
+    }
+}
+
+/// Reads a type expression (no `?`).
+pub fn parse(text: &str) -> Result<TypeExpr, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("an empty type".to_string());
+    }
+    if text.starts_with(['\'', '"']) || text.contains('|') {
+        let mut literals = Vec::new();
+        for part in text.split('|') {
+            let part = part.trim();
+            let quote = part.chars().next().filter(|c| *c == '\'' || *c == '"');
+            let inner = quote
+                .and_then(|q| part.strip_prefix(q)?.strip_suffix(q))
+                .filter(|inner| {
+                    !inner.contains(['\'', '"', '\\']) && !inner.chars().any(char::is_control)
+                });
+            let Some(inner) = inner else {
+                return Err(format!(
+                    "{part:?} in {text:?}: a union lists quoted strings, e.g. 'draft' | 'published' (no quotes, backslashes or control characters inside)"
+                ));
+            };
+            if literals.iter().any(|l| l == inner) {
+                return Err(format!("{part} appears twice in {text:?}"));
+            }
+            literals.push(inner.to_string());
+        }
+        return Ok(TypeExpr::Literals(literals));
+    }
+    if let Some(inner) = text.strip_suffix("[]") {
+        return Ok(TypeExpr::Array(Box::new(parse(inner)?)));
+    }
+    Ok(match text {
+        "string" => TypeExpr::String,
+        "number" => TypeExpr::Number,
+        "integer" => TypeExpr::Integer,
+        "boolean" => TypeExpr::Boolean,
+        "json" => TypeExpr::Json,
+        "bytes" => {
+            return Err(
+                "bytes is a kind of value, not a field type; use string (e.g. base64)".to_string(),
+            );
+        }
+        name if is_identifier(name) => TypeExpr::Named(name.to_string()),
+        other => {
+            return Err(format!(
+                "{other:?}: expected string, number, integer, boolean, json, a type of [types], T[] or a union of quoted strings"
+            ));
+        }
+    })
+}
+
+impl TypeExpr {
+    /// The named types this expression refers to.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            TypeExpr::Named(name) => vec![name],
+            TypeExpr::Array(inner) => inner.names(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The first cycle among `types` (`A -> B -> A`), when there is one.
+pub fn cycle(types: &[TypeDef]) -> Option<Vec<String>> {
+    fn visit<'a>(
+        name: &'a str,
+        types: &'a [TypeDef],
+        path: &mut Vec<&'a str>,
+        done: &mut Vec<&'a str>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| *n == name) {
+            let mut cycle: Vec<String> = path[at..].iter().map(|s| s.to_string()).collect();
+            cycle.push(name.to_string());
+            return Some(cycle);
+        }
+        if done.contains(&name) {
+            return None;
+        }
+        let def = types.iter().find(|t| t.name == name)?;
+        path.push(name);
+        for field in &def.fields {
+            for next in field.ty.names() {
+                if let Some(cycle) = visit(next, types, path, done) {
+                    return Some(cycle);
+                }
+            }
+        }
+        path.pop();
+        done.push(name);
+        None
+    }
+    let mut done = Vec::new();
+    for def in types {
+        if let Some(cycle) = visit(&def.name, types, &mut Vec::new(), &mut done) {
+            return Some(cycle);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_type_language_reads() {
+        assert_eq!(
+            parse("string[]").unwrap(),
+            TypeExpr::Array(Box::new(TypeExpr::String))
+        );
+        assert_eq!(parse_field("integer?").unwrap(), (TypeExpr::Integer, true));
+        assert_eq!(
+            parse("'draft' | \"published\"").unwrap(),
+            TypeExpr::Literals(vec!["draft".into(), "published".into()])
+        );
+        assert_eq!(
+            parse_field("Author[][]?").unwrap(),
+            (
+                TypeExpr::Array(Box::new(TypeExpr::Array(Box::new(TypeExpr::Named(
+                    "Author".into()
+                ))))),
+                true
+            )
+        );
+        for bad in [
+            "",
+            "strin g",
+            "'a' | b",
+            "'a' | 'a'",
+            "bytes",
+            "'it''s'",
+            "string??",
+        ] {
+            assert!(parse_field(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cycles_are_found() {
+        let def = |name: &str, refs: &[&str]| TypeDef {
+            name: name.into(),
+            fields: refs
+                .iter()
+                .map(|r| Field {
+                    name: r.to_lowercase(),
+                    ty: TypeExpr::Array(Box::new(TypeExpr::Named(r.to_string()))),
+                    optional: true,
+                })
+                .collect(),
+        };
+        assert_eq!(cycle(&[def("A", &["B"]), def("B", &[])]), None);
+        assert_eq!(
+            cycle(&[def("A", &["B"]), def("B", &["A"])]),
+            Some(vec!["A".into(), "B".into(), "A".into()])
+        );
+        assert_eq!(
+            cycle(&[def("Node", &["Node"])]),
+            Some(vec!["Node".into(), "Node".into()])
+        );
+    }
+}
