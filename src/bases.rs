@@ -94,7 +94,7 @@ impl Lock {
         let body = Text::new(raw).body;
         let fail = |line: usize, col: usize, message: &str| {
             BadInput::new(format!(
-                "{shown}:{line}:{col}: {message}; kvgen writes this file: restore it from version control, or delete it (kvgen then treats every generated file as one it has no record of)"
+                "{shown}:{line}:{col}: {message}; kvgen writes this file: restore it from version control (`git checkout -- kvgen.lock`, or after a merge take either side: the next kvgen run rewrites it). Deleting it works too, but then every generated file you edited is a conflict kvgen cannot merge (--force takes kvgen's version)"
             ))
         };
         let file: LockFile<'_> = serde_json::from_str(body).map_err(|e| {
