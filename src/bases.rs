@@ -30,7 +30,7 @@ const VERSION: u32 = 1;
 const MAX_MERGE_BYTES: usize = 1 << 20;
 /// ... or more lines than this in any of the three texts (the largest
 /// generated file has under 2,000), which bounds the time a merge takes.
-const MAX_MERGE_LINES: usize = 10_000;
+const MAX_MERGE_LINES: usize = 4_000;
 
 /// Whether the three texts of a merge are small enough to merge.
 fn mergeable(texts: [&str; 3]) -> bool {
@@ -253,7 +253,16 @@ pub fn plan_file(
             Some("has conflict markers (<<<<<<<, =======, >>>>>>>) from an earlier merge: resolve them, then run kvgen again (--force takes kvgen's version)".to_string()),
         ),
         Some(ours) => {
-            let base = recorded.and_then(Entry::verified_base);
+            // A recorded base that is kvgen's rendering as it is now is
+            // trusted even when its hash was damaged (it is what kvgen
+            // makes); any other base only when its hash holds.
+            let base = recorded.and_then(|e| {
+                if e.base == theirs {
+                    Some(e.base.as_str())
+                } else {
+                    e.verified_base()
+                }
+            });
             let crlf = crate::text::uses_crlf(ours);
             let ours_lf = if crlf {
                 ours.replace("\r\n", "\n")
@@ -285,10 +294,7 @@ pub fn plan_file(
                     }),
                 ),
                 Some(base) if ours_lf == base => (Status::Update, in_ours_style(&theirs), None),
-                Some(base) if base == theirs => {
-                    record = recorded.cloned();
-                    (Status::Identical, ours.to_string(), None)
-                }
+                Some(base) if base == theirs => (Status::Identical, ours.to_string(), None),
                 Some(base) => {
                     if !mergeable([base, &ours_lf, &theirs]) {
                         (

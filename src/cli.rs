@@ -284,7 +284,7 @@ pub struct CacheArgs {
     /// The patterns to generate [default: all five].
     #[arg(value_enum, value_name = "PATTERN")]
     pub patterns: Vec<Pattern>,
-    /// Default expiry of cached values, in seconds (at least 60), or `none`
+    /// Default expiry of cached values, in seconds (from 60 to 3153600000, 100 years), or `none`
     /// for no expiry; baked into the modules [default: 3600].
     #[arg(long, value_name = "SECONDS|none")]
     pub ttl: Option<String>,
@@ -309,7 +309,7 @@ pub struct CreateArgs {
     /// The id of the namespace used by `wrangler dev --remote` [default: none].
     #[arg(long, value_name = "ID")]
     pub preview_id: Option<String>,
-    /// Default expiry of stored values, in seconds (at least 60), or `none`
+    /// Default expiry of stored values, in seconds (from 60 to 3153600000, 100 years), or `none`
     /// for no expiry; baked into the generated store [default: 3600].
     #[arg(long, value_name = "SECONDS|none")]
     pub ttl: Option<String>,

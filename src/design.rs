@@ -791,7 +791,9 @@ pub fn with_namespace(
     // One round of edits at a time: an array gains one element a round, so
     // each round's places are those of the text it edits.
     let mut current = raw.to_string();
-    for _ in 0..MAX_ROUNDS {
+    // A round per element added to an array, and one for the rest.
+    let rounds = want.envs.len() + want.modules.len() + 2;
+    for _ in 0..rounds {
         let design = parse(&current, shown)?;
         if design.namespace(&want.binding) == Some(want) {
             break;
@@ -809,9 +811,6 @@ pub fn with_namespace(
         ))),
     }
 }
-
-/// The most rounds an edit takes: one per element added to an array.
-const MAX_ROUNDS: usize = 64;
 
 /// One round of edits of `raw` towards `want`; None when there is nothing
 /// to do.

@@ -1441,3 +1441,54 @@ fn two_dirs_that_are_one_folder_are_refused() {
     );
     assert_same_tree(&before, &snapshot(project.path()), "refused");
 }
+
+#[test]
+fn dirs_that_are_one_folder_through_a_linked_parent_are_refused() {
+    let project = Project::copy(SAMPLE);
+    std::os::unix::fs::symlink("src", project.path().join("lib")).unwrap();
+    project.write(
+        "kvgen.toml",
+        "[namespaces.CACHE]\nmodules = [\"swr\"]\ndir = \"src/kv\"\n\n[namespaces.FLAGS]\nmodules = [\"flags\"]\ndir = \"lib/kv\"\n",
+    );
+    let before = snapshot(project.path());
+    let run = project.kvgen(&["sync"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("are one folder on disk"),
+        "{}",
+        run.stderr
+    );
+    assert_same_tree(&before, &snapshot(project.path()), "refused");
+}
+
+#[test]
+fn many_environments_are_added_to_an_existing_list() {
+    let project = Project::copy(SAMPLE);
+    project
+        .kvgen(&["cache", "swr", "--env", "s"])
+        .assert_code(0);
+    let names: Vec<String> = (0..70).map(|i| format!("e{i}")).collect();
+    project
+        .kvgen(&["cache", "swr", "--env", &names.join(",")])
+        .assert_code(0);
+    let design = project.read("kvgen.toml");
+    assert!(design.contains("\"s\", \"e0\""), "{design}");
+    assert!(design.contains("\"e69\"]"), "{design}");
+    project.kvgen(&["sync", "--check"]).assert_code(0);
+}
+
+#[test]
+fn a_damaged_hash_of_an_edited_file_is_repaired_and_the_edit_kept() {
+    let project = Project::copy(SAMPLE);
+    project.kvgen(&["cache", "swr"]).assert_code(0);
+    let good = project.read("kvgen.lock");
+    let lock = kvgen::bases::Lock::parse(&good, "kvgen.lock").unwrap();
+    let sha = &lock.files["src/kv/swr.ts"].sha256;
+    project.write("kvgen.lock", &good.replace(sha.as_str(), &"0".repeat(64)));
+    let edited = format!("{}// mine\n", project.read("src/kv/swr.ts"));
+    project.write("src/kv/swr.ts", &edited);
+    let run = project.kvgen(&["sync"]);
+    run.assert_code(0);
+    assert_eq!(project.read("src/kv/swr.ts"), edited);
+    assert_eq!(project.read("kvgen.lock"), good);
+}

@@ -617,7 +617,7 @@ pub(super) fn renderings(
     let mut real: BTreeMap<std::path::PathBuf, (&str, &str)> = BTreeMap::new();
     for ns in design.namespaces.iter().filter(|n| !n.modules.is_empty()) {
         let dir = dirs[&ns.binding].as_str();
-        let Ok(path) = std::fs::canonicalize(project.root.join(dir)) else {
+        let Some(path) = real_path(&project.root.join(dir)) else {
             continue;
         };
         match real.get(&path) {
@@ -647,6 +647,20 @@ pub(super) fn renderings(
         dirs,
         rust,
     })
+}
+
+/// The real path of `path`, which need not exist yet: its nearest existing
+/// folder with links resolved, then the rest.
+fn real_path(path: &Path) -> Option<std::path::PathBuf> {
+    let mut rest = Vec::new();
+    let mut at = path;
+    loop {
+        if let Ok(real) = std::fs::canonicalize(at) {
+            return Some(rest.iter().rev().fold(real, |p, part| p.join(part)));
+        }
+        rest.push(at.file_name()?.to_os_string());
+        at = at.parent()?;
+    }
 }
 
 /// What differs between two namespaces that render one file differently.
