@@ -28,7 +28,8 @@ fi
 peak_kb=$(/usr/bin/time -f '%M' "$bin" "${args[@]}" 2>&1 >/dev/null | tail -1)
 echo "kvgen create demo --dry-run: median ${median_ms} ms over ${runs} runs, peak RSS ${peak_kb} KiB"
 
-# The same command writing its files (a fresh copy of the sample each run):
+# The same command writing its files, kvgen.toml and kvgen.lock among them
+# (a fresh copy of the sample each run):
 # staging, the journal, the lock and the renames included.
 if command -v hyperfine >/dev/null 2>&1; then
   work=target/bench-create-work
@@ -36,5 +37,5 @@ if command -v hyperfine >/dev/null 2>&1; then
     --prepare "sh -c 'rm -rf $work && cp -r examples/hello-worker $work'" \
     "$bin -C $work create demo" >/dev/null
   write_ms=$(python3 -c 'import json; r = json.load(open("target/bench-create-write.json"))["results"][0]; print("%.2f" % (r["median"] * 1000))')
-  echo "kvgen create demo (writing 5 files): median ${write_ms} ms"
+  echo "kvgen create demo (writing 7 files): median ${write_ms} ms"
 fi
