@@ -80,6 +80,18 @@ pub struct Lock {
 }
 
 impl Lock {
+    /// A lock that records `design`'s bindings and no file yet.
+    pub fn for_design(design: &crate::design::Design) -> Lock {
+        Lock {
+            bindings: design
+                .namespaces
+                .iter()
+                .map(|n| n.binding.clone())
+                .collect(),
+            ..Lock::default()
+        }
+    }
+
     /// Reads the lock of the project at `root`; a missing lock is empty.
     pub fn read(root: &Path) -> anyhow::Result<(Option<String>, Lock)> {
         let raw = read_text(&root.join(FILE), FILE)?;

@@ -505,14 +505,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     };
     let rendered = sync::renderings(&ctx, global, &shown_design)?.files;
     let project = ctx.project;
-    let mut lock = Lock {
-        bindings: design
-            .namespaces
-            .iter()
-            .map(|n| n.binding.clone())
-            .collect(),
-        ..Lock::default()
-    };
+    let mut lock = Lock::for_design(&design);
     let mut plan = Plan::default();
     let mut edited: Vec<String> = Vec::new();
     let mut missing: Vec<String> = Vec::new();

@@ -340,14 +340,7 @@ pub fn plan(
     let config = generate::edit_config(&mut plan, project, &edits)?;
 
     // The modules, one rendering per file however many namespaces want it.
-    let mut next = Lock {
-        bindings: design
-            .namespaces
-            .iter()
-            .map(|n| n.binding.clone())
-            .collect(),
-        ..Lock::default()
-    };
+    let mut next = Lock::for_design(&design);
     let Renderings {
         files: wanted,
         dirs,
