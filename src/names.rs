@@ -93,7 +93,7 @@ const JS_RESERVED: &[&str] = &[
 /// would be shadowed by, or would shadow, that member: `env.__proto__` is the
 /// prototype, not a KV namespace, and Wrangler's own lookups of `env.NAME`
 /// in the config would find the member when the environment is missing.
-const OBJECT_PROTOTYPE: &[&str] = &[
+pub(crate) const OBJECT_PROTOTYPE: &[&str] = &[
     "__defineGetter__",
     "__defineSetter__",
     "__lookupGetter__",

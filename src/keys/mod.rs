@@ -2,11 +2,16 @@
 //! tables of `kvgen.toml`, as a model the generators of `schema` and
 //! `namespaces` modules (TypeScript and Rust) will read: key patterns read
 //! and checked against the design file's rules (whether two patterns can
-//! produce one key is decided exactly), and the type language read, with
-//! its cycles found. The design reader does not accept these tables yet:
-//! it refuses them until the code they describe is generated.
+//! produce one key is decided exactly), the type language read, with its
+//! cycles found, and the `schema` modules of both languages generated from
+//! it ([`ts_schema`], [`rust_schema`]), which accept and refuse the same
+//! JSON (tests/fixtures/keys/schema-vectors.json). The design reader does
+//! not accept these tables yet: it refuses them until the `namespaces`
+//! modules are generated too.
 
 pub mod pattern;
+pub mod rust_schema;
+pub mod ts_schema;
 pub mod types;
 
 pub use pattern::{KeyPattern, Piece};

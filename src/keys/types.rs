@@ -117,6 +117,13 @@ pub fn check_field_name(name: &str) -> Result<(), String> {
             "field {name:?}: JavaScript objects treat this name specially; choose another"
         ));
     }
+    // Every JavaScript object has these (from Object.prototype), so a
+    // TypeScript interface with such a field of another type cannot be met.
+    if crate::names::OBJECT_PROTOTYPE.contains(&name) {
+        return Err(format!(
+            "field {name:?}: every JavaScript object has a {name} method, so TypeScript cannot type this field; choose another"
+        ));
+    }
     Ok(())
 }
 
@@ -263,6 +270,22 @@ mod tests {
             "string??",
         ] {
             assert!(parse_field(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn field_names_javascript_objects_hold_are_refused() {
+        for bad in [
+            "__proto__",
+            "constructor",
+            "toString",
+            "valueOf",
+            "hasOwnProperty",
+        ] {
+            assert!(check_field_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["key", "path", "value", "length", "to_string", "type"] {
+            assert!(check_field_name(good).is_ok(), "{good:?}");
         }
     }
 
