@@ -12,7 +12,6 @@ use std::process::Command;
 
 use common::node::{node_workspace, repo, run, skipped, tool};
 use kvgen::keys::ts_schema::schema_ts;
-use kvgen::keys::types::{Field, TypeDef, parse_field};
 
 const DRIVER: &str = r#"import { readFileSync } from "node:fs";
 import * as schema from "./out/schema.js";
@@ -91,40 +90,10 @@ if (!(bare instanceof schema.SchemaError) || "key" in bare || bare.message !== "
 console.log(JSON.stringify({ checked, failures }));
 "#;
 
-fn vectors() -> serde_json::Value {
-    let path = repo().join("tests/fixtures/keys/schema-vectors.json");
-    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn types(vectors: &serde_json::Value) -> Vec<TypeDef> {
-    vectors["types"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(name, fields)| TypeDef {
-            name: name.clone(),
-            fields: fields
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(field, text)| {
-                    let (ty, optional) = parse_field(text.as_str().unwrap())
-                        .unwrap_or_else(|e| panic!("{name}.{field}: {e}"));
-                    Field {
-                        name: field.clone(),
-                        ty,
-                        optional,
-                    }
-                })
-                .collect(),
-        })
-        .collect()
-}
-
 #[test]
 fn keys_schema_vectors_are_well_formed() {
-    let vectors = vectors();
-    let types = types(&vectors);
+    let vectors = common::schema_vectors();
+    let types = common::vector_types(&vectors);
     let cases = vectors["cases"].as_array().unwrap();
     assert!(cases.len() >= 40);
     for case in cases {
@@ -143,9 +112,13 @@ fn keys_schema_ts_runs_the_vectors() {
         return;
     }
     node_workspace();
-    let vectors = vectors();
+    let vectors = common::schema_vectors();
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("schema.ts"), schema_ts(&types(&vectors))).unwrap();
+    fs::write(
+        dir.path().join("schema.ts"),
+        schema_ts(&common::vector_types(&vectors)),
+    )
+    .unwrap();
     fs::write(dir.path().join("run.mjs"), DRIVER).unwrap();
     fs::write(
         dir.path().join("package.json"),

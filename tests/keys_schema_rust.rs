@@ -186,35 +186,6 @@ fn edge_types() -> Vec<TypeDef> {
     ]
 }
 
-fn vectors() -> serde_json::Value {
-    let path = repo().join("tests/fixtures/keys/schema-vectors.json");
-    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn types(vectors: &serde_json::Value) -> Vec<TypeDef> {
-    vectors["types"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(name, fields)| TypeDef {
-            name: name.clone(),
-            fields: fields
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(field, text)| {
-                    let (ty, optional) = parse_field(text.as_str().unwrap()).unwrap();
-                    Field {
-                        name: field.clone(),
-                        ty,
-                        optional,
-                    }
-                })
-                .collect(),
-        })
-        .collect()
-}
-
 /// `parse(ty, value)`: the read value serialized, and whether reading that
 /// gives the same struct again.
 fn dispatch(types: &[TypeDef]) -> String {
@@ -262,8 +233,8 @@ fn cargo(project: &Path, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn keys_schema_rust_runs_the_vectors() {
-    let vectors = vectors();
-    let types = types(&vectors);
+    let vectors = common::schema_vectors();
+    let types = common::vector_types(&vectors);
     let project = crate_dir().join("crate");
     fs::create_dir_all(project.join("src")).unwrap();
     fs::write(

@@ -580,23 +580,10 @@ pub fn schema_rs(types: &[TypeDef]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::types::{Field, parse_field};
+    use crate::keys::types::Field;
 
     fn def(name: &str, fields: &[(&str, &str)]) -> TypeDef {
-        TypeDef {
-            name: name.into(),
-            fields: fields
-                .iter()
-                .map(|(field, text)| {
-                    let (ty, optional) = parse_field(text).unwrap();
-                    Field {
-                        name: field.to_string(),
-                        ty,
-                        optional,
-                    }
-                })
-                .collect(),
-        }
+        TypeDef::parse(name, fields).unwrap()
     }
 
     fn sample() -> Vec<TypeDef> {

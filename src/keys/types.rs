@@ -39,6 +39,31 @@ pub struct TypeDef {
     pub fields: Vec<Field>,
 }
 
+impl TypeDef {
+    /// A type from its name and its fields as `kvgen.toml` writes them
+    /// (`("tags", "string[]")`, `("views", "integer?")`), each field's name
+    /// and type checked.
+    pub fn parse(name: &str, fields: &[(&str, &str)]) -> Result<TypeDef, String> {
+        let fields = fields
+            .iter()
+            .map(|(field, text)| {
+                check_field_name(field)?;
+                let (ty, optional) =
+                    parse_field(text).map_err(|e| format!("{name}.{field}: {e}"))?;
+                Ok(Field {
+                    name: field.to_string(),
+                    ty,
+                    optional,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(TypeDef {
+            name: name.to_string(),
+            fields,
+        })
+    }
+}
+
 /// Names a type cannot have: the type language's own words and names the
 /// generated TypeScript or Rust uses or that their standard libraries hold.
 const RESERVED: &[&str] = &[

@@ -255,3 +255,28 @@ pub fn assert_same_tree(
         );
     }
 }
+
+/// The shared vectors of typed keys (tests/fixtures/keys/schema-vectors.json).
+pub fn schema_vectors() -> serde_json::Value {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keys/schema-vectors.json");
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The types of the shared vectors.
+pub fn vector_types(vectors: &serde_json::Value) -> Vec<kvgen::keys::TypeDef> {
+    vectors["types"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, fields)| {
+            let fields: Vec<(&str, &str)> = fields
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(field, text)| (field.as_str(), text.as_str().unwrap()))
+                .collect();
+            kvgen::keys::TypeDef::parse(name, &fields).unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect()
+}
