@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use common::{Project, Run, assert_same_tree, snapshot};
 
 const SAMPLE: &str = "examples/hello-worker";
@@ -51,18 +50,7 @@ fn assert_same_contents(
 /// Runs kvgen in the project with `KVGEN_TEMPLATES_DIR=templates`: the
 /// template set of an earlier kvgen.
 fn kvgen_with_templates(project: &Project, templates: &Path, args: &[&str]) -> Run {
-    let output = Command::cargo_bin("kvgen")
-        .unwrap()
-        .current_dir(project.path())
-        .env("KVGEN_TEMPLATES_DIR", templates)
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: output.status.code().unwrap(),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
+    project.kvgen_with(args, b"", &[("KVGEN_TEMPLATES_DIR", templates)])
 }
 
 /// The notes of a report (`note: …` paragraphs, on one line each here).

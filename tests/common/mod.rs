@@ -64,13 +64,17 @@ impl Project {
 
     /// Runs kvgen with `input` on its standard input.
     pub fn kvgen_with_input(&self, args: &[&str], input: &[u8]) -> Run {
-        let output = Command::cargo_bin("kvgen")
-            .unwrap()
-            .current_dir(self.path())
-            .args(args)
-            .write_stdin(input.to_vec())
-            .output()
-            .unwrap();
+        self.kvgen_with(args, input, &[])
+    }
+
+    /// Runs kvgen with `input` on its standard input and `vars` set.
+    pub fn kvgen_with(&self, args: &[&str], input: &[u8], vars: &[(&str, &Path)]) -> Run {
+        let mut command = Command::cargo_bin("kvgen").unwrap();
+        command.current_dir(self.path()).args(args);
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        let output = command.write_stdin(input.to_vec()).output().unwrap();
         Run {
             code: output.status.code().unwrap(),
             stdout: String::from_utf8(output.stdout).unwrap(),
