@@ -303,7 +303,7 @@ pub fn binding_next_steps(
     title: &str,
 ) -> Vec<String> {
     let Prepared { project, envs, .. } = prepared;
-    let mut steps = namespace_steps(prepared, global, binding, title);
+    let mut steps = namespace_steps(prepared, &prepared.envs, global, binding, title);
     if let Some(existing) = reusable_binding(project, envs, binding) {
         // The same run otherwise: where its modules went and their language.
         let lang = global.lang.map(|lang| match lang {
@@ -348,16 +348,17 @@ pub fn binding_next_steps(
     steps
 }
 
-/// `wrangler kv namespace create TITLE` for each place of the run whose
-/// binding (in the edited config) has no id.
+/// `wrangler kv namespace create TITLE` for each of `envs` whose binding
+/// (in the edited config) has no id.
 pub fn namespace_steps(
     prepared: &Prepared,
+    envs: &[Option<String>],
     global: &GlobalArgs,
     binding: &str,
     title: &str,
 ) -> Vec<String> {
     let mut steps = Vec::new();
-    for env in &prepared.envs {
+    for env in envs {
         let env = env.as_deref();
         let has_id = config::kv_namespaces(prepared.project.format, &prepared.config, env)
             .ok()

@@ -759,18 +759,9 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<u
     } = plan(cwd, global, ctx, None)?;
     let mut steps = Vec::new();
     for ns in &design.namespaces {
-        let prepared_ns = Prepared {
-            project: prepared.project.clone(),
-            dir: prepared.dir.clone(),
-            plan: Plan {
-                header: prepared.plan.header.clone(),
-                ..Plan::default()
-            },
-            config: prepared.config.clone(),
-            envs: ns.targets(),
-        };
         steps.extend(generate::namespace_steps(
-            &prepared_ns,
+            &prepared,
+            &ns.targets(),
             global,
             &ns.binding,
             &ns.title(),
