@@ -177,6 +177,8 @@ pub struct Namespace {
     pub cron: Option<String>,
     /// The session cookie's name.
     pub cookie: Option<String>,
+    /// Typed key patterns, in file order.
+    pub keys: Vec<crate::keys::KeyPattern>,
 }
 
 impl Namespace {
@@ -192,6 +194,7 @@ impl Namespace {
             dir: None,
             cron: None,
             cookie: None,
+            keys: Vec::new(),
         }
     }
 
@@ -245,6 +248,10 @@ pub struct Design {
     pub dir: Option<String>,
     /// In file order.
     pub namespaces: Vec<Namespace>,
+    /// `[types]`, in file order.
+    pub types: Vec<crate::keys::TypeDef>,
+    /// What is allowed but worth saying (overlapping listing prefixes).
+    pub warnings: Vec<String>,
 }
 
 impl Design {
@@ -335,12 +342,13 @@ pub fn parse(raw: &str, shown: &str) -> Result<Design, BadInput> {
                 }
             }
             "types" => {
-                return Err(error(
-                    shown,
-                    body,
-                    at,
-                    "`types` describe the values of typed key patterns, which this version of kvgen does not generate yet",
-                ));
+                let table = item
+                    .as_table_like()
+                    .ok_or_else(|| error(shown, body, at, "`types` is not a table"))?;
+                for (name, item) in table.iter() {
+                    let at = key_at(table, name);
+                    design.types.push(read_type(shown, body, name, item, at)?);
+                }
             }
             other => {
                 return Err(error(
@@ -355,6 +363,7 @@ pub fn parse(raw: &str, shown: &str) -> Result<Design, BadInput> {
             }
         }
     }
+    check_keys(shown, body, &doc, &mut design)?;
     Ok(design)
 }
 
@@ -557,12 +566,13 @@ fn read_namespace(
                 ns.cookie = Some(name.to_string());
             }
             "keys" => {
-                return Err(error(
-                    shown,
-                    body,
-                    key_at(table, key),
-                    "key patterns (`keys`) come with typed keys, which this version of kvgen does not generate yet",
-                ));
+                let keys = item.as_table_like().ok_or_else(|| {
+                    error(shown, body, key_at(table, key), "`keys` is not a table")
+                })?;
+                for (name, item) in keys.iter() {
+                    let at = key_at(keys, name);
+                    ns.keys.push(read_key(shown, body, name, item, at)?);
+                }
             }
             other => {
                 return Err(error(
@@ -629,6 +639,259 @@ fn read_namespace(
     }
     let _ = modules_at;
     Ok(ns)
+}
+
+/// A `[types.NAME]` table: each field's value is a type expression.
+fn read_type(
+    shown: &str,
+    body: &str,
+    name: &str,
+    item: &Item,
+    at: usize,
+) -> Result<crate::keys::TypeDef, BadInput> {
+    use crate::keys::types;
+    types::check_type_name(name).map_err(|e| error(shown, body, at, e))?;
+    let table = item
+        .as_table_like()
+        .ok_or_else(|| error(shown, body, at, format!("`types.{name}` is not a table")))?;
+    let mut fields = Vec::new();
+    for (field, item) in table.iter() {
+        let key_place = key_at(table, field);
+        types::check_field_name(field)
+            .map_err(|e| error(shown, body, key_place, format!("types.{name}: {e}")))?;
+        let place = item_at(item).unwrap_or(key_place);
+        let text = string(shown, body, item, place, field)?;
+        let (ty, optional) = types::parse_field(text)
+            .map_err(|e| error(shown, body, place, format!("types.{name}.{field}: {e}")))?;
+        fields.push(crate::keys::Field {
+            name: field.to_string(),
+            ty,
+            optional,
+        });
+    }
+    Ok(crate::keys::TypeDef {
+        name: name.to_string(),
+        fields,
+    })
+}
+
+const KEY_FIELDS: &str = "pattern, value, ttl, cache_ttl, about";
+
+/// A `[namespaces.X.keys.NAME]` table.
+fn read_key(
+    shown: &str,
+    body: &str,
+    name: &str,
+    item: &Item,
+    at: usize,
+) -> Result<crate::keys::KeyPattern, BadInput> {
+    use crate::keys::{KeyPattern, ValueKind, pattern};
+    if !pattern::is_identifier(name) {
+        return Err(error(
+            shown,
+            body,
+            at,
+            format!(
+                "key {name:?}: a key pattern's name is an identifier (letters, digits and _, not starting with a digit)"
+            ),
+        ));
+    }
+    let table = item
+        .as_table_like()
+        .ok_or_else(|| error(shown, body, at, format!("`keys.{name}` is not a table")))?;
+    let mut key = KeyPattern {
+        name: name.to_string(),
+        pattern: String::new(),
+        pieces: Vec::new(),
+        value: ValueKind::Json,
+        ttl: None,
+        cache_ttl: None,
+        about: None,
+    };
+    let mut has_pattern = false;
+    for (field, item) in table.iter() {
+        let place = item_at(item).unwrap_or_else(|| key_at(table, field));
+        match field {
+            "pattern" => {
+                let text = string(shown, body, item, place, field)?;
+                key.pieces = pattern::parse(text)
+                    .map_err(|e| error(shown, body, place, format!("keys.{name}.pattern: {e}")))?;
+                key.pattern = text.to_string();
+                has_pattern = true;
+            }
+            "value" => {
+                let text = string(shown, body, item, place, field)?;
+                key.value = ValueKind::parse(text);
+                if let ValueKind::Named(type_name) = &key.value
+                    && !pattern::is_identifier(type_name)
+                {
+                    return Err(error(
+                        shown,
+                        body,
+                        place,
+                        format!(
+                            "keys.{name}.value = {}: expected a type of [types], or \"string\", \"json\" or \"bytes\"",
+                            crate::names::show(text)
+                        ),
+                    ));
+                }
+            }
+            "ttl" => key.ttl = Some(read_ttl(shown, body, item, place)?),
+            "cache_ttl" => match item.as_integer() {
+                Some(s) if s >= 30 => key.cache_ttl = Some(s as u64),
+                _ => {
+                    return Err(error(
+                        shown,
+                        body,
+                        place,
+                        "cache_ttl: expected a whole number of seconds, at least 30 (the Workers KV minimum)",
+                    ));
+                }
+            },
+            "about" => {
+                let text = string(shown, body, item, place, field)?;
+                if text.chars().any(char::is_control) {
+                    return Err(error(
+                        shown,
+                        body,
+                        place,
+                        "about: one line of text, no control characters",
+                    ));
+                }
+                key.about = Some(text.to_string());
+            }
+            other => {
+                return Err(error(
+                    shown,
+                    body,
+                    key_at(table, other),
+                    format!(
+                        "unknown key {} in keys.{name}: a key pattern has {KEY_FIELDS}",
+                        crate::names::show(other)
+                    ),
+                ));
+            }
+        }
+    }
+    if !has_pattern {
+        return Err(error(
+            shown,
+            body,
+            at,
+            format!("keys.{name} has no `pattern`"),
+        ));
+    }
+    Ok(key)
+}
+
+/// The rules across tables: every type named exists, no type contains
+/// itself, no two patterns of a namespace can produce one key; patterns
+/// whose listing prefixes overlap are a warning.
+fn check_keys(
+    shown: &str,
+    body: &str,
+    doc: &Document<&str>,
+    design: &mut Design,
+) -> Result<(), BadInput> {
+    let root = doc.as_table();
+    let type_at = |name: &str| {
+        root.get("types")
+            .and_then(Item::as_table_like)
+            .map_or(0, |t| key_at(t, name))
+    };
+    let key_table = |binding: &str| {
+        root.get("namespaces")
+            .and_then(Item::as_table_like)
+            .and_then(|t| t.get(binding))
+            .and_then(Item::as_table_like)
+            .and_then(|t| t.get("keys"))
+            .and_then(Item::as_table_like)
+    };
+    let known = |name: &str| design.types.iter().any(|t| t.name == name);
+    for def in &design.types {
+        for field in &def.fields {
+            for name in field.ty.names() {
+                if !known(name) {
+                    let place = root
+                        .get("types")
+                        .and_then(Item::as_table_like)
+                        .and_then(|t| t.get(&def.name))
+                        .and_then(Item::as_table_like)
+                        .and_then(|t| t.get(&field.name))
+                        .and_then(item_at)
+                        .unwrap_or(type_at(&def.name));
+                    return Err(error(
+                        shown,
+                        body,
+                        place,
+                        format!(
+                            "types.{}.{}: no type {name:?} in [types]",
+                            def.name, field.name
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(cycle) = crate::keys::types::cycle(&design.types) {
+        return Err(error(
+            shown,
+            body,
+            type_at(&cycle[0]),
+            format!(
+                "types {} contain themselves, so no value could ever be complete; break the cycle",
+                cycle.join(" -> ")
+            ),
+        ));
+    }
+    let mut warnings = Vec::new();
+    for ns in &design.namespaces {
+        let table = key_table(&ns.binding);
+        let place = |name: &str, field: &str| {
+            table
+                .and_then(|t| t.get(name))
+                .and_then(Item::as_table_like)
+                .and_then(|t| t.get(field))
+                .and_then(item_at)
+                .unwrap_or_else(|| table.map_or(0, |t| key_at(t, name)))
+        };
+        for key in &ns.keys {
+            if let crate::keys::ValueKind::Named(name) = &key.value
+                && !known(name)
+            {
+                return Err(error(
+                    shown,
+                    body,
+                    place(&key.name, "value"),
+                    format!("keys.{}.value: no type {name:?} in [types]", key.name),
+                ));
+            }
+        }
+        for (i, a) in ns.keys.iter().enumerate() {
+            for b in &ns.keys[i + 1..] {
+                if crate::keys::pattern::can_collide(&a.pieces, &b.pieces) {
+                    return Err(error(
+                        shown,
+                        body,
+                        place(&b.name, "pattern"),
+                        format!(
+                            "namespaces.{}: patterns {:?} ({}) and {:?} ({}) can produce the same key, so a read could not tell which value it holds; make a literal part differ",
+                            ns.binding, a.pattern, a.name, b.pattern, b.name
+                        ),
+                    ));
+                }
+                let (pa, pb) = (a.list_prefix(), b.list_prefix());
+                if pa.starts_with(&pb) || pb.starts_with(&pa) {
+                    warnings.push(format!(
+                        "namespaces.{}: the listing prefixes of {:?} ({}) and {:?} ({}) overlap: each one's list() reads the other's keys too and keeps only the names that match its own pattern",
+                        ns.binding, a.pattern, a.name, b.pattern, b.name
+                    ));
+                }
+            }
+        }
+    }
+    design.warnings = warnings;
+    Ok(())
 }
 
 fn read_ttl(shown: &str, body: &str, item: &Item, at: usize) -> Result<Ttl, BadInput> {
@@ -773,7 +1036,7 @@ pub fn with_namespace(
         let mut design = Design {
             lang: settings.lang,
             dir: settings.dir.clone(),
-            namespaces: Vec::new(),
+            ..Design::default()
         };
         design.namespaces.push(want.clone());
         return Ok(render(&design));
@@ -1002,6 +1265,7 @@ mod tests {
             lang: Some(Lang::Ts),
             dir: Some("src/kv".into()),
             namespaces: vec![cache()],
+            ..Design::default()
         };
         let text = render(&design);
         assert_eq!(parse(&text, "kvgen.toml").unwrap(), design);
@@ -1077,8 +1341,33 @@ mod tests {
             ("[kvgen]\ndir = \"../x\"\n", "k:2:7: dir"),
             ("[extra]\n", "k:1:2: unknown table"),
             (
-                "[namespaces.A.keys.user]\npattern = \"user:{id}\"\n",
-                "k:1:15: key patterns",
+                "[namespaces.A.keys.user]\npattern = \"user:{id}{x}\"\n",
+                "k:2:11: keys.user.pattern: {x} follows another param",
+            ),
+            (
+                "[namespaces.A.keys.user]\npattern = \"u:{id}\"\ncache_ttl = 10\n",
+                "k:3:13: cache_ttl",
+            ),
+            (
+                "[namespaces.A.keys.user]\npattern = \"u:{id}\"\nvalue = \"User\"\n",
+                "k:3:9: keys.user.value: no type \"User\"",
+            ),
+            (
+                "[namespaces.A.keys.a]\npattern = \"u:{id}\"\n[namespaces.A.keys.b]\npattern = \"u:{name}\"\n",
+                "k:4:11: namespaces.A: patterns \"u:{id}\" (a) and \"u:{name}\" (b) can produce the same key",
+            ),
+            (
+                "[types.A]\nb = \"B\"\n[types.B]\na = \"A[]?\"\n",
+                "k:1:8: types A -> B -> A contain themselves",
+            ),
+            (
+                "[types.A]\nb = \"Nope\"\n",
+                "k:2:5: types.A.b: no type \"Nope\"",
+            ),
+            ("[types.post]\nid = \"string\"\n", "k:1:8: type \"post\""),
+            (
+                "[types.Post]\nid = \"strin\"\n",
+                "k:2:6: types.Post.id: no type \"strin\"",
             ),
             (
                 "[namespaces.A]\nmodules = [\"session\"]\ndefault_ttl = \"none\"\n",
@@ -1119,6 +1408,29 @@ mod tests {
             assert_eq!(derived_title(binding), title);
             assert!(crate::names::namespace(&derived_title(binding)).is_ok());
         }
+    }
+
+    #[test]
+    fn typed_keys_and_types_read_and_overlapping_prefixes_warn() {
+        let raw = "[namespaces.CACHE]\npurpose = \"cache\"\n\n[namespaces.CACHE.keys.user]\npattern = \"user:{id}\"\nvalue = \"User\"\nttl = 600\ncache_ttl = 60\nabout = \"Users\"\n\n[namespaces.CACHE.keys.profile]\npattern = \"user:{id}:profile\"\nvalue = \"string\"\n\n[types.User]\nid = \"string\"\ntags = \"string[]\"\nviews = \"integer?\"\nstatus = \"'draft' | 'published'\"\n";
+        let design = parse(raw, "k").unwrap();
+        let keys = &design.namespaces[0].keys;
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[0].params(), ["id"]);
+        assert_eq!(keys[0].ttl, Some(Ttl::Seconds(600)));
+        assert_eq!(keys[0].cache_ttl, Some(60));
+        assert_eq!(design.types[0].fields.len(), 4);
+        assert!(design.types[0].fields[2].optional);
+        assert_eq!(design.warnings.len(), 1, "{:?}", design.warnings);
+        assert!(
+            design.warnings[0]
+                .contains("\"user:{id}\" (user) and \"user:{id}:profile\" (profile) overlap")
+        );
+        // A command edits the namespace's own fields and keeps its keys.
+        let mut want = design.namespaces[0].clone();
+        want.modules.push(Module::Aside);
+        let out = with_namespace(Some(raw), "k", &Design::default(), &want).unwrap();
+        assert!(out.starts_with("[namespaces.CACHE]\npurpose = \"cache\"\nmodules = [\"aside\"]\n\n[namespaces.CACHE.keys.user]"), "{out}");
     }
 
     #[test]

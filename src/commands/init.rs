@@ -483,6 +483,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
         lang: Some(project.lang),
         dir: Some(dir.clone()),
         namespaces,
+        ..Design::default()
     };
     let design_text = design::render(&design);
     if design::parse(&design_text, &shown_design)? != design {

@@ -5,9 +5,8 @@
 //! produce one key is decided exactly), the type language read, with its
 //! cycles found, and the `schema` modules of both languages generated from
 //! it ([`ts_schema`], [`rust_schema`]), which accept and refuse the same
-//! JSON (tests/fixtures/keys/schema-vectors.json). The design reader does
-//! not accept these tables yet: it refuses them until the `namespaces`
-//! modules are generated too.
+//! JSON (tests/fixtures/keys/schema-vectors.json). `design::parse` reads
+//! the tables into this model.
 
 pub mod pattern;
 pub mod rust_schema;
