@@ -605,10 +605,75 @@ pub(super) fn renderings(
             }
         }
     }
+    // The typed keys: per module folder, `schema` (every type of the
+    // design) and `namespaces` (the folder's namespaces with keys), on the
+    // shared limits module.
+    let mut keyed: BTreeMap<String, Vec<&Namespace>> = BTreeMap::new();
+    for ns in design.namespaces.iter().filter(|n| !n.keys.is_empty()) {
+        keyed.entry(dirs[&ns.binding].clone()).or_default().push(ns);
+    }
+    for (dir, namespaces) in &keyed {
+        let (schema, typed) = match project.lang {
+            Lang::Ts => (
+                crate::keys::ts_schema::schema_ts(&design.types),
+                crate::keys::ts_namespaces::namespaces_ts(namespaces),
+            ),
+            Lang::Rust => {
+                return Err(BadInput::new(format!(
+                    "{shown}: typed keys are generated for TypeScript only so far"
+                ))
+                .into());
+            }
+        };
+        let ext = match project.lang {
+            Lang::Ts => "ts",
+            Lang::Rust => "rs",
+        };
+        let files = vec![
+            crate::templates::Rendered {
+                name: format!("schema.{ext}"),
+                content: schema,
+            },
+            crate::templates::Rendered {
+                name: format!("namespaces.{ext}"),
+                content: typed,
+            },
+        ];
+        let mut styled = generate::styled(look.as_ref(), files);
+        if common.is_none() {
+            let files = crate::templates::render_folder(
+                project.lang,
+                "common",
+                lang_context.clone(),
+                &|_| true,
+            )?;
+            common = Some(generate::styled(look.as_ref(), files));
+        }
+        styled.extend(common.iter().flatten().cloned());
+        if project.lang == Lang::Rust {
+            let entry = rust.entry(dir.clone()).or_default();
+            for (name, _) in &styled {
+                if let Some(module) = name.strip_suffix(".rs")
+                    && !entry.0.iter().any(|m| m == module)
+                {
+                    entry.0.push(module.to_string());
+                }
+            }
+        }
+        for (name, content) in styled {
+            wanted
+                .entry(format!("{dir}/{name}"))
+                .or_insert_with(|| (content, namespaces[0].binding.clone()));
+        }
+    }
     // Two folders of the design that are one folder on disk (a link) would
     // have their files written twice over.
     let mut real: BTreeMap<std::path::PathBuf, (&str, &str)> = BTreeMap::new();
-    for ns in design.namespaces.iter().filter(|n| !n.modules.is_empty()) {
+    for ns in design
+        .namespaces
+        .iter()
+        .filter(|n| !n.modules.is_empty() || !n.keys.is_empty())
+    {
         let dir = dirs[&ns.binding].as_str();
         let Some(path) = real_path(&project.root.join(dir)) else {
             continue;

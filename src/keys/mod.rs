@@ -10,6 +10,7 @@
 
 pub mod pattern;
 pub mod rust_schema;
+pub mod ts_namespaces;
 pub mod ts_schema;
 pub mod types;
 

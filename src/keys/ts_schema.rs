@@ -9,15 +9,19 @@
 //! refuses fields the type does not name.
 //!
 //! The text is plain TypeScript with no imports, valid under `tsc --strict`
-//! with `noUncheckedIndexedAccess` and `exactOptionalPropertyTypes`, in tabs
-//! and double quotes (kvgen restyles it to the project's style later).
+//! with `noUncheckedIndexedAccess`, `exactOptionalPropertyTypes` and
+//! `noUnusedLocals` (only the readers the types use are written), in tabs
+//! and double quotes (kvgen restyles it to the project's style later), with
+//! no statement longer than a line at print width 80 for names of common
+//! length and no list broken over lines, so prettier leaves it alone.
 //!
-//! Names: interfaces are the type names (uppercase first), exported
-//! functions `parse<Name>`/`check<Name>`, the private per-type readers
-//! `read<Name>` and the private helpers `expect…`, `own`, `field`,
-//! `refuseOthers`, none of which a type's name can produce. Locals for
-//! fields are `f_<field>` and `o_<field>`, apart from the readers' own
-//! variables (`value`, `path`, `key`, `strict`, `object`, `result`).
+//! A reader is a `Reader<T>` (`expectString`, `arrayOf(expectInteger)`,
+//! `literal("draft", "published")`, `readPost`) applied at an `At` (the
+//! JSON path, the key, and whether a write is checked). Names: interfaces
+//! are the type names (uppercase first), exported functions
+//! `parse<Name>`/`check<Name>`, private `read<Name>` and `is<Name>Field`;
+//! the helpers and helper types (`At`, `Reader`, `Obj`, `Known`) start
+//! lowercase or are reserved type names. Locals for fields are `f_<field>`.
 
 use std::fmt::Write;
 
@@ -38,7 +42,8 @@ export class SchemaError extends TypeError {
 	readonly path: string;
 
 	constructor(path: string, message: string, key?: string) {
-		super(key === undefined ? `${path}: ${message}` : `key ${JSON.stringify(key)}, ${path}: ${message}`);
+		const where = key === undefined ? "" : `key ${JSON.stringify(key)}, `;
+		super(`${where}${path}: ${message}`);
 		this.name = "SchemaError";
 		this.path = path;
 		if (key !== undefined) {
@@ -46,85 +51,170 @@ export class SchemaError extends TypeError {
 		}
 	}
 }
+"#;
 
-function own(object: Record<string, unknown>, name: string): unknown {
-	return Object.prototype.hasOwnProperty.call(object, name) ? object[name] : undefined;
+/// The readers' plumbing, written when there is a type to read.
+const READERS: &str = r#"
+/** Where a reader is in a value, and whether it checks a write. */
+interface At {
+	readonly path: string;
+	readonly key: string | undefined;
+	/** Checking a write: fields the type does not name are refused. */
+	readonly strict: boolean;
 }
 
-function field(object: Record<string, unknown>, name: string, path: string, key: string | undefined): unknown {
+/** Reads a value at a place, or throws a SchemaError. */
+type Reader<T> = (value: unknown, at: At) => T;
+
+type Obj = Record<string, unknown>;
+
+function fail(at: At, message: string): never {
+	throw new SchemaError(at.path, message, at.key);
+}
+
+function inside(at: At, path: string): At {
+	return { path, key: at.key, strict: at.strict };
+}
+
+function own(object: Obj, name: string): unknown {
+	const has = Object.prototype.hasOwnProperty.call(object, name);
+	return has ? object[name] : undefined;
+}
+
+/** A field that must be there (`null` is a value, checked as such). */
+function required<T>(object: Obj, name: string, at: At, read: Reader<T>): T {
+	const place = inside(at, `${at.path}.${name}`);
 	const value = own(object, name);
 	if (value === undefined) {
-		throw new SchemaError(`${path}.${name}`, "missing", key);
+		fail(place, "missing");
 	}
-	return value;
+	return read(value, place);
 }
 
-function refuseOthers(object: Record<string, unknown>, names: readonly string[], type: string, path: string, key: string | undefined): void {
+/** A field that may be missing; `null` is read as missing too. */
+function optional<T>(object: Obj, name: string, at: At, read: Reader<T>) {
+	const value = own(object, name);
+	if (value === undefined || value === null) {
+		return undefined;
+	}
+	return read(value, inside(at, `${at.path}.${name}`));
+}
+
+/** On a write, refuses the fields `known` does not accept. */
+function refuseOthers(object: Obj, known: Known, type: string, at: At) {
+	if (!at.strict) {
+		return;
+	}
 	for (const name of Object.keys(object)) {
-		if (!names.includes(name)) {
-			throw new SchemaError(`${path}.${name}`, `not a field of ${type}`, key);
+		if (!known(name)) {
+			const place = inside(at, `${at.path}.${name}`);
+			fail(place, `not a field of ${type}`);
 		}
 	}
 }
 
-function expectObject(value: unknown, path: string, key: string | undefined): Record<string, unknown> {
+/** Whether a type names a field. */
+type Known = (name: string) => boolean;
+
+function expectObject(value: unknown, at: At): Obj {
 	if (typeof value !== "object" || value === null || Array.isArray(value)) {
-		throw new SchemaError(path, "expected an object", key);
+		fail(at, "expected an object");
 	}
-	return value as Record<string, unknown>;
-}
-
-function expectArray<T>(value: unknown, path: string, key: string | undefined, each: (item: unknown, path: string) => T): T[] {
-	if (!Array.isArray(value)) {
-		throw new SchemaError(path, "expected an array", key);
-	}
-	const items: unknown[] = value;
-	return items.map((item, index) => each(item, `${path}[${index}]`));
-}
-
-function expectString(value: unknown, path: string, key: string | undefined): string {
-	if (typeof value !== "string") {
-		throw new SchemaError(path, "expected a string", key);
-	}
-	return value;
-}
-
-function expectNumber(value: unknown, path: string, key: string | undefined): number {
-	if (typeof value !== "number" || !Number.isFinite(value)) {
-		throw new SchemaError(path, "expected a finite number", key);
-	}
-	return value;
-}
-
-function expectInteger(value: unknown, path: string, key: string | undefined): number {
-	if (typeof value !== "number" || !Number.isInteger(value)) {
-		throw new SchemaError(path, "expected an integer", key);
-	}
-	return value;
-}
-
-function expectBoolean(value: unknown, path: string, key: string | undefined): boolean {
-	if (typeof value !== "boolean") {
-		throw new SchemaError(path, "expected true or false", key);
-	}
-	return value;
-}
-
-function expectJson(value: unknown, path: string, key: string | undefined): unknown {
-	if (value === undefined) {
-		throw new SchemaError(path, "expected a JSON value", key);
-	}
-	return value;
-}
-
-function expectLiteral<T extends string>(value: unknown, allowed: readonly T[], path: string, key: string | undefined): T {
-	const strings: readonly string[] = allowed;
-	if (typeof value !== "string" || !strings.includes(value)) {
-		throw new SchemaError(path, `expected one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`, key);
-	}
-	return value as T;
+	return value as Obj;
 }
 "#;
+
+/// The readers of the type language's expressions: each written only when
+/// a type uses it (the module stays clean under `noUnusedLocals`).
+const EXPECT: &[(&str, &str)] = &[
+    (
+        "arrayOf",
+        r#"
+function arrayOf<T>(read: Reader<T>): Reader<T[]> {
+	return (value, at) => {
+		if (!Array.isArray(value)) {
+			fail(at, "expected an array");
+		}
+		const items: unknown[] = value;
+		return items.map((item, index) => {
+			const path = `${at.path}[${index}]`;
+			return read(item, inside(at, path));
+		});
+	};
+}
+"#,
+    ),
+    (
+        "expectString",
+        r#"
+function expectString(value: unknown, at: At): string {
+	if (typeof value !== "string") {
+		fail(at, "expected a string");
+	}
+	return value;
+}
+"#,
+    ),
+    (
+        "expectNumber",
+        r#"
+function expectNumber(value: unknown, at: At): number {
+	if (typeof value !== "number" || !Number.isFinite(value)) {
+		fail(at, "expected a finite number");
+	}
+	return value;
+}
+"#,
+    ),
+    (
+        "expectInteger",
+        r#"
+function expectInteger(value: unknown, at: At): number {
+	if (typeof value !== "number" || !Number.isInteger(value)) {
+		fail(at, "expected an integer");
+	}
+	return value;
+}
+"#,
+    ),
+    (
+        "expectBoolean",
+        r#"
+function expectBoolean(value: unknown, at: At): boolean {
+	if (typeof value !== "boolean") {
+		fail(at, "expected true or false");
+	}
+	return value;
+}
+"#,
+    ),
+    (
+        "expectJson",
+        r#"
+function expectJson(value: unknown, at: At): unknown {
+	if (value === undefined) {
+		fail(at, "expected a JSON value");
+	}
+	return value;
+}
+"#,
+    ),
+    (
+        "literal",
+        r#"
+function literal<T extends string>(...allowed: T[]): Reader<T> {
+	const strings: readonly string[] = allowed;
+	const shown = allowed.map((a) => JSON.stringify(a)).join(", ");
+	return (value, at) => {
+		if (typeof value !== "string" || !strings.includes(value)) {
+			fail(at, `expected one of ${shown}`);
+		}
+		return value as T;
+	};
+}
+"#,
+    ),
+];
 
 /// A JavaScript string literal, in double quotes.
 fn quoted(text: &str) -> String {
@@ -151,28 +241,27 @@ fn ts_type(ty: &TypeExpr) -> String {
     }
 }
 
-/// An expression reading `value` (an `unknown`) at `path` as `ty`; `depth`
-/// names the parameters of nested array callbacks apart.
-fn reader(ty: &TypeExpr, value: &str, path: &str, depth: usize) -> String {
+/// A `Reader` of `ty`: `expectString`, `readPost`, `arrayOf(…)`; a union
+/// of literals is the module-level reader named `literals`.
+fn reader(ty: &TypeExpr, literals: &str) -> String {
     match ty {
-        TypeExpr::String => format!("expectString({value}, {path}, key)"),
-        TypeExpr::Number => format!("expectNumber({value}, {path}, key)"),
-        TypeExpr::Integer => format!("expectInteger({value}, {path}, key)"),
-        TypeExpr::Boolean => format!("expectBoolean({value}, {path}, key)"),
-        TypeExpr::Json => format!("expectJson({value}, {path}, key)"),
-        TypeExpr::Named(name) => format!("read{name}({value}, {path}, key, strict)"),
-        TypeExpr::Literals(literals) => {
-            let list: Vec<String> = literals.iter().map(|l| quoted(l)).collect();
-            format!("expectLiteral({value}, [{}], {path}, key)", list.join(", "))
-        }
-        TypeExpr::Array(inner) => {
-            let item = format!("item{depth}");
-            let item_path = format!("path{depth}");
-            format!(
-                "expectArray({value}, {path}, key, ({item}, {item_path}) => {})",
-                reader(inner, &item, &item_path, depth + 1)
-            )
-        }
+        TypeExpr::String => "expectString".to_string(),
+        TypeExpr::Number => "expectNumber".to_string(),
+        TypeExpr::Integer => "expectInteger".to_string(),
+        TypeExpr::Boolean => "expectBoolean".to_string(),
+        TypeExpr::Json => "expectJson".to_string(),
+        TypeExpr::Named(name) => format!("read{name}"),
+        TypeExpr::Literals(_) => literals.to_string(),
+        TypeExpr::Array(inner) => format!("arrayOf({})", reader(inner, literals)),
+    }
+}
+
+/// The literals of a field's union, however deep in arrays.
+fn literals_of(ty: &TypeExpr) -> Option<&[String]> {
+    match ty {
+        TypeExpr::Literals(literals) => Some(literals),
+        TypeExpr::Array(inner) => literals_of(inner),
+        _ => None,
     }
 }
 
@@ -187,56 +276,51 @@ fn interface(out: &mut String, def: &TypeDef) {
 
 fn functions(out: &mut String, def: &TypeDef) {
     let name = &def.name;
-    let _ = writeln!(
-        out,
-        "\nfunction read{name}(value: unknown, path: string, key: string | undefined, strict: boolean): {name} {{"
-    );
-    out.push_str("\tconst object = expectObject(value, path, key);\n");
+    // A union's reader is built once, at module level: `Post_status`.
     for field in &def.fields {
-        let f = &field.name;
-        let path = format!("`${{path}}.{f}`");
-        if field.optional {
-            let _ = writeln!(out, "\tconst o_{f} = own(object, {});", quoted(f));
-            let _ = writeln!(
+        if let Some(literals) = literals_of(&field.ty) {
+            let list: Vec<String> = literals.iter().map(|l| quoted(l)).collect();
+            let _ = write!(
                 out,
-                "\tconst f_{f} = o_{f} === undefined || o_{f} === null ? undefined : {};",
-                reader(&field.ty, &format!("o_{f}"), &path, 0)
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "\tconst f_{f} = {};",
-                reader(
-                    &field.ty,
-                    &format!("field(object, {}, path, key)", quoted(f)),
-                    &path,
-                    0
-                )
+                "\nconst {name}_{} = literal({});\n",
+                field.name,
+                list.join(", ")
             );
         }
     }
-    let names: Vec<String> = def.fields.iter().map(|f| quoted(&f.name)).collect();
     let _ = writeln!(
         out,
-        "\tif (strict) {{\n\t\trefuseOthers(object, [{}], {}, path, key);\n\t}}",
-        names.join(", "),
+        "\nfunction read{name}(value: unknown, at: At): {name} {{"
+    );
+    out.push_str("\tconst object = expectObject(value, at);\n");
+    for field in &def.fields {
+        let f = &field.name;
+        let how = if field.optional {
+            "optional"
+        } else {
+            "required"
+        };
+        let _ = writeln!(
+            out,
+            "\tconst f_{f} = {how}(object, {}, at, {});",
+            quoted(f),
+            reader(&field.ty, &format!("{name}_{f}"))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\trefuseOthers(object, is{name}Field, {}, at);",
         quoted(name)
     );
-    let required: Vec<String> = def
-        .fields
-        .iter()
-        .filter(|f| !f.optional)
-        .map(|f| format!("{0}: f_{0}", f.name))
-        .collect();
-    let _ = writeln!(
-        out,
-        "\tconst result: {name} = {{{}}};",
-        if required.is_empty() {
-            String::new()
-        } else {
-            format!(" {} ", required.join(", "))
+    if def.fields.iter().all(|f| f.optional) {
+        let _ = writeln!(out, "\tconst result: {name} = {{}};");
+    } else {
+        let _ = writeln!(out, "\tconst result: {name} = {{");
+        for field in def.fields.iter().filter(|f| !f.optional) {
+            let _ = writeln!(out, "\t\t{0}: f_{0},", field.name);
         }
-    );
+        out.push_str("\t};\n");
+    }
     for field in def.fields.iter().filter(|f| f.optional) {
         let f = &field.name;
         let _ = writeln!(
@@ -246,34 +330,58 @@ fn functions(out: &mut String, def: &TypeDef) {
     }
     out.push_str("\treturn result;\n}\n");
 
+    if def.fields.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nfunction is{name}Field(_name: string): boolean {{\n\treturn false;\n}}"
+        );
+    } else {
+        let _ = writeln!(out, "\nfunction is{name}Field(name: string): boolean {{");
+        out.push_str("\tswitch (name) {\n");
+        for field in &def.fields {
+            let _ = writeln!(out, "\t\tcase {}:", quoted(&field.name));
+        }
+        out.push_str("\t\t\treturn true;\n\t\tdefault:\n\t\t\treturn false;\n\t}\n}\n");
+    }
+
     let _ = writeln!(
         out,
-        "\n/** Reads a value as {name}: throws a SchemaError unless it is one; returns a new object\n * holding only the fields {name} names (null for an optional field is read as absent). */"
+        "\n/**\n * Reads a value as {name}: throws a SchemaError unless it is one; returns a\n * new object holding only the fields {name} names (`null` for an optional\n * field is read as absent).\n */"
     );
     let _ = writeln!(
         out,
-        "export function parse{name}(value: unknown, key?: string): {name} {{\n\treturn read{name}(value, \"$\", key, false);\n}}"
+        "export function parse{name}(value: unknown, key?: string): {name} {{\n\treturn read{name}(value, {{ path: \"$\", key, strict: false }});\n}}"
     );
     let _ = writeln!(
         out,
-        "\n/** Checks a {name} before it is written: throws a SchemaError unless it is one, or when it\n * holds a field {name} does not name. */"
+        "\n/**\n * Checks a {name} before it is written: throws a SchemaError unless it is\n * one, or when it holds a field {name} does not name.\n */"
     );
     let _ = writeln!(
         out,
-        "export function check{name}(value: {name}, key?: string): void {{\n\tread{name}(value, \"$\", key, true);\n}}"
+        "export function check{name}(value: {name}, key?: string): void {{\n\tread{name}(value, {{ path: \"$\", key, strict: true }});\n}}"
     );
 }
 
 /// The text of `schema.ts` for `types` (in their order).
 pub fn schema_ts(types: &[TypeDef]) -> String {
+    let mut body = String::new();
+    for def in types {
+        interface(&mut body, def);
+    }
+    for def in types {
+        functions(&mut body, def);
+    }
     let mut out = String::from(HEADER);
     out.push_str(HELPERS);
-    for def in types {
-        interface(&mut out, def);
+    if !types.is_empty() {
+        out.push_str(READERS);
+        for (name, text) in EXPECT {
+            if body.contains(&format!("{name}(")) || body.contains(&format!("{name})")) {
+                out.push_str(text);
+            }
+        }
     }
-    for def in types {
-        functions(&mut out, def);
-    }
+    out.push_str(&body);
     out
 }
 
@@ -317,8 +425,14 @@ mod tests {
             "export function checkAuthor(value: Author, key?: string): void {",
             "export function parsePost(value: unknown, key?: string): Post {",
             "export function checkPost(value: Post, key?: string): void {",
-            "const f_author = readAuthor(field(object, \"author\", path, key), `${path}.author`, key, strict);",
-            "refuseOthers(object, [\"name\", \"age\"], \"Author\", path, key);",
+            "\tconst f_author = required(object, \"author\", at, readAuthor);",
+            "\tconst f_views = optional(object, \"views\", at, expectNumber);",
+            "\nconst Post_status = literal(\"draft\", \"published\");\n",
+            "\tconst f_status = required(object, \"status\", at, Post_status);",
+            "\tconst f_grid = required(object, \"grid\", at, arrayOf(arrayOf(expectBoolean)));",
+            "\trefuseOthers(object, isAuthorField, \"Author\", at);",
+            "function isAuthorField(name: string): boolean {\n\tswitch (name) {\n\t\tcase \"name\":\n\t\tcase \"age\":\n\t\t\treturn true;",
+            "function expectBoolean(",
         ] {
             assert!(text.contains(signature), "{signature}\n{text}");
         }
@@ -339,5 +453,12 @@ mod tests {
         let empty = schema_ts(&[]);
         assert!(empty.contains("class SchemaError"));
         assert!(!empty.contains("interface"));
+        assert!(!empty.contains("function "), "no helper without a type");
+        // Only the readers the types use.
+        let one = schema_ts(&[def("A", &[("n", "integer")])]);
+        assert!(one.contains("function expectInteger("));
+        assert!(!one.contains("function expectString("));
+        assert!(!one.contains("function arrayOf<T>("));
+        assert!(!one.contains("function literal<"));
     }
 }
