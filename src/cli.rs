@@ -111,11 +111,64 @@ pub enum Command {
     /// deleted stays deleted. A binding or module removed from kvgen.toml is
     /// left where it is.
     Sync(SyncArgs),
+    /// Typed key patterns of the design: `key add` records one in
+    /// kvgen.toml, then syncs (schema and namespaces modules).
+    Key(KeyArgs),
     /// Write kvgen.toml (and kvgen.lock) for a project whose KV code kvgen
     /// generated before kvgen.toml existed: its KV bindings from the
     /// Wrangler config and its generated modules, recognised by their first
     /// line. `kvgen sync` then finds everything up to date.
     Init,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    #[command(subcommand)]
+    pub action: KeyAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyAction {
+    /// Add a key pattern to namespace BINDING of kvgen.toml (in place,
+    /// comments kept), then sync: a typed accessor NAME in the namespace's
+    /// factory (`cacheKeys(env.CACHE).post` in TypeScript, `cache_keys(kv).post`
+    /// in Rust). The value types are written by hand in kvgen.toml, as
+    /// [types.NAME] tables (e.g. `[types.Post]` with `id = "string"`,
+    /// `tags = "string[]"`, `views = "integer?"`, `status = "'draft' |
+    /// 'published'"`); kvgen checks the whole design again. A key of that
+    /// name that differs is a conflict (exit 1): edit kvgen.toml to change it.
+    #[command(after_help = KEY_ADD_HELP)]
+    Add(KeyAddArgs),
+}
+
+const KEY_ADD_HELP: &str = "Example:\n  kvgen key add CACHE post 'post:{id}' --value Post --ttl 600 --cache-ttl 60 --about 'Rendered posts'";
+
+#[derive(Debug, Args)]
+pub struct KeyAddArgs {
+    /// The namespace's binding, as kvgen.toml has it (e.g. CACHE).
+    #[arg(value_name = "BINDING")]
+    pub namespace: String,
+    /// The key pattern's name: an identifier (its accessor in the generated
+    /// code, camelCase in TypeScript and snake_case in Rust).
+    pub name: String,
+    /// The pattern: literal text and {params}, ':'-separated, e.g.
+    /// 'user:{id}:profile' (quote it for the shell). Params are non-empty
+    /// and hold no ':'.
+    pub pattern: String,
+    /// What the values are: a type of kvgen.toml's [types], or string, json
+    /// or bytes.
+    #[arg(long, value_name = "TYPE", default_value = "json")]
+    pub value: String,
+    /// Seconds a write lives (at least 60), or `none` [default: the
+    /// namespace's default_ttl, else no expiry].
+    #[arg(long, value_name = "S")]
+    pub ttl: Option<String>,
+    /// Edge cache time of reads, in seconds (at least 30) [default: KV's, 60].
+    #[arg(long, value_name = "S")]
+    pub cache_ttl: Option<String>,
+    /// What the keys hold, one line (the specification's "use case").
+    #[arg(long, value_name = "TEXT")]
+    pub about: Option<String>,
 }
 
 #[derive(Debug, Args)]

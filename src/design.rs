@@ -514,7 +514,7 @@ fn read_namespace(
             }
             "default_ttl" => {
                 ttl_at = at;
-                ns.default_ttl = Some(read_ttl(shown, body, item, at)?);
+                ns.default_ttl = Some(read_ttl(shown, body, item, at, "default_ttl")?);
             }
             "modules" => {
                 modules_at = at;
@@ -736,7 +736,7 @@ fn read_key(
                     ));
                 }
             }
-            "ttl" => key.ttl = Some(read_ttl(shown, body, item, place)?),
+            "ttl" => key.ttl = Some(read_ttl(shown, body, item, place, "ttl")?),
             "cache_ttl" => match item.as_integer() {
                 Some(s) if s >= 30 => key.cache_ttl = Some(s as u64),
                 _ => {
@@ -867,6 +867,39 @@ fn check_keys(
                 ));
             }
         }
+        // Names the generated code gives keys and params must stay apart
+        // in both languages (`user_id` and `userId` are one name there).
+        for (i, a) in ns.keys.iter().enumerate() {
+            if let Some(b) = ns.keys[..i].iter().find(|b| same_name(&a.name, &b.name)) {
+                return Err(error(
+                    shown,
+                    body,
+                    table.map_or(0, |t| key_at(t, &a.name)),
+                    format!(
+                        "namespaces.{}: keys {:?} and {:?} are one name in the generated code ({} in TypeScript); rename one",
+                        ns.binding,
+                        b.name,
+                        a.name,
+                        crate::keys::ts_namespaces::property_name(&a.name)
+                    ),
+                ));
+            }
+            let params = a.params();
+            for (j, p) in params.iter().enumerate() {
+                if let Some(q) = params[..j].iter().find(|q| same_name(p, q)) {
+                    return Err(error(
+                        shown,
+                        body,
+                        place(&a.name, "pattern"),
+                        format!(
+                            "keys.{}.pattern: params {{{q}}} and {{{p}}} are one name in Rust ({}); rename one",
+                            a.name,
+                            heck::ToSnakeCase::to_snake_case(*p)
+                        ),
+                    ));
+                }
+            }
+        }
         for (i, a) in ns.keys.iter().enumerate() {
             for b in &ns.keys[i + 1..] {
                 if crate::keys::pattern::can_collide(&a.pieces, &b.pieces) {
@@ -890,11 +923,43 @@ fn check_keys(
             }
         }
     }
+    let keyed: Vec<&Namespace> = design
+        .namespaces
+        .iter()
+        .filter(|n| !n.keys.is_empty())
+        .collect();
+    for (i, a) in keyed.iter().enumerate() {
+        if let Some(b) = keyed[..i]
+            .iter()
+            .find(|b| same_name(&a.binding, &b.binding))
+        {
+            return Err(error(
+                shown,
+                body,
+                key_table(&a.binding)
+                    .and_then(|t| t.iter().next().map(|(name, _)| key_at(t, name)))
+                    .unwrap_or(0),
+                format!(
+                    "namespaces {} and {} both have typed keys, and their factories would have one name ({}); give one of them keys under another binding",
+                    b.binding,
+                    a.binding,
+                    crate::keys::ts_namespaces::factory_name(&a.binding)
+                ),
+            ));
+        }
+    }
     design.warnings = warnings;
     Ok(())
 }
 
-fn read_ttl(shown: &str, body: &str, item: &Item, at: usize) -> Result<Ttl, BadInput> {
+/// Whether two identifiers are one name in generated code: the same in
+/// camelCase (TypeScript) or in snake_case (Rust).
+fn same_name(a: &str, b: &str) -> bool {
+    use heck::{ToLowerCamelCase, ToSnakeCase};
+    a.to_lower_camel_case() == b.to_lower_camel_case() || a.to_snake_case() == b.to_snake_case()
+}
+
+fn read_ttl(shown: &str, body: &str, item: &Item, at: usize, field: &str) -> Result<Ttl, BadInput> {
     match item.as_value() {
         Some(Value::String(s)) if s.value() == "none" => Ok(Ttl::Never),
         Some(Value::Integer(i)) if (60..=crate::commands::MAX_TTL as i64).contains(i.value()) => {
@@ -905,7 +970,7 @@ fn read_ttl(shown: &str, body: &str, item: &Item, at: usize) -> Result<Ttl, BadI
             body,
             at,
             format!(
-                "default_ttl: expected a whole number of seconds from 60 (the Workers KV minimum) to {} (100 years), or \"none\"",
+                "{field}: expected a whole number of seconds from 60 (the Workers KV minimum) to {} (100 years), or \"none\"",
                 crate::commands::MAX_TTL
             ),
         )),
@@ -1075,6 +1140,130 @@ pub fn with_namespace(
     }
 }
 
+/// What `kvgen key add` does to the design file.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyEdit {
+    /// The namespace has this key pattern already, as given.
+    Same,
+    /// The namespace has a key of that name, different: the pattern it has.
+    Differs(crate::keys::KeyPattern),
+    /// The design file with the key pattern added.
+    Added(String),
+}
+
+/// The table of a key pattern, as `kvgen key add` appends it.
+fn key_block(binding: &str, key: &crate::keys::KeyPattern) -> String {
+    let mut out = format!(
+        "[namespaces.{}.keys.{}]\n",
+        toml_text::key_text(binding),
+        toml_text::key_text(&key.name)
+    );
+    out.push_str(&format!(
+        "pattern = {}\n",
+        toml_text::quote(&key.pattern, None)
+    ));
+    out.push_str(&format!(
+        "value = {}\n",
+        toml_text::quote(key.value.word(), None)
+    ));
+    match key.ttl {
+        Some(Ttl::Seconds(s)) => out.push_str(&format!("ttl = {s}\n")),
+        Some(Ttl::Never) => out.push_str("ttl = \"none\"\n"),
+        None => {}
+    }
+    if let Some(cache_ttl) = key.cache_ttl {
+        out.push_str(&format!("cache_ttl = {cache_ttl}\n"));
+    }
+    if let Some(about) = &key.about {
+        out.push_str(&format!("about = {}\n", toml_text::quote(about, None)));
+    }
+    out
+}
+
+/// Inserts `block` (a table) at the end of `body`: after a blank line,
+/// keeping a missing final newline missing.
+fn append_block(splice: &mut Splice, body: &str, block: &str) {
+    let text = if body.trim().is_empty() {
+        format!("{HEADER}\n{block}")
+    } else if !body.ends_with('\n') {
+        // A file without a final newline keeps it missing.
+        format!("\n\n{}", block.strip_suffix('\n').unwrap_or(block))
+    } else if crate::text::is_blank_line(body, crate::text::line_start(body, body.len() - 1)) {
+        block.to_string()
+    } else {
+        format!("\n{block}")
+    };
+    let at = if body.trim().is_empty() {
+        0
+    } else {
+        body.len()
+    };
+    splice.insert(body, at, &text);
+}
+
+/// The design file with key pattern `key` added to namespace `binding`, as
+/// a table appended at the end. The result is read again with every rule
+/// of the design (a collision with another pattern, an unknown type) and
+/// must be the old design plus the key, or the edit is refused.
+pub fn with_key(
+    raw: &str,
+    shown: &str,
+    binding: &str,
+    key: &crate::keys::KeyPattern,
+) -> Result<KeyEdit, BadInput> {
+    let before = parse(raw, shown)?;
+    let Some(index) = before.namespaces.iter().position(|n| n.binding == binding) else {
+        return Err(BadInput::new(format!(
+            "{shown}: no namespace {binding}; key patterns belong to a namespace of the design (add it with e.g. `kvgen create NAME --binding {binding}`, or a [namespaces.{binding}] table)"
+        )));
+    };
+    if let Some(old) = before.namespaces[index]
+        .keys
+        .iter()
+        .find(|k| k.name == key.name)
+    {
+        return Ok(if old == key {
+            KeyEdit::Same
+        } else {
+            KeyEdit::Differs(old.clone())
+        });
+    }
+    let text = Text::new(raw);
+    let lf = text.lf();
+    let mut splice = Splice::new();
+    append_block(&mut splice, &lf, &key_block(binding, key));
+    // New lines get the line ending most of the file uses.
+    let out = text.finish(&splice.apply(&lf));
+    let mut expected = before.clone();
+    expected.namespaces[index].keys.push(key.clone());
+    match parse(&out, shown) {
+        Ok(after) if after.namespaces == expected.namespaces && after.types == expected.types => {
+            Ok(KeyEdit::Added(out))
+        }
+        // The rules of the design, about the key: said without the place
+        // (it is in the text that would have been written).
+        Err(e) => Err(BadInput::new(format!(
+            "{shown}: keys.{} cannot be added to {binding}: {}",
+            key.name,
+            without_place(&e.0, shown)
+        ))),
+        Ok(_) => Err(BadInput::new(format!(
+            "{shown}: kvgen could not add keys.{} to namespaces.{binding} in this file without changing the rest of its meaning; add the table by hand, then run `kvgen sync`",
+            key.name
+        ))),
+    }
+}
+
+/// A message of [`parse`] without its `FILE:LINE:COL: ` prefix.
+fn without_place<'a>(message: &'a str, shown: &str) -> &'a str {
+    message
+        .strip_prefix(shown)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .and_then(|rest| rest.splitn(3, ':').nth(2))
+        .map(str::trim_start)
+        .unwrap_or(message)
+}
+
 /// One round of edits of `raw` towards `want`; None when there is nothing
 /// to do.
 fn edit_round(
@@ -1089,28 +1278,7 @@ fn edit_round(
     let root = doc.as_table();
     let mut splice = Splice::new();
     match before.namespace(&want.binding) {
-        None => {
-            let block = namespace_block(want);
-            let text = if body.trim().is_empty() {
-                format!("{HEADER}\n{block}")
-            } else if !body.ends_with('\n') {
-                // A file without a final newline keeps it missing.
-                format!("\n\n{}", block.strip_suffix('\n').unwrap_or(&block))
-            } else if crate::text::is_blank_line(
-                body,
-                crate::text::line_start(body, body.len() - 1),
-            ) {
-                block
-            } else {
-                format!("\n{block}")
-            };
-            let at = if body.trim().is_empty() {
-                0
-            } else {
-                body.len()
-            };
-            splice.insert(body, at, &text);
-        }
+        None => append_block(&mut splice, body, &namespace_block(want)),
         Some(old) => {
             let table = root
                 .get("namespaces")

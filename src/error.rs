@@ -21,6 +21,13 @@ impl BadInput {
 #[error("{0}")]
 pub struct Busy(pub String);
 
+/// What a run asks contradicts what the design holds (`kvgen key add` of a
+/// key pattern the namespace has, differently): nothing was written; exit
+/// code 1, like a conflict.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Conflict(pub String);
+
 /// The exit code an error stands for: 1 when the project was busy or changed
 /// while kvgen ran, 130 when SIGINT stopped it (as a shell reports it), 2
 /// otherwise.
@@ -35,6 +42,7 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     }
     let busy = error.chain().any(|cause| {
         cause.is::<Busy>()
+            || cause.is::<Conflict>()
             || matches!(
                 cause.downcast_ref::<crate::transaction::CommitError>(),
                 Some(crate::transaction::CommitError::Changed { .. })

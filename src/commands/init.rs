@@ -503,6 +503,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
         design: design.clone(),
         lock_raw: None,
         lock: Lock::default(),
+        edited: None,
     };
     let rendered = sync::renderings(&ctx, global, &shown_design)?.files;
     let project = ctx.project;

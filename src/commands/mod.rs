@@ -9,6 +9,7 @@ mod flags;
 mod generate;
 pub use generate::MAX_TTL;
 mod init;
+mod key;
 mod session;
 mod sync;
 
@@ -18,7 +19,7 @@ use std::path::{Component, Path};
 use anyhow::Context;
 use serde_json::json;
 
-use crate::cli::{BulkAction, Cli, Command, FlagsAction, GlobalArgs};
+use crate::cli::{BulkAction, Cli, Command, FlagsAction, GlobalArgs, KeyAction};
 use crate::error::{BadInput, EXIT_CONFLICT, EXIT_OK};
 use crate::plan::{Plan, Status};
 use crate::project::{Lang, Project};
@@ -50,6 +51,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         },
         Command::Export(args) => return export::run(&cwd, &cli.global, args),
         Command::Sync(args) => return sync::run(&cwd, &cli.global, args),
+        Command::Key(args) => match &args.action {
+            KeyAction::Add(add) => ("key add", key::add(&cwd, &cli.global, add)?),
+        },
         Command::Init => ("init", init::plan(&cwd, &cli.global)?),
         Command::Bulk(args) => match &args.action {
             None => ("bulk", bulk::plan(&cwd, &cli.global)?),

@@ -31,6 +31,9 @@ pub struct Context {
     pub design: Design,
     pub lock_raw: Option<String>,
     pub lock: Lock,
+    /// `kvgen.toml` as a command edited it before the sync (`kvgen key
+    /// add`); None: as it is, or as the sync's change makes it.
+    pub edited: Option<String>,
 }
 
 /// Finds the project, reads its design and lock, and takes the run's lock.
@@ -71,6 +74,7 @@ pub fn begin(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Context> {
         design,
         lock_raw,
         lock,
+        edited: None,
     })
 }
 
@@ -259,6 +263,7 @@ pub fn plan(
         design: before,
         lock_raw,
         lock,
+        edited,
     } = ctx;
     let root = project.root.clone();
     let shown = crate::names::show_path(&root.join(design::FILE));
@@ -270,6 +275,11 @@ pub fn plan(
                 &change.settings,
                 &change.namespace,
             )?;
+            let design = design::parse(&text, &shown)?;
+            (text, design)
+        }
+        None if edited.is_some() => {
+            let text = edited.expect("checked");
             let design = design::parse(&text, &shown)?;
             (text, design)
         }
@@ -288,6 +298,7 @@ pub fn plan(
         design: design.clone(),
         lock_raw,
         lock,
+        edited: None,
     };
     let project = &ctx.project;
     let mut plan = Plan {
@@ -508,6 +519,7 @@ pub fn plan(
             &ns.binding,
         ));
     }
+    plan.warnings.extend(design.warnings.iter().cloned());
     plan.notes.extend(super::discovery_notes(cwd, project));
     plan.notes
         .extend(super::new_environments(project, &run_targets));

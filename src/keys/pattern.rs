@@ -59,13 +59,18 @@ impl KeyPattern {
         }
     }
 
-    /// The pattern with each param shown as `<name>`, e.g. `post:<id>`.
+    /// A key of the pattern, its params numbered: `cache:{kind}:{id}` ->
+    /// `cache:1:2`.
     pub fn example_key(&self) -> String {
+        let mut n = 0;
         self.pieces
             .iter()
             .map(|p| match p {
                 Piece::Literal(text) => text.clone(),
-                Piece::Param(name) => format!("<{name}>"),
+                Piece::Param(_) => {
+                    n += 1;
+                    n.to_string()
+                }
             })
             .collect()
     }
