@@ -42,9 +42,30 @@ const COMMANDS: &[&[&str]] = &[
 /// The KV bindings those commands add.
 const BINDINGS: [&str; 4] = ["E2E_KV", "CACHE", "FLAGS", "SESSIONS"];
 
+/// Typed keys added to the design those commands write.
+const TYPED_KEYS: &str = r#"
+[namespaces.E2E_KV.keys.item]
+pattern = "item:{id}"
+value = "Item"
+ttl = 600
+
+[namespaces.CACHE.keys.page]
+pattern = "page:{path}:{lang}"
+value = "string"
+cache_ttl = 300
+
+[types.Item]
+id = "string"
+count = "integer?"
+state = "'new' | 'old'"
+tags = "string[]"
+"#;
+
 /// Code of each generated module, as it appears in a bundle that imports it.
 const IN_BUNDLE: &[&str] = &[
     "KVStore",
+    "e2eKvKeys",
+    "SchemaError",
     "cacheAside",
     "writeThrough",
     "staleWhileRevalidate",
@@ -236,6 +257,25 @@ fn worker_repo(fixture: Fixture) {
             }
         }
     }
+    // Typed keys: key patterns and types added to the design by hand, then
+    // a sync (twice: the second changes nothing).
+    let design = worker.join("kvgen.toml");
+    let text = std::fs::read_to_string(&design).unwrap();
+    std::fs::write(&design, format!("{text}{TYPED_KEYS}")).unwrap();
+    let mut sync: Vec<&str> = Vec::new();
+    if !fixture.worker.is_empty() {
+        sync.extend(["-C", fixture.worker]);
+    }
+    sync.push("sync");
+    let output = kvgen_in(&repo, &sync);
+    assert!(
+        output.status.success(),
+        "{}: kvgen {sync:?}: {}",
+        fixture.name,
+        show(&output)
+    );
+    assert_identical(&repo, &sync);
+
     for words in fixture.says {
         assert!(
             said.contains(words),
@@ -259,7 +299,15 @@ fn worker_repo(fixture: Fixture) {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|name| name.ends_with(".ts"))
         .collect();
-    for module in ["store.ts", "flags.ts", "session.ts", "bulk.ts", "swr.ts"] {
+    for module in [
+        "store.ts",
+        "flags.ts",
+        "session.ts",
+        "bulk.ts",
+        "swr.ts",
+        "schema.ts",
+        "namespaces.ts",
+    ] {
         assert!(
             modules.iter().any(|m| m == module),
             "{}: {module} not in {}: {modules:?}",
