@@ -59,6 +59,18 @@ value = "Profile"
 pattern = "config"
 value = "string"
 
+[namespaces.USER_DATA.keys.aVeryLongKeyNameThatMakesLongStructNames]
+pattern = "archive:{organizationIdentifier}:{projectIdentifierWithALongName}:{revision}:v"
+value = "AnExtremelyLongTypeNameThatPushesTheSpecLinePastTheLineWidth"
+about = "Names long enough to make rustfmt break lines"
+
+[namespaces.USER_DATA.keys.dup]
+pattern = "dup:{userId}-{user_id}"
+value = "bytes"
+
+[types.AnExtremelyLongTypeNameThatPushesTheSpecLinePastTheLineWidth]
+n = "integer"
+
 [types.Author]
 name = "string"
 

@@ -929,7 +929,14 @@ fn quoted(text: &str) -> String {
 
 /// A function signature as rustfmt lays it out: on one line when it fits in 100
 /// characters, else one argument per line.
-fn signature(out: &mut String, indent: &str, head: &str, args: &[String], tail: &str) {
+/// The function returns `Result<ok, KeyError>`, `ok` being the parts of a tuple, or one
+/// type; when that is too long, its generic arguments are broken too.
+fn signature(out: &mut String, indent: &str, head: &str, args: &[String], ok: &[&str]) {
+    let ok_text = match ok {
+        [one] => one.to_string(),
+        parts => format!("({})", parts.join(", ")),
+    };
+    let tail = format!(" -> Result<{ok_text}, KeyError>");
     let line = format!("{indent}{head}({}){tail} {{", args.join(", "));
     if line.len() <= 100 {
         let _ = writeln!(out, "{line}");
@@ -939,7 +946,29 @@ fn signature(out: &mut String, indent: &str, head: &str, args: &[String], tail: 
     for arg in args {
         let _ = writeln!(out, "{indent}    {arg},");
     }
-    let _ = writeln!(out, "{indent}){tail} {{");
+    let line = format!("{indent}){tail} {{");
+    if line.len() <= 100 {
+        let _ = writeln!(out, "{line}");
+        return;
+    }
+    let _ = writeln!(out, "{indent}) -> Result<");
+    let line = format!("{indent}    {ok_text},");
+    if ok.len() == 1 || line.len() <= 100 {
+        let _ = writeln!(out, "{line}");
+    } else {
+        let _ = writeln!(out, "{indent}    (");
+        for part in ok {
+            let _ = writeln!(out, "{indent}        {part},");
+        }
+        let _ = writeln!(out, "{indent}    ),");
+    }
+    let _ = writeln!(out, "{indent}    KeyError,\n{indent}> {{");
+}
+
+/// A macro call or a call with `args`, as rustfmt lays it out: on one line when it fits
+/// and its arguments take at most 60 characters, else one argument per line.
+fn macro_call(out: &mut String, indent: &str, head: &str, args: &[String], tail: &str) {
+    call(out, indent, head, args, tail)
 }
 
 /// A statement that calls something with `args`, as rustfmt lays it out: on one line when
@@ -1096,11 +1125,13 @@ fn write_namespace(out: &mut String, names: &NamespaceNames<'_>) {
             .as_deref()
             .map(|a| format!(": {a}"))
             .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "    /// `{}`{about}\n    pub {}: {}Key,",
-            key.key.pattern, key.field, key.base
-        );
+        let _ = writeln!(out, "    /// `{}`{about}", key.key.pattern);
+        let line = format!("    pub {}: {}Key,", key.field, key.base);
+        if line.len() <= 100 {
+            let _ = writeln!(out, "{line}");
+        } else {
+            let _ = writeln!(out, "    pub {}:\n        {}Key,", key.field, key.base);
+        }
     }
     out.push_str("}\n");
     let _ = writeln!(
@@ -1110,7 +1141,7 @@ fn write_namespace(out: &mut String, names: &NamespaceNames<'_>) {
         function = names.function,
         strukt = names.strukt
     );
-    let fields: Vec<String> = names
+    let fields: Vec<(String, String)> = names
         .keys
         .iter()
         .enumerate()
@@ -1120,16 +1151,25 @@ fn write_namespace(out: &mut String, names: &NamespaceNames<'_>) {
             } else {
                 "kv: kv.clone()".to_string()
             };
-            format!("{}: {}Key {{ {kv} }}", key.field, key.base)
+            (key.field.clone(), format!("{}Key {{ {kv} }}", key.base))
         })
         .collect();
-    let joined = fields.join(", ");
+    let joined: Vec<String> = fields
+        .iter()
+        .map(|(field, value)| format!("{field}: {value}"))
+        .collect();
+    let joined = joined.join(", ");
     if joined.len() <= 18 {
         let _ = writeln!(out, "    {} {{ {joined} }}", names.strukt);
     } else {
         let _ = writeln!(out, "    {} {{", names.strukt);
-        for field in &fields {
-            let _ = writeln!(out, "        {field},");
+        for (field, value) in &fields {
+            let line = format!("        {field}: {value},");
+            if line.len() <= 100 {
+                let _ = writeln!(out, "{line}");
+            } else {
+                let _ = writeln!(out, "        {field}:\n            {value},");
+            }
         }
         out.push_str("    }\n");
     }
@@ -1237,20 +1277,18 @@ fn write_key(out: &mut String, ns: &Namespace, names: &KeyNames<'_>, cache: bool
     out.push_str(
         "\n    /// The key for these params: each one non-empty and without the separator `:`, the\n    /// whole key within KV's limits.\n",
     );
-    signature(
-        out,
-        "    ",
-        "pub fn key",
-        &with_self(&[]),
-        " -> Result<String, KeyError>",
-    );
-    call(
-        out,
-        "        ",
-        "Self::SPEC.key",
-        &[format!("&[{passed}]")],
-        "",
-    );
+    signature(out, "    ", "pub fn key", &with_self(&[]), &["String"]);
+    let array = format!("[{passed}]");
+    let line = format!("        Self::SPEC.key(&{array})");
+    if line.len() <= 100 && array.len() <= 60 {
+        let _ = writeln!(out, "{line}");
+    } else {
+        out.push_str("        Self::SPEC.key(&[\n");
+        for param in &names.params {
+            let _ = writeln!(out, "            {param},");
+        }
+        out.push_str("        ])\n");
+    }
     out.push_str("    }\n");
 
     let _ = writeln!(
@@ -1263,7 +1301,7 @@ fn write_key(out: &mut String, ns: &Namespace, names: &KeyNames<'_>, cache: bool
         "    ",
         "pub async fn get",
         &with_self(&[]),
-        &format!(" -> Result<Option<{out_type}>, KeyError>"),
+        &[&format!("Option<{out_type}>")],
     );
     call(out, "        ", "let key = self.key", &names.params, "?;");
     out.push_str("        let options = GetOptions::default();\n        let (value, _) = Self::SPEC.get(&self.kv, &key, &options).await?;\n        Ok(value)\n    }\n");
@@ -1276,7 +1314,7 @@ fn write_key(out: &mut String, ns: &Namespace, names: &KeyNames<'_>, cache: bool
         "    ",
         "pub async fn get_with_options",
         &with_self(&["options: GetOptions".to_string()]),
-        &format!(" -> Result<Option<{out_type}>, KeyError>"),
+        &[&format!("Option<{out_type}>")],
     );
     call(out, "        ", "let key = self.key", &names.params, "?;");
     out.push_str("        let (value, _) = Self::SPEC.get(&self.kv, &key, &options).await?;\n        Ok(value)\n    }\n");
@@ -1287,7 +1325,7 @@ fn write_key(out: &mut String, ns: &Namespace, names: &KeyNames<'_>, cache: bool
         "    ",
         "pub async fn get_with_metadata",
         &with_self(&["options: GetOptions".to_string()]),
-        &format!(" -> Result<(Option<{out_type}>, Option<Value>), KeyError>"),
+        &[&format!("Option<{out_type}>"), "Option<Value>"],
     );
     call(out, "        ", "let key = self.key", &names.params, "?;");
     out.push_str("        Self::SPEC.get(&self.kv, &key, &options).await\n    }\n");
@@ -1304,19 +1342,13 @@ fn write_key(out: &mut String, ns: &Namespace, names: &KeyNames<'_>, cache: bool
             format!("value: &{in_type}"),
             "options: PutOptions".to_string(),
         ]),
-        " -> Result<(), KeyError>",
+        &["()"],
     );
     call(out, "        ", "let key = self.key", &names.params, "?;");
     out.push_str("        Self::SPEC.put(&self.kv, &key, value, options).await\n    }\n");
 
     out.push_str("\n    /// Deletes the key. Deleting a missing key is not an error.\n");
-    signature(
-        out,
-        "    ",
-        "pub async fn delete",
-        &with_self(&[]),
-        " -> Result<(), KeyError>",
-    );
+    signature(out, "    ", "pub async fn delete", &with_self(&[]), &["()"]);
     call(out, "        ", "let key = self.key", &names.params, "?;");
     out.push_str("        Self::SPEC.delete(&self.kv, &key).await\n    }\n");
 
@@ -1334,7 +1366,7 @@ fn write_key(out: &mut String, ns: &Namespace, names: &KeyNames<'_>, cache: bool
         "    ",
         "pub async fn list",
         &["&self".to_string(), "options: ListOptions".to_string()],
-        &format!(" -> Result<Vec<Listed<{base}Params>>, KeyError>"),
+        &[&format!("Vec<Listed<{base}Params>>")],
     );
     let _ = writeln!(
         out,
@@ -1357,28 +1389,28 @@ fn write_key_test(out: &mut String, ns: &Namespace, names: &KeyNames<'_>) {
         })
         .collect();
     let default_ttl = key.ttl.or(ns.default_ttl);
-    let _ = writeln!(
-        out,
-        "\n    #[test]\n    fn {}_key_builds_its_keys_and_reads_them_back() {{\n        let spec = &{}Key::SPEC;",
-        snake_case(&names.base),
-        names.base
+    let test = format!(
+        "    fn {}_key_builds_its_keys_and_reads_them_back()",
+        snake_case(&names.base)
     );
-    let list: Vec<String> = samples.iter().map(|s| quoted(s)).collect();
-    let line = format!(
-        "        assert_eq!(check_params(spec, &[{}]), {});",
-        list.join(", "),
-        quoted(&expected)
-    );
-    if line.len() <= 100 {
-        let _ = writeln!(out, "{line}");
+    if test.len() + 2 <= 100 {
+        let _ = writeln!(out, "\n    #[test]\n{test} {{");
     } else {
-        let _ = writeln!(
-            out,
-            "        assert_eq!(\n            check_params(spec, &[{}]),\n            {}\n        );",
-            list.join(", "),
-            quoted(&expected)
-        );
+        let test = test.trim_end_matches(')');
+        let _ = writeln!(out, "\n    #[test]\n{test}\n    ) {{");
     }
+    let _ = writeln!(out, "        let spec = &{}Key::SPEC;", names.base);
+    let list: Vec<String> = samples.iter().map(|s| quoted(s)).collect();
+    macro_call(
+        out,
+        "        ",
+        "assert_eq!",
+        &[
+            format!("check_params(spec, &[{}])", list.join(", ")),
+            quoted(&expected),
+        ],
+        ";",
+    );
     let ttl = match default_ttl {
         Some(Ttl::Seconds(s)) => format!("Some({s})"),
         _ => "None".to_string(),
@@ -1395,11 +1427,14 @@ fn write_key_test(out: &mut String, ns: &Namespace, names: &KeyNames<'_>) {
         out,
         "        assert_eq!(spec.cache_ttl(&GetOptions::default()), Ok({cache_ttl}));"
     );
-    let _ = writeln!(
+    macro_call(
         out,
-        "        assert_eq!(spec.prefix(), {});\n    }}",
-        quoted(&key.list_prefix())
+        "        ",
+        "assert_eq!",
+        &["spec.prefix()".to_string(), quoted(&key.list_prefix())],
+        ";",
     );
+    out.push_str("    }\n");
 }
 
 /// The text of `namespaces.rs` for `namespaces` (each with keys, in their order); `types`
