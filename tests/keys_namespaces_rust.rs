@@ -144,6 +144,79 @@ pub async fn handler(kv: worker::kv::KvStore) -> worker::Result<Option<String>> 
 }
 "#;
 
+/// Named values checked on write (NaN refused, where JSON would make it null) and on read,
+/// and invalid data: a miss in a cache namespace, an error naming the key and path elsewhere.
+const CHECKS: &str = r##"
+#[cfg(test)]
+mod checks {
+    use super::super::schema::{Author, Post, PostStatus, Profile};
+    use super::*;
+
+    fn post() -> Post {
+        Post {
+            id: "1".into(),
+            title: "t".into(),
+            views: Some(2.0),
+            score: 1.5,
+            status: PostStatus::Published,
+            author: Author { name: "a".into() },
+        }
+    }
+
+    fn text(stored: Stored<'_>) -> String {
+        match stored {
+            Stored::Text(text) => text,
+            Stored::Bytes(_) => panic!("bytes"),
+        }
+    }
+
+    #[test]
+    fn named_values_are_checked_on_write() {
+        let written = text(Named::<Post>::encode(&post(), "post:1").unwrap());
+        let read = Named::<Post>::decode(Raw::Text(written), "post:1").unwrap();
+        assert_eq!(read, post());
+        for (value, path) in [
+            (Post { score: f64::NAN, ..post() }, "$.score"),
+            (Post { views: Some(f64::INFINITY), ..post() }, "$.views"),
+        ] {
+            let error = Named::<Post>::encode(&value, "post:1").err().expect("refused");
+            assert_eq!((error.key.as_deref(), error.path.as_str()), (Some("post:1"), path));
+        }
+        let absent = Post { views: None, ..post() };
+        assert!(Named::<Post>::encode(&absent, "post:1").is_ok());
+    }
+
+    #[test]
+    fn invalid_data_is_a_miss_in_a_cache_namespace_and_an_error_elsewhere() {
+        let cache = &CachePostKey::SPEC;
+        let data = &UserDataProfileKey::SPEC;
+        for raw in ["not json", r#"{"id": 1}"#] {
+            assert!(matches!(cache.checked(Some(Raw::Text(raw.into())), "post:1"), Ok(None)));
+            match data.checked(Some(Raw::Text(raw.into())), "user:1:profile") {
+                Err(KeyError::Schema(error)) => {
+                    assert_eq!(error.key.as_deref(), Some("user:1:profile"));
+                    assert_eq!(error.path, if raw == "not json" { "$" } else { "$.name" });
+                    let message = KeyError::Schema(error).to_string();
+                    assert!(message.contains("user:1:profile"), "{message}");
+                }
+                other => panic!("{raw}: {other:?}"),
+            }
+        }
+        let valid = r#"{"name": "n", "age": 3.0, "extra": 1}"#.to_string();
+        let profile = data.checked(Some(Raw::Text(valid)), "user:1:profile").unwrap();
+        assert_eq!(profile, Some(Profile { name: "n".into(), age: Some(3) }));
+        assert!(matches!(data.checked(None, "user:1:profile"), Ok(None)));
+        // Strings and bytes are never invalid; json only when it is not JSON.
+        let page = &CachePageKey::SPEC;
+        let text = page.checked(Some(Raw::Text("<p>".into())), "page:/").unwrap();
+        assert_eq!(text.as_deref(), Some("<p>"));
+        let settings = &UserDataSettingsKey::SPEC;
+        let error = settings.checked(Some(Raw::Text("{".into())), "settings:x");
+        assert!(matches!(error, Err(KeyError::Schema(e)) if e.path == "$"));
+    }
+}
+"##;
+
 fn crate_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("keys-namespaces-rust")
 }
@@ -228,6 +301,9 @@ fn keys_namespaces_rust_builds_lints_and_tests_in_a_workers_rs_crate() {
             .args(["--check", "--edition", "2021"])
             .arg(kv.join("namespaces.rs")),
     );
+    // The codecs and the handling of invalid data are private: a test module appended to
+    // namespaces.rs (after the rustfmt check) reaches them.
+    fs::write(kv.join("namespaces.rs"), format!("{text}{CHECKS}")).unwrap();
     cargo(&project, &["check", "--offline", "--quiet"]);
     cargo(
         &project,

@@ -323,10 +323,14 @@ fn first_warning(key: &str) -> bool {
     })
 }
 
-/// Logs invalid data read from a `cache` namespace, once per key per isolate.
+/// Logs invalid data read from a `cache` namespace, once per key per isolate (on the
+/// console of the Workers runtime; on stderr in host tests, which have no console).
 fn warn_once(error: &SchemaError) {
     if first_warning(error.key.as_deref().unwrap_or_default()) {
+        #[cfg(target_arch = "wasm32")]
         worker::console_warn!("{error}; read as a miss (a cache namespace)");
+        #[cfg(not(target_arch = "wasm32"))]
+        eprintln!("{error}; read as a miss (a cache namespace)");
     }
 }
 
@@ -435,6 +439,11 @@ impl Codec for Bytes {
     }
 }
 
+/// Why a value that does not read back as it was written is refused.
+const NOT_READ_BACK: &str =
+    "does not read back as written: NaN and infinity are written as null (write None for an \
+     absent optional field)";
+
 /// A type of schema.rs: JSON, checked on write and on read.
 struct Named<T>(PhantomData<T>);
 
@@ -456,7 +465,7 @@ impl<T: Schema> Codec for Named<T> {
             return Err(SchemaError {
                 key: Some(key.to_owned()),
                 path,
-                message: "does not read back as written (NaN or infinity?)".to_owned(),
+                message: NOT_READ_BACK.to_owned(),
             });
         }
         Ok(Stored::Text(json.to_string()))
@@ -641,14 +650,20 @@ impl<C: Codec> KeySpec<C> {
             let (text, metadata) = request.text_with_metadata::<Value>().await?;
             (text.map(Raw::Text), metadata)
         };
+        Ok((self.checked(raw, key)?, metadata))
+    }
+
+    /// A value read from `key`, checked: invalid data is a miss (logged once) in a `cache`
+    /// namespace and an error elsewhere.
+    fn checked(&self, raw: Option<Raw>, key: &str) -> Result<Option<C::Out>, KeyError> {
         let Some(raw) = raw else {
-            return Ok((None, metadata));
+            return Ok(None);
         };
         match C::decode(raw, key) {
-            Ok(value) => Ok((Some(value), metadata)),
+            Ok(value) => Ok(Some(value)),
             Err(error) if self.miss_on_invalid => {
                 warn_once(&error);
-                Ok((None, metadata))
+                Ok(None)
             }
             Err(error) => Err(KeyError::Schema(error)),
         }
