@@ -1146,8 +1146,10 @@ fn write_namespace(out: &mut String, names: &NamespaceNames<'_>) {
     };
     let _ = writeln!(
         out,
-        "\n/// The typed keys of the KV namespace bound as `{}` (purpose: {purpose}).\n///\n/// In it, {invalid}.\n#[derive(Debug, Clone)]\npub struct {} {{",
-        ns.binding, names.strukt
+        "\n/// The typed keys of the KV namespace bound as `{}` (purpose: {purpose}).\n///\n/// In it, {invalid}.\n#[derive(Debug, Clone)]\npub struct {} {{{}",
+        ns.binding,
+        names.strukt,
+        if names.keys.is_empty() { "}" } else { "" }
     );
     for key in &names.keys {
         let about = key
@@ -1164,10 +1166,13 @@ fn write_namespace(out: &mut String, names: &NamespaceNames<'_>) {
             let _ = writeln!(out, "    pub {}:\n        {}Key,", key.field, key.base);
         }
     }
-    out.push_str("}\n");
+    if !names.keys.is_empty() {
+        out.push_str("}\n");
+    }
     let _ = writeln!(
         out,
-        "\n/// The typed keys of `{binding}`: `{function}(env.kv({binding:?})?)`.\npub fn {function}(kv: KvStore) -> {strukt} {{",
+        "\n/// The typed keys of `{binding}`: `{function}(env.kv({binding:?})?)`.\npub fn {function}({kv}: KvStore) -> {strukt} {{",
+        kv = if names.keys.is_empty() { "_kv" } else { "kv" },
         binding = ns.binding,
         function = names.function,
         strukt = names.strukt
@@ -1190,7 +1195,9 @@ fn write_namespace(out: &mut String, names: &NamespaceNames<'_>) {
         .map(|(field, value)| format!("{field}: {value}"))
         .collect();
     let joined = joined.join(", ");
-    if joined.len() <= 18 {
+    if joined.is_empty() {
+        let _ = writeln!(out, "    {} {{}}", names.strukt);
+    } else if joined.len() <= 18 {
         let _ = writeln!(out, "    {} {{ {joined} }}", names.strukt);
     } else {
         let _ = writeln!(out, "    {} {{", names.strukt);
@@ -1677,6 +1684,14 @@ mod tests {
             [("userId".to_string(), "user_id".to_string())]
         );
         assert!(param_collisions(&a.keys[0]).is_empty());
+
+        // Not meant to be called without keys, but still warning-free.
+        let empty = namespace("EMPTY", None, Vec::new());
+        let text = namespaces_rs(&[&empty], &[]);
+        assert!(
+            text.contains("pub fn empty_keys(_kv: KvStore) -> EmptyKeys {\n    EmptyKeys {}\n}\n")
+        );
+        assert!(text.contains("pub struct EmptyKeys {}\n"), "{text}");
     }
 
     #[test]
