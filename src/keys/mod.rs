@@ -9,6 +9,7 @@
 //! the tables into this model.
 
 pub mod pattern;
+pub mod rust_namespaces;
 pub mod rust_schema;
 pub mod ts_namespaces;
 pub mod ts_schema;

@@ -205,7 +205,7 @@ mod read_json {
 "#;
 
 /// Rust's keywords (strict and reserved, 2015 to 2024).
-const KEYWORDS: &[&str] = &[
+pub(super) const KEYWORDS: &[&str] = &[
     "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
     "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
     "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
@@ -223,7 +223,7 @@ fn quoted(text: &str) -> String {
 /// `origName` -> `orig_name`, `HTTPCode` -> `http_code`: a word starts at
 /// an uppercase letter after a lowercase one or a digit, or at the last
 /// uppercase letter of a run followed by a lowercase one.
-fn snake_case(name: &str) -> String {
+pub(super) fn snake_case(name: &str) -> String {
     let chars: Vec<char> = name.chars().collect();
     let mut out = String::new();
     for (i, &c) in chars.iter().enumerate() {
