@@ -870,7 +870,10 @@ fn check_keys(
         // Names the generated code gives keys and params must stay apart
         // in both languages (`user_id` and `userId` are one name there).
         for (i, a) in ns.keys.iter().enumerate() {
-            if let Some(b) = ns.keys[..i].iter().find(|b| same_name(&a.name, &b.name)) {
+            if let Some(b) = ns.keys[..i]
+                .iter()
+                .find(|b| same_key_name(&a.name, &b.name))
+            {
                 return Err(error(
                     shown,
                     body,
@@ -884,20 +887,16 @@ fn check_keys(
                     ),
                 ));
             }
-            let params = a.params();
-            for (j, p) in params.iter().enumerate() {
-                if let Some(q) = params[..j].iter().find(|q| same_name(p, q)) {
-                    return Err(error(
-                        shown,
-                        body,
-                        place(&a.name, "pattern"),
-                        format!(
-                            "keys.{}.pattern: params {{{q}}} and {{{p}}} are one name in Rust ({}); rename one",
-                            a.name,
-                            heck::ToSnakeCase::to_snake_case(*p)
-                        ),
-                    ));
-                }
+            if let Some((q, p)) = crate::keys::rust_namespaces::param_collisions(a).first() {
+                return Err(error(
+                    shown,
+                    body,
+                    place(&a.name, "pattern"),
+                    format!(
+                        "keys.{}.pattern: params {{{q}}} and {{{p}}} are one name in Rust; rename one",
+                        a.name
+                    ),
+                ));
             }
         }
         for (i, a) in ns.keys.iter().enumerate() {
@@ -931,7 +930,7 @@ fn check_keys(
     for (i, a) in keyed.iter().enumerate() {
         if let Some(b) = keyed[..i]
             .iter()
-            .find(|b| same_name(&a.binding, &b.binding))
+            .find(|b| same_factory(&a.binding, &b.binding))
         {
             return Err(error(
                 shown,
@@ -952,11 +951,19 @@ fn check_keys(
     Ok(())
 }
 
-/// Whether two identifiers are one name in generated code: the same in
-/// camelCase (TypeScript) or in snake_case (Rust).
-fn same_name(a: &str, b: &str) -> bool {
-    use heck::{ToLowerCamelCase, ToSnakeCase};
-    a.to_lower_camel_case() == b.to_lower_camel_case() || a.to_snake_case() == b.to_snake_case()
+/// Whether two key patterns' accessors are one name in the generated code
+/// (`user_id` and `userId`: `userId` in TypeScript, `user_id` in Rust).
+fn same_key_name(a: &str, b: &str) -> bool {
+    use crate::keys::{rust_namespaces, ts_namespaces};
+    ts_namespaces::property_name(a) == ts_namespaces::property_name(b)
+        || rust_namespaces::field_name(a) == rust_namespaces::field_name(b)
+}
+
+/// Whether two namespaces' factories of typed keys are one name.
+fn same_factory(a: &str, b: &str) -> bool {
+    use crate::keys::{rust_namespaces, ts_namespaces};
+    ts_namespaces::factory_name(a) == ts_namespaces::factory_name(b)
+        || rust_namespaces::factory_name(a) == rust_namespaces::factory_name(b)
 }
 
 fn read_ttl(shown: &str, body: &str, item: &Item, at: usize, field: &str) -> Result<Ttl, BadInput> {

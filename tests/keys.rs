@@ -116,7 +116,7 @@ fn each_rule_of_the_design_is_refused_with_its_place_and_nothing_is_written() {
         ),
         (
             "[namespaces.USERS.keys.a]\npattern = \"a:{user_id}-{userId}\"",
-            "kvgen.toml:13:11: keys.a.pattern: params {user_id} and {userId} are one name in Rust",
+            "kvgen.toml:13:11: keys.a.pattern: params {user_id} and {userId} are one name in Rust; rename one",
         ),
         (
             "[namespaces.USERS.keys.a]\npattern = \"a:{id}\"\n[namespaces.users.keys.a]\npattern = \"a:{id}\"",
@@ -448,4 +448,66 @@ fn key_add_refuses_what_the_design_cannot_hold_and_writes_nothing() {
         run.stderr
     );
     assert_same_tree(&before, &snapshot(bare.path()), "no design");
+}
+
+#[test]
+fn the_rust_modules_of_a_design_using_every_feature_are_stable() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    project.kvgen(&["create", "users"]).assert_code(0);
+    let base = project.read("kvgen.toml");
+    project.write("kvgen.toml", &format!("{base}{EVERY_FEATURE}"));
+    let run = project.kvgen(&["sync"]);
+    run.assert_code(0);
+    assert!(
+        run.statuses()
+            .contains(&("update".to_string(), "src/kv/mod.rs".to_string())),
+        "{}",
+        run.stdout
+    );
+    let declared = project.read("src/kv/mod.rs");
+    for module in ["limits", "namespaces", "schema", "store"] {
+        assert!(
+            declared.contains(&format!("pub mod {module};\n")),
+            "{declared}"
+        );
+    }
+    assert_keys_snapshot("every_feature_schema_rs", &project.read("src/kv/schema.rs"));
+    assert_keys_snapshot(
+        "every_feature_namespaces_rs",
+        &project.read("src/kv/namespaces.rs"),
+    );
+    project.kvgen(&["sync"]).assert_all_identical();
+
+    // `key add` in a Rust Worker names the Rust accessor.
+    let run = project.kvgen(&[
+        "key", "add", "USERS", "userAge", "age:{id}", "--value", "json",
+    ]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("use it as users_keys(kv).user_age"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        project
+            .read("src/kv/namespaces.rs")
+            .contains("pub user_age: UsersUserAgeKey,")
+    );
+}
+
+#[test]
+fn typed_keys_in_a_crate_on_an_older_worker_are_refused() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker-oldest");
+    project.kvgen(&["create", "users"]).assert_code(0);
+    let before = snapshot(project.path());
+    let run = project.kvgen(&["key", "add", "USERS", "user", "user:{id}"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains(
+            "kvgen.toml: the typed keys of USERS are generated for workers-rs 0.8 or later, and this crate depends on worker 0.5"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_same_tree(&before, &snapshot(project.path()), "worker 0.5");
 }

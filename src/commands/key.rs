@@ -86,9 +86,9 @@ fn summary(
             crate::keys::ts_namespaces::property_name(&key.name)
         ),
         crate::project::Lang::Rust => format!(
-            "{}_keys(kv).{}",
-            heck::ToSnakeCase::to_snake_case(binding),
-            heck::ToSnakeCase::to_snake_case(key.name.as_str())
+            "{}(kv).{}",
+            crate::keys::rust_namespaces::factory_name(binding),
+            crate::keys::rust_namespaces::field_name(&key.name)
         ),
     };
     format!(

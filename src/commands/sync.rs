@@ -631,10 +631,18 @@ pub(super) fn renderings(
                 crate::keys::ts_namespaces::namespaces_ts(namespaces),
             ),
             Lang::Rust => {
-                return Err(BadInput::new(format!(
-                    "{shown}: typed keys are generated for TypeScript only so far"
-                ))
-                .into());
+                let minor = crate::rust_crate::check_worker_version(&project.root)?;
+                if minor < 8 {
+                    return Err(BadInput::new(format!(
+                        "{shown}: the typed keys of {} are generated for workers-rs 0.8 or later, and this crate depends on worker 0.{minor}: upgrade `worker` in Cargo.toml, or take the keys tables out of the design",
+                        namespaces[0].binding
+                    ))
+                    .into());
+                }
+                (
+                    crate::keys::rust_schema::schema_rs(&design.types),
+                    crate::keys::rust_namespaces::namespaces_rs(namespaces, &design.types),
+                )
             }
         };
         let ext = match project.lang {

@@ -1053,18 +1053,37 @@ fn value_types(value: &ValueKind) -> (String, String, String) {
     }
 }
 
+/// A binding in the case of its words: `E2E_KV` is `e2e_kv` (a name in
+/// capitals is lowercased whole, so digits do not split it); others as
+/// they are.
+fn binding_words(binding: &str) -> String {
+    if binding.chars().any(|c| c.is_ascii_lowercase()) {
+        binding.to_string()
+    } else {
+        binding.to_ascii_lowercase()
+    }
+}
+
+/// The factory of a namespace's typed keys: `USER_CACHE` -> `user_cache_keys`
+/// (before it is numbered apart from another namespace's).
+pub fn factory_name(binding: &str) -> String {
+    format!("{}_keys", snake_ident(&binding_words(binding), "", &[]))
+}
+
+/// A key pattern's field in its namespace's struct: `userProfile` ->
+/// `user_profile` (before it is numbered apart from another key's).
+pub fn field_name(key: &str) -> String {
+    raw(&snake_ident(key, "_key", &[]))
+}
+
 fn names<'a>(namespaces: &[&'a Namespace]) -> Vec<NamespaceNames<'a>> {
     let mut functions = BTreeSet::new();
     let mut structs = BTreeSet::new();
     let mut bases = BTreeSet::new();
     let mut out = Vec::new();
     for ns in namespaces {
-        let binding = pascal_case(&ns.binding);
-        let function = unique(
-            format!("{}_keys", snake_ident(&ns.binding, "", &[])),
-            "_",
-            &mut functions,
-        );
+        let binding = pascal_case(&binding_words(&ns.binding));
+        let function = unique(factory_name(&ns.binding), "_", &mut functions);
         let strukt = unique(format!("{binding}Keys"), "", &mut structs);
         let mut fields = BTreeSet::new();
         let mut keys = Vec::new();
