@@ -34,6 +34,52 @@ const COMMANDS: &[&[&str]] = &[
     &["bulk", "--binding", "E2E_KV"],
 ];
 
+/// Asserts that a generating command's report has only `identical` files.
+fn assert_unchanged(args: &[&str], report: &str) {
+    let statuses: Vec<&str> = report
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    assert!(
+        !statuses.is_empty(),
+        "no status lines from {args:?}:\n{report}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|l| l.trim_start().starts_with("identical")),
+        "second run of {args:?}:\n{report}"
+    );
+}
+
+/// Appends the typed keys of tests/fixtures/keys/e2e-design.toml and the
+/// `[types]` of tests/fixtures/keys/schema-vectors.json to the project's
+/// kvgen.toml, then runs `kvgen sync` twice: the first writes
+/// `schema.ts` and `namespaces.ts`, the second changes nothing.
+fn add_typed_keys(project: &Path) {
+    let design =
+        std::fs::read_to_string(repo().join("tests/fixtures/keys/e2e-design.toml")).unwrap();
+    let types = common::vector_types_toml(&common::schema_vectors());
+    let file = project.join("kvgen.toml");
+    let mut toml = std::fs::read_to_string(&file).unwrap();
+    toml.push('\n');
+    toml.push_str(&design);
+    toml.push_str(&types);
+    std::fs::write(&file, toml).unwrap();
+    let first = kvgen(project, &["sync"]);
+    for module in ["src/kv/schema.ts", "src/kv/namespaces.ts"] {
+        assert!(
+            first
+                .lines()
+                .any(|l| l.split_whitespace().eq(["create", module])),
+            "kvgen sync did not create {module}:\n{first}"
+        );
+    }
+    let again = kvgen(project, &["sync"]);
+    assert_unchanged(&["sync"], &again);
+}
+
 struct TsFixture<'a> {
     path: &'a str,
     config: &'a str,
@@ -57,15 +103,10 @@ fn typescript_worker(fixture: TsFixture<'_>) {
         let args = [*command, &env_args].concat();
         kvgen(&project, &args);
         let again = kvgen(&project, &args);
-        assert!(
-            again
-                .lines()
-                .skip(1)
-                .take_while(|l| !l.trim().is_empty())
-                .all(|l| l.trim_start().starts_with("identical")),
-            "second run of {args:?}:\n{again}"
-        );
+        assert_unchanged(&args, &again);
     }
+    // The typed keys of the design, from kvgen.toml.
+    add_typed_keys(&project);
 
     // Wrangler accepts the edited config and sees the binding.
     let types_file = if fixture.wrangler_types_in_tsconfig {
