@@ -355,7 +355,8 @@ fn prettier_leaves_generated_code_alone_under_common_configs() {
     // kvgen follows indentation, quotes, semicolons, trailing commas, arrow
     // parentheses and bracket spacing; the rest must hold at any print width
     // from 80, since prettier would re-join or re-break lines otherwise. Every
-    // command's modules, under each config.
+    // command's modules and the typed keys of the end-to-end design
+    // (schema.ts, namespaces.ts), under each config.
     let configs = [
         r#"{ "printWidth": 80, "useTabs": false, "tabWidth": 2, "singleQuote": false }"#,
         r#"{ "printWidth": 80, "useTabs": true, "tabWidth": 4, "singleQuote": true }"#,
@@ -382,6 +383,7 @@ fn prettier_leaves_generated_code_alone_under_common_configs() {
         for command in COMMANDS {
             kvgen(dir.path(), command);
         }
+        add_typed_keys(dir.path());
         run(
             &format!("prettier --check under {config}"),
             tool("prettier", dir.path()).args(["--check", "src/kv"]),
@@ -400,6 +402,7 @@ fn prettier_leaves_generated_code_alone_under_common_configs() {
     for command in COMMANDS {
         kvgen(dir.path(), command);
     }
+    add_typed_keys(dir.path());
     run(
         "prettier --check under a YAML .prettierrc",
         tool("prettier", dir.path()).args(["--check", "src/kv"]),
