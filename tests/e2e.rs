@@ -541,7 +541,8 @@ const TS_SETUPS: &[(&str, &str, &str)] = &[
 ];
 
 /// A Worker whose tsconfig resolves modules with `resolution`, with every
-/// command's modules generated into it.
+/// command's modules and the typed keys of the end-to-end design generated
+/// into it.
 fn generated_worker(resolution: &str, module: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let package = if resolution == "bundler" {
@@ -565,6 +566,7 @@ fn generated_worker(resolution: &str, module: &str) -> tempfile::TempDir {
     for command in COMMANDS {
         kvgen(dir.path(), command);
     }
+    add_typed_keys(dir.path());
     dir
 }
 
@@ -606,6 +608,18 @@ fn generated_typescript_compiles_on_typescript_5_0_and_current_under_strict_setu
     let store = |w: &tempfile::TempDir| std::fs::read_to_string(w.path().join("src/kv/store.ts"));
     assert!(store(&bundler).unwrap().contains(r#"from "./keys";"#));
     assert!(store(&node).unwrap().contains(r#"from "./keys.js";"#));
+    let namespaces =
+        |w: &tempfile::TempDir| std::fs::read_to_string(w.path().join("src/kv/namespaces.ts"));
+    assert!(
+        namespaces(&bundler)
+            .unwrap()
+            .contains(r#"from "./schema";"#)
+    );
+    assert!(
+        namespaces(&node)
+            .unwrap()
+            .contains(r#"from "./schema.js";"#)
+    );
 
     let typescript = e2e_dir().join("node_modules/typescript/bin/tsc");
     let typescript_5_0 = e2e_dir().join("node_modules/typescript-5.0/bin/tsc");
