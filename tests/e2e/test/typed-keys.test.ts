@@ -203,6 +203,14 @@ describe("put validates the value before writing", () => {
 		expect(await keys.author.get({ id: "put-nobody" })).toBeNull();
 	});
 
+	it("refuses a value over 25 MiB before any KV call", async () => {
+		const { keys, counts } = data();
+		const max = 25 * 1024 * 1024;
+		await expect(keys.blob.put({ kind: "big", id: "1" }, new ArrayBuffer(max + 1))).rejects.toThrow(RangeError);
+		await expect(keys.doc.put({ a: "big", b: "1" }, "x".repeat(max))).rejects.toThrow(RangeError);
+		expect(total(counts)).toBe(0);
+	});
+
 	it("refuses metadata over 1024 bytes before any KV call", async () => {
 		const { keys, counts } = cache();
 		const metadata = { pad: "x".repeat(1100) };
