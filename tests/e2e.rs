@@ -34,6 +34,52 @@ const COMMANDS: &[&[&str]] = &[
     &["bulk", "--binding", "E2E_KV"],
 ];
 
+/// Asserts that a generating command's report has only `identical` files.
+fn assert_unchanged(args: &[&str], report: &str) {
+    let statuses: Vec<&str> = report
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    assert!(
+        !statuses.is_empty(),
+        "no status lines from {args:?}:\n{report}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|l| l.trim_start().starts_with("identical")),
+        "second run of {args:?}:\n{report}"
+    );
+}
+
+/// Appends the typed keys of tests/fixtures/keys/e2e-design.toml and the
+/// `[types]` of tests/fixtures/keys/schema-vectors.json to the project's
+/// kvgen.toml, then runs `kvgen sync` twice: the first writes
+/// `schema.ts` and `namespaces.ts`, the second changes nothing.
+fn add_typed_keys(project: &Path) {
+    let design =
+        std::fs::read_to_string(repo().join("tests/fixtures/keys/e2e-design.toml")).unwrap();
+    let types = common::vector_types_toml(&common::schema_vectors());
+    let file = project.join("kvgen.toml");
+    let mut toml = std::fs::read_to_string(&file).unwrap();
+    toml.push('\n');
+    toml.push_str(&design);
+    toml.push_str(&types);
+    std::fs::write(&file, toml).unwrap();
+    let first = kvgen(project, &["sync"]);
+    for module in ["src/kv/schema.ts", "src/kv/namespaces.ts"] {
+        assert!(
+            first
+                .lines()
+                .any(|l| l.split_whitespace().eq(["create", module])),
+            "kvgen sync did not create {module}:\n{first}"
+        );
+    }
+    let again = kvgen(project, &["sync"]);
+    assert_unchanged(&["sync"], &again);
+}
+
 struct TsFixture<'a> {
     path: &'a str,
     config: &'a str,
@@ -57,15 +103,10 @@ fn typescript_worker(fixture: TsFixture<'_>) {
         let args = [*command, &env_args].concat();
         kvgen(&project, &args);
         let again = kvgen(&project, &args);
-        assert!(
-            again
-                .lines()
-                .skip(1)
-                .take_while(|l| !l.trim().is_empty())
-                .all(|l| l.trim_start().starts_with("identical")),
-            "second run of {args:?}:\n{again}"
-        );
+        assert_unchanged(&args, &again);
     }
+    // The typed keys of the design, from kvgen.toml.
+    add_typed_keys(&project);
 
     // Wrangler accepts the edited config and sees the binding.
     let types_file = if fixture.wrangler_types_in_tsconfig {
@@ -314,7 +355,8 @@ fn prettier_leaves_generated_code_alone_under_common_configs() {
     // kvgen follows indentation, quotes, semicolons, trailing commas, arrow
     // parentheses and bracket spacing; the rest must hold at any print width
     // from 80, since prettier would re-join or re-break lines otherwise. Every
-    // command's modules, under each config.
+    // command's modules and the typed keys of the end-to-end design
+    // (schema.ts, namespaces.ts), under each config.
     let configs = [
         r#"{ "printWidth": 80, "useTabs": false, "tabWidth": 2, "singleQuote": false }"#,
         r#"{ "printWidth": 80, "useTabs": true, "tabWidth": 4, "singleQuote": true }"#,
@@ -341,6 +383,7 @@ fn prettier_leaves_generated_code_alone_under_common_configs() {
         for command in COMMANDS {
             kvgen(dir.path(), command);
         }
+        add_typed_keys(dir.path());
         run(
             &format!("prettier --check under {config}"),
             tool("prettier", dir.path()).args(["--check", "src/kv"]),
@@ -359,6 +402,7 @@ fn prettier_leaves_generated_code_alone_under_common_configs() {
     for command in COMMANDS {
         kvgen(dir.path(), command);
     }
+    add_typed_keys(dir.path());
     run(
         "prettier --check under a YAML .prettierrc",
         tool("prettier", dir.path()).args(["--check", "src/kv"]),
@@ -497,7 +541,8 @@ const TS_SETUPS: &[(&str, &str, &str)] = &[
 ];
 
 /// A Worker whose tsconfig resolves modules with `resolution`, with every
-/// command's modules generated into it.
+/// command's modules and the typed keys of the end-to-end design generated
+/// into it.
 fn generated_worker(resolution: &str, module: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let package = if resolution == "bundler" {
@@ -521,6 +566,7 @@ fn generated_worker(resolution: &str, module: &str) -> tempfile::TempDir {
     for command in COMMANDS {
         kvgen(dir.path(), command);
     }
+    add_typed_keys(dir.path());
     dir
 }
 
@@ -562,6 +608,18 @@ fn generated_typescript_compiles_on_typescript_5_0_and_current_under_strict_setu
     let store = |w: &tempfile::TempDir| std::fs::read_to_string(w.path().join("src/kv/store.ts"));
     assert!(store(&bundler).unwrap().contains(r#"from "./keys";"#));
     assert!(store(&node).unwrap().contains(r#"from "./keys.js";"#));
+    let namespaces =
+        |w: &tempfile::TempDir| std::fs::read_to_string(w.path().join("src/kv/namespaces.ts"));
+    assert!(
+        namespaces(&bundler)
+            .unwrap()
+            .contains(r#"from "./schema";"#)
+    );
+    assert!(
+        namespaces(&node)
+            .unwrap()
+            .contains(r#"from "./schema.js";"#)
+    );
 
     let typescript = e2e_dir().join("node_modules/typescript/bin/tsc");
     let typescript_5_0 = e2e_dir().join("node_modules/typescript-5.0/bin/tsc");

@@ -284,3 +284,17 @@ pub fn vector_types(vectors: &serde_json::Value) -> Vec<kvgen::keys::TypeDef> {
         })
         .collect()
 }
+
+/// The types of the shared vectors as kvgen.toml's `[types]` tables
+/// (`[types.Post]`, then `id = "string"`, ...).
+pub fn vector_types_toml(vectors: &serde_json::Value) -> String {
+    let mut out = String::new();
+    for (name, fields) in vectors["types"].as_object().unwrap() {
+        out.push_str(&format!("\n[types.{name}]\n"));
+        for (field, text) in fields.as_object().unwrap() {
+            let text = toml::Value::String(text.as_str().unwrap().to_string());
+            out.push_str(&format!("{field} = {text}\n"));
+        }
+    }
+    out
+}
