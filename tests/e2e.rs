@@ -55,9 +55,14 @@ fn assert_unchanged(args: &[&str], report: &str) {
 
 /// Appends the typed keys of tests/fixtures/keys/e2e-design.toml and the
 /// `[types]` of tests/fixtures/keys/schema-vectors.json to the project's
-/// kvgen.toml, then runs `kvgen sync` twice: the first writes
-/// `schema.ts` and `namespaces.ts`, the second changes nothing.
+/// kvgen.toml, then runs `kvgen sync` twice: the first writes the
+/// `schema` and `namespaces` modules into `modules`, the second changes
+/// nothing.
 fn add_typed_keys(project: &Path) {
+    add_typed_keys_in(project, "src/kv", "ts");
+}
+
+fn add_typed_keys_in(project: &Path, modules: &str, ext: &str) {
     let design =
         std::fs::read_to_string(repo().join("tests/fixtures/keys/e2e-design.toml")).unwrap();
     let types = common::vector_types_toml(&common::schema_vectors());
@@ -68,11 +73,12 @@ fn add_typed_keys(project: &Path) {
     toml.push_str(&types);
     std::fs::write(&file, toml).unwrap();
     let first = kvgen(project, &["sync"]);
-    for module in ["src/kv/schema.ts", "src/kv/namespaces.ts"] {
+    for module in ["schema", "namespaces"] {
+        let module = format!("{modules}/{module}.{ext}");
         assert!(
             first
                 .lines()
-                .any(|l| l.split_whitespace().eq(["create", module])),
+                .any(|l| l.split_whitespace().eq(["create", module.as_str()])),
             "kvgen sync did not create {module}:\n{first}"
         );
     }
@@ -457,6 +463,94 @@ mod bucket_vectors {{
     std::fs::write(lib, source).unwrap();
 }
 
+/// Appends to the fixture's crate root a unit test that reads every case
+/// of mode "parse" of tests/fixtures/keys/schema-vectors.json through the
+/// generated `kv::schema` types: accepted or refused as the vectors say,
+/// what a read holds, and the key and JSON path of a refusal.
+fn add_schema_vectors_test(project: &Path) {
+    let vectors = repo().join("tests/fixtures/keys/schema-vectors.json");
+    let data: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&vectors).unwrap()).unwrap();
+    let arms: String = data["types"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|name| {
+            format!(
+                "            {name:?} => crate::kv::schema::{name}::parse(value, Some(KEY))\n                .map(|read| serde_json::to_value(read).unwrap()),\n"
+            )
+        })
+        .collect();
+    let parse_cases = data["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c.get("mode").is_none_or(|m| m == "parse"))
+        .count();
+    let test = format!(
+        r#"
+#[cfg(test)]
+mod schema_vectors {{
+    use serde_json::Value;
+
+    const KEY: &str = "post:1";
+
+    fn parse(ty: &str, value: &Value) -> Result<Value, crate::kv::schema::SchemaError> {{
+        match ty {{
+{arms}            other => panic!("no type {{other}} in the schema"),
+        }}
+    }}
+
+    /// Equal JSON, numbers compared by value (an f64 field reads 1 as 1.0).
+    fn same(a: &Value, b: &Value) -> bool {{
+        match (a, b) {{
+            (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+            (Value::Array(x), Value::Array(y)) => {{
+                x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+            }}
+            (Value::Object(x), Value::Object(y)) => {{
+                let present = |o: &serde_json::Map<String, Value>| {{
+                    o.iter().filter(|(_, v)| !v.is_null()).count()
+                }};
+                present(x) == present(y)
+                    && x.iter().all(|(k, v)| v.is_null() || y.get(k).is_some_and(|w| same(v, w)))
+            }}
+            _ => a == b,
+        }}
+    }}
+
+    #[test]
+    fn schema_matches_the_shared_vectors() {{
+        let data: Value = serde_json::from_str(include_str!({path:?})).unwrap();
+        let mut checked = 0;
+        for (index, case) in data["cases"].as_array().unwrap().iter().enumerate() {{
+            if case.get("mode").is_some_and(|m| m != "parse") {{
+                continue;
+            }}
+            checked += 1;
+            let ty = case["type"].as_str().unwrap();
+            let result = parse(ty, &case["value"]);
+            if case["valid"].as_bool().unwrap() {{
+                let read = result.unwrap_or_else(|e| panic!("case {{index}}: refused: {{e}}"));
+                assert!(same(&read, &case["read"]), "case {{index}}: read {{read}}");
+            }} else {{
+                let error = result.expect_err(&format!("case {{index}}: accepted"));
+                assert_eq!(error.path, case["path"].as_str().unwrap(), "case {{index}}");
+                assert_eq!(error.key.as_deref(), Some(KEY), "case {{index}}");
+            }}
+        }}
+        assert_eq!(checked, {parse_cases});
+    }}
+}}
+"#,
+        path = vectors.display().to_string()
+    );
+    let lib = project.join("src/lib.rs");
+    let mut source = std::fs::read_to_string(&lib).unwrap();
+    source.push_str(&test);
+    std::fs::write(lib, source).unwrap();
+}
+
 /// True when wasm32-unknown-unknown is installed or can be installed now.
 fn wasm32_available() -> bool {
     let installed = || {
@@ -506,6 +600,7 @@ fn workers_rs_crate() {
     for command in COMMANDS {
         kvgen(&project, command);
     }
+    add_typed_keys_in(&project, "src/kv", "rs");
     cargo(&project, &["check", "--quiet"]);
     cargo(
         &project,
@@ -513,8 +608,10 @@ fn workers_rs_crate() {
     );
     cargo(&project, &["fmt", "--check"]);
     // `bucket` must agree with the shared vectors (computed independently
-    // with Python's hashlib), like the TypeScript one does in workerd.
+    // with Python's hashlib), like the TypeScript one does in workerd; the
+    // schema readers accept and refuse what schema.ts does.
     add_bucket_vectors_test(&project);
+    add_schema_vectors_test(&project);
     cargo(&project, &["test", "--quiet"]);
     // The other rendering of the modules: no default expiry.
     kvgen(&project, &["create", "e2e-kv", "--ttl", "none", "--force"]);

@@ -511,3 +511,52 @@ fn typed_keys_in_a_crate_on_an_older_worker_are_refused() {
     );
     assert_same_tree(&before, &snapshot(project.path()), "worker 0.5");
 }
+
+/// The fenced block of `lang` that follows `heading` in the README.
+fn readme_block(heading: &str, lang: &str) -> String {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let section = &readme[readme.find(heading).expect("the heading")..];
+    let start = section.find(&format!("```{lang}\n")).expect("the block") + lang.len() + 4;
+    let end = start + section[start..].find("```").unwrap();
+    section[start..end].to_string()
+}
+
+#[test]
+fn the_readme_design_and_key_add_work_as_shown() {
+    let project = Project::copy(SAMPLE);
+    project.write("kvgen.toml", &readme_block("## Typed keys", "toml"));
+    let sh = readme_block("## Typed keys", "sh");
+    let mut lines = sh.lines();
+    let command = lines.next().unwrap();
+    let printed = lines.next().unwrap().strip_prefix("# ").unwrap();
+    // The command as a shell would split it (single quotes only).
+    let mut args: Vec<String> = Vec::new();
+    let mut rest = command.strip_prefix("kvgen ").unwrap();
+    while !rest.is_empty() {
+        rest = rest.trim_start();
+        if let Some(quoted) = rest.strip_prefix('\'') {
+            let end = quoted.find('\'').unwrap();
+            args.push(quoted[..end].to_string());
+            rest = &quoted[end + 1..];
+        } else {
+            let end = rest.find(' ').unwrap_or(rest.len());
+            args.push(rest[..end].to_string());
+            rest = &rest[end..];
+        }
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = project.kvgen(&args);
+    run.assert_code(0);
+    assert!(run.stdout.contains(printed), "{printed}\n{}", run.stdout);
+    let typed = project.read("src/kv/namespaces.ts");
+    assert!(typed.contains("export function cacheKeys(kv: KVNamespace): {"));
+    assert!(typed.contains("export function usersKeys(kv: KVNamespace): {"));
+    assert!(typed.contains("\tprofile: TypedKey<{ id: string }, schema.Author>;"));
+    assert!(
+        project
+            .read("src/kv/schema.ts")
+            .contains("export interface Post {")
+    );
+}

@@ -65,7 +65,7 @@ value = "AnExtremelyLongTypeNameThatPushesTheSpecLinePastTheLineWidth"
 about = "Names long enough to make rustfmt break lines"
 
 [namespaces.USER_DATA.keys.dup]
-pattern = "dup:{userId}-{user_id}"
+pattern = "dup:{userId}-{userName}"
 value = "bytes"
 
 [types.AnExtremelyLongTypeNameThatPushesTheSpecLinePastTheLineWidth]
@@ -327,7 +327,7 @@ fn keys_namespaces_rust_builds_lints_and_tests_in_a_workers_rs_crate() {
         "cache_post_key_builds_its_keys_and_reads_them_back",
         "user_data_match_key_builds_its_keys_and_reads_them_back",
         "user_data_singleton_key_builds_its_keys_and_reads_them_back",
-        "a_param_takes_the_longest_text_that_lets_the_rest_match",
+        "a_param_ends_at_the_separator_or_the_text_after_it",
     ] {
         assert!(text.contains(&format!("fn {name}()")), "{name}");
     }

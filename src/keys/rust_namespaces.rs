@@ -126,6 +126,19 @@ pub enum KeyError {
         /// The rejected value.
         value: String,
     },
+    /// A param holds the character that ends it in the pattern (the first of the literal
+    /// text after it, as `-` in `{kind}-{id}`), so the key could not be split back into its
+    /// params; nothing was sent to KV.
+    ParamWithStop {
+        /// The key pattern, as kvgen.toml writes it.
+        pattern: &'static str,
+        /// The param's name in the pattern.
+        param: &'static str,
+        /// The rejected value.
+        value: String,
+        /// The character it may not hold.
+        stop: char,
+    },
     /// The call would break a KV limit; nothing was sent to KV.
     Limit(LimitError),
     /// A value without its type's shape: about to be written (nothing was sent to KV), or
@@ -156,6 +169,17 @@ impl fmt::Display for KeyError {
                 "key pattern {pattern:?}: param {param:?} is {value:?}, which holds the separator \
                  {SEPARATOR:?}"
             ),
+            Self::ParamWithStop {
+                pattern,
+                param,
+                value,
+                stop,
+            } => write!(
+                f,
+                "key pattern {pattern:?}: param {param:?} is {value:?}, which holds {stop:?}, the \
+                 text that follows it in the pattern, so the key could not be split back into its \
+                 params"
+            ),
             Self::Limit(error) => error.fmt(f),
             Self::Schema(error) => error.fmt(f),
             Self::Kv(error) => write!(f, "Workers KV call failed: {error}"),
@@ -176,6 +200,7 @@ impl std::error::Error for KeyError {
             Self::Kv(error) => Some(error),
             Self::EmptyParam { .. }
             | Self::ParamWithSeparator { .. }
+            | Self::ParamWithStop { .. }
             | Self::IncompleteListing { .. } => None,
         }
     }
@@ -235,72 +260,49 @@ fn pieces(pattern: &str) -> Vec<Piece<'_>> {
     out
 }
 
+/// The character that ends param `index` of `pieces`: the first of the literal text after
+/// it, if any (a param may not hold it, nor the separator, so a key splits back into its
+/// params one way only).
+fn stop_of(pieces: &[Piece<'_>], index: usize) -> Option<char> {
+    match pieces.get(index + 1) {
+        Some(Piece::Literal(text)) => text.chars().next(),
+        _ => None,
+    }
+}
+
 /// Splits `key` into the params of `pattern`, in pattern order; `None` when it does not
 /// match.
 ///
-/// Pieces are matched left to right. A param takes at least one character and no separator,
-/// and each param takes the longest text for which the rest of the pattern still matches.
-/// A (piece, position) pair that failed once is not tried again, so the time stays
-/// polynomial in the length of the key.
+/// Pieces are matched left to right: literal text as it is, and a param up to the first
+/// separator or the first character of the literal text after it (which it may not hold),
+/// at least one character. One pass, so the time is linear in the length of the key.
 fn match_key(pattern: &str, key: &str) -> Option<Vec<String>> {
-    let mut matcher = Matcher {
-        pieces: pieces(pattern),
-        key,
-        failed: HashSet::new(),
-        params: Vec::new(),
-    };
-    if matcher.from(0, 0) {
-        Some(matcher.params.into_iter().map(str::to_owned).collect())
-    } else {
-        None
-    }
-}
-
-struct Matcher<'p, 'k> {
-    pieces: Vec<Piece<'p>>,
-    key: &'k str,
-    /// (piece index, byte position) pairs from which the rest does not match.
-    failed: HashSet<(usize, usize)>,
-    /// The params matched so far.
-    params: Vec<&'k str>,
-}
-
-impl Matcher<'_, '_> {
-    /// Whether the pieces from `piece` on match the key from byte `at` to its end.
-    fn from(&mut self, piece: usize, at: usize) -> bool {
-        let Some(&current) = self.pieces.get(piece) else {
-            return at == self.key.len();
-        };
-        if self.failed.contains(&(piece, at)) {
-            return false;
-        }
-        let key = self.key;
+    let pieces = pieces(pattern);
+    let mut params = Vec::new();
+    let mut at = 0;
+    for (index, piece) in pieces.iter().enumerate() {
         let rest = &key[at..];
-        match current {
+        match piece {
             Piece::Literal(text) => {
-                if rest.starts_with(text) && self.from(piece + 1, at + text.len()) {
-                    return true;
+                if !rest.starts_with(text) {
+                    return None;
                 }
+                at += text.len();
             }
             Piece::Param(_) => {
-                let most = rest.find(SEPARATOR).unwrap_or(rest.len());
-                // Every end of a non-empty param, longest first.
-                let mut ends: Vec<usize> = rest[..most]
-                    .char_indices()
-                    .map(|(start, c)| start + c.len_utf8())
-                    .collect();
-                while let Some(end) = ends.pop() {
-                    self.params.push(&rest[..end]);
-                    if self.from(piece + 1, at + end) {
-                        return true;
-                    }
-                    self.params.pop();
+                let stop = stop_of(&pieces, index);
+                let end = rest
+                    .find(|c| c == SEPARATOR || Some(c) == stop)
+                    .unwrap_or(rest.len());
+                if end == 0 {
+                    return None;
                 }
+                params.push(rest[..end].to_owned());
+                at += end;
             }
         }
-        self.failed.insert((piece, at));
-        false
     }
+    (at == key.len()).then_some(params)
 }
 
 thread_local! {
@@ -523,12 +525,13 @@ struct KeySpec<C> {
 }
 
 impl<C> KeySpec<C> {
-    /// The key for `params` (in pattern order): each one non-empty and without the
-    /// separator, the whole key within KV's limits.
+    /// The key for `params` (in pattern order): each one non-empty, without the separator
+    /// and without the character that ends it ([`stop_of`]), the whole key within KV's limits.
     fn key(&self, params: &[&str]) -> Result<String, KeyError> {
         let mut key = String::new();
         let mut values = params.iter();
-        for piece in pieces(self.pattern) {
+        let pieces = pieces(self.pattern);
+        for (index, &piece) in pieces.iter().enumerate() {
             match piece {
                 Piece::Literal(text) => key.push_str(text),
                 Piece::Param(param) => {
@@ -544,6 +547,14 @@ impl<C> KeySpec<C> {
                             pattern: self.pattern,
                             param,
                             value: value.to_owned(),
+                        });
+                    }
+                    if let Some(stop) = stop_of(&pieces, index).filter(|&c| value.contains(c)) {
+                        return Err(KeyError::ParamWithStop {
+                            pattern: self.pattern,
+                            param,
+                            value: value.to_owned(),
+                            stop,
                         });
                     }
                     key.push_str(value);
@@ -777,7 +788,14 @@ mod tests {
         let user = spec("user:{id}:profile", Ttl::Never, None);
         assert_eq!(check_params(&user, &["42"]), "user:42:profile");
         let two = spec("t:{a}-{b}", Ttl::Never, None);
-        assert_eq!(check_params(&two, &["x-y", "z"]), "t:x-y-z");
+        assert_eq!(check_params(&two, &["x", "y-z"]), "t:x-y-z");
+        // `{a}` may not hold the `-` after it: ("x-y", "z") would be the same key.
+        match two.key(&["x-y", "z"]) {
+            Err(KeyError::ParamWithStop { param, stop, .. }) => {
+                assert_eq!((param, stop), ("a", '-'))
+            }
+            other => panic!("{other:?}"),
+        }
         let long = "k".repeat(600);
         assert!(matches!(
             user.key(&[&long]),
@@ -791,11 +809,12 @@ mod tests {
     }
 
     #[test]
-    fn a_param_takes_the_longest_text_that_lets_the_rest_match() {
-        assert_eq!(match_key("{a}-{b}", "x-y-z"), strings(&["x-y", "z"]));
-        assert_eq!(match_key("{a}x{b}", "axbxc"), strings(&["axb", "c"]));
+    fn a_param_ends_at_the_separator_or_the_text_after_it() {
+        assert_eq!(match_key("{a}-{b}", "x-y-z"), strings(&["x", "y-z"]));
+        assert_eq!(match_key("{a}x{b}", "axbxc"), strings(&["a", "bxc"]));
         assert_eq!(match_key("v{n}", "vv"), strings(&["v"]));
         assert_eq!(match_key("é{a}ü", "éaéü"), strings(&["aé"]));
+        assert_eq!(match_key("é{a}ü{b}", "éaüéü"), strings(&["a", "éü"]));
         assert_eq!(
             match_key("user:{id}:profile", "user:1:profile"),
             strings(&["1"])
@@ -806,7 +825,8 @@ mod tests {
         assert_eq!(match_key("user:{id}", "user:1:profile"), None);
         assert_eq!(match_key("user:{id}", "users:1"), None);
         assert_eq!(match_key("fixed", "fixed"), strings(&[]));
-        // Failed (piece, position) pairs are remembered: this would take very long otherwise.
+        // No key() could give these: `{a}` would hold the `-` after it.
+        assert_eq!(match_key("{a}-x", "a-b-x"), None);
         let key = "a".repeat(500);
         assert_eq!(match_key("{a}a{b}a{c}a{d}a{e}b", &key), None);
     }
@@ -1332,7 +1352,7 @@ fn write_key(out: &mut String, ns: &Namespace, names: &KeyNames<'_>, cache: bool
     };
 
     out.push_str(
-        "\n    /// The key for these params: each one non-empty and without the separator `:`, the\n    /// whole key within KV's limits.\n",
+        "\n    /// The key for these params: each one non-empty, without the separator `:` and without\n    /// the first character of the text after it in the pattern; the whole key within KV's\n    /// limits.\n",
     );
     signature(out, "    ", "pub fn key", &with_self(&[]), &["String"]);
     let array = format!("[{passed}]");

@@ -261,25 +261,31 @@ function listPrefix(pieces: readonly Piece[]): string {
 
 /**
  * The key of `spec` for `params`: each param a non-empty string without
- * ":", the whole key checked against the KV key limits.
+ * ":" or the first character of the text after it in the pattern (so the
+ * key splits back into its params one way only), the whole key checked
+ * against the KV key limits.
  */
 function buildKey(spec: Spec<unknown>, params: Params): string {
+	const pieces = spec.pieces;
 	let key = "";
-	for (const piece of spec.pieces) {
-		if (typeof piece === "string") {
-			key += piece;
+	for (let index = 0; index < pieces.length; index++) {
+		const piece = pieces[index];
+		if (typeof piece === "string" || piece === undefined) {
+			key += piece ?? "";
 			continue;
 		}
 		const name = piece.param;
 		const has = Object.prototype.hasOwnProperty.call(params, name);
-		key += paramText(spec.pattern, name, has ? params[name] : undefined);
+		const value = has ? params[name] : undefined;
+		const stop = stopOf(pieces, index);
+		key += paramText(spec.pattern, name, value, stop);
 	}
 	limits.checkKey(key);
 	return key;
 }
 
 /** A param's text, checked as {@link buildKey} describes. */
-function paramText(pattern: string, name: string, value: unknown): string {
+function paramText(pattern: string, name: string, value: unknown, stop: End) {
 	const what = `${pattern}: param ${name}`;
 	if (typeof value !== "string") {
 		throw new TypeError(`${what} must be a string; got ${typeof value}`);
@@ -291,45 +297,57 @@ function paramText(pattern: string, name: string, value: unknown): string {
 		const shown = `${what} (${JSON.stringify(value)})`;
 		throw new RangeError(`${shown} contains the separator "${SEPARATOR}"`);
 	}
+	if (stop !== undefined && value.includes(stop)) {
+		const shown = `${what} (${JSON.stringify(value)}) holds "${stop}"`;
+		const why = "the text after it, so the key could not be split back";
+		throw new RangeError(`${shown}, ${why}`);
+	}
 	return value;
 }
 
+/** The character that ends a param, besides ":". */
+type End = string | undefined;
+
+/** The first character of the text after param `index`, if any. */
+function stopOf(pieces: readonly Piece[], index: number): End {
+	const next = pieces[index + 1];
+	return typeof next === "string" ? next.charAt(0) : undefined;
+}
+
 /**
- * The params of `name` when it matches the pattern, else `null`. Each
- * param takes the longest text (no ":") that lets the rest match; failed
- * (piece, position) pairs are remembered, so the time stays polynomial.
+ * The params of `name` when it matches the pattern, else `null`. Literal
+ * text matches as it is; a param runs to the first ":" or the first
+ * character of the text after it (which it may not hold). One pass.
  */
 function matchKey(pieces: readonly Piece[], name: string): Found | null {
 	const found: Found = {};
-	const failed = new Set<number>();
-	const at = (index: number, position: number): boolean => {
+	let position = 0;
+	for (let index = 0; index < pieces.length; index++) {
 		const piece = pieces[index];
-		if (piece === undefined) {
-			return position === name.length;
-		}
-		const memo = index * (name.length + 1) + position;
-		if (failed.has(memo)) {
-			return false;
-		}
-		if (typeof piece === "string") {
-			const next = position + piece.length;
-			if (name.startsWith(piece, position) && at(index + 1, next)) {
-				return true;
+		if (typeof piece === "string" || piece === undefined) {
+			const text = piece ?? "";
+			if (!name.startsWith(text, position)) {
+				return null;
 			}
-		} else {
-			const stop = name.indexOf(SEPARATOR, position);
-			const end = stop === -1 ? name.length : stop;
-			for (let cut = end; cut > position; cut--) {
-				if (at(index + 1, cut)) {
-					found[piece.param] = name.slice(position, cut);
-					return true;
-				}
-			}
+			position += text.length;
+			continue;
 		}
-		failed.add(memo);
-		return false;
-	};
-	return at(0, 0) ? found : null;
+		const stop = stopOf(pieces, index);
+		let end = position;
+		while (end < name.length) {
+			const c = name.charAt(end);
+			if (c === SEPARATOR || c === stop) {
+				break;
+			}
+			end++;
+		}
+		if (end === position) {
+			return null;
+		}
+		found[piece.param] = name.slice(position, end);
+		position = end;
+	}
+	return position === name.length ? found : null;
 }
 
 /** Logs invalid data at `key` once per isolate (a cache miss). */

@@ -241,9 +241,9 @@ fn ts_type(ty: &TypeExpr) -> String {
     }
 }
 
-/// A `Reader` of `ty`: `expectString`, `readPost`, `arrayOf(…)`; a union
-/// of literals is the module-level reader named `literals`.
-fn reader(ty: &TypeExpr, literals: &str) -> String {
+/// A `Reader` of `ty`: `expectString`, `readPost`, `arrayOf(…)`,
+/// `literal(…)`.
+fn reader(ty: &TypeExpr) -> String {
     match ty {
         TypeExpr::String => "expectString".to_string(),
         TypeExpr::Number => "expectNumber".to_string(),
@@ -251,18 +251,18 @@ fn reader(ty: &TypeExpr, literals: &str) -> String {
         TypeExpr::Boolean => "expectBoolean".to_string(),
         TypeExpr::Json => "expectJson".to_string(),
         TypeExpr::Named(name) => format!("read{name}"),
-        TypeExpr::Literals(_) => literals.to_string(),
-        TypeExpr::Array(inner) => format!("arrayOf({})", reader(inner, literals)),
+        TypeExpr::Literals(literals) => {
+            let list: Vec<String> = literals.iter().map(|l| quoted(l)).collect();
+            format!("literal({})", list.join(", "))
+        }
+        TypeExpr::Array(inner) => format!("arrayOf({})", reader(inner)),
     }
 }
 
-/// The literals of a field's union, however deep in arrays.
-fn literals_of(ty: &TypeExpr) -> Option<&[String]> {
-    match ty {
-        TypeExpr::Literals(literals) => Some(literals),
-        TypeExpr::Array(inner) => literals_of(inner),
-        _ => None,
-    }
+/// Whether a field's reader is built at module level (`Post_tags`), which
+/// keeps the field's line short: arrays and unions.
+fn built(ty: &TypeExpr) -> bool {
+    matches!(ty, TypeExpr::Array(_) | TypeExpr::Literals(_))
 }
 
 fn interface(out: &mut String, def: &TypeDef) {
@@ -276,17 +276,15 @@ fn interface(out: &mut String, def: &TypeDef) {
 
 fn functions(out: &mut String, def: &TypeDef) {
     let name = &def.name;
-    // A union's reader is built once, at module level: `Post_status`.
-    for field in &def.fields {
-        if let Some(literals) = literals_of(&field.ty) {
-            let list: Vec<String> = literals.iter().map(|l| quoted(l)).collect();
-            let _ = write!(
-                out,
-                "\nconst {name}_{} = literal({});\n",
-                field.name,
-                list.join(", ")
-            );
-        }
+    // The reader of an array or a union is built once, at module level:
+    // `Post_status`.
+    for field in def.fields.iter().filter(|f| built(&f.ty)) {
+        let _ = write!(
+            out,
+            "\nconst {name}_{} = {};\n",
+            field.name,
+            reader(&field.ty)
+        );
     }
     let _ = writeln!(
         out,
@@ -304,7 +302,11 @@ fn functions(out: &mut String, def: &TypeDef) {
             out,
             "\tconst f_{f} = {how}(object, {}, at, {});",
             quoted(f),
-            reader(&field.ty, &format!("{name}_{f}"))
+            if built(&field.ty) {
+                format!("{name}_{f}")
+            } else {
+                reader(&field.ty)
+            }
         );
     }
     let _ = writeln!(
@@ -429,7 +431,8 @@ mod tests {
             "\tconst f_views = optional(object, \"views\", at, expectNumber);",
             "\nconst Post_status = literal(\"draft\", \"published\");\n",
             "\tconst f_status = required(object, \"status\", at, Post_status);",
-            "\tconst f_grid = required(object, \"grid\", at, arrayOf(arrayOf(expectBoolean)));",
+            "\nconst Post_grid = arrayOf(arrayOf(expectBoolean));\n",
+            "\tconst f_grid = required(object, \"grid\", at, Post_grid);",
             "\trefuseOthers(object, isAuthorField, \"Author\", at);",
             "function isAuthorField(name: string): boolean {\n\tswitch (name) {\n\t\tcase \"name\":\n\t\tcase \"age\":\n\t\t\treturn true;",
             "function expectBoolean(",

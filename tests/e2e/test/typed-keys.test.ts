@@ -111,6 +111,19 @@ describe("key building", () => {
 		expect(() => other.blob.key({ kind: "img", id: 1 as unknown as string })).toThrow(TypeError);
 	});
 
+	it("refuses a param holding the text after it, so every key splits back one way", async () => {
+		const { keys, counts } = data();
+		// blob:{kind}-{id}: ("a", "b-c") and ("a-b", "c") would both be blob:a-b-c.
+		expect(keys.blob.key({ kind: "a", id: "b-c" })).toBe("blob:a-b-c");
+		expect(() => keys.blob.key({ kind: "a-b", id: "c" })).toThrow(RangeError);
+		expect(() => keys.blob.key({ kind: "a-b", id: "c" })).toThrow(/"-"/);
+		await expect(keys.blob.put({ kind: "a-b", id: "c" }, new ArrayBuffer(1))).rejects.toThrow(RangeError);
+		expect(total(counts)).toBe(0);
+		await keys.blob.put({ kind: "img", id: "x-1" }, new ArrayBuffer(1));
+		const blobs = await collect(keys.blob.list());
+		expect(blobs.map((b) => b.params)).toEqual([{ kind: "img", id: "x-1" }]);
+	});
+
 	it("makes no KV call with an invalid param, from any method", async () => {
 		const { keys, counts } = cache();
 		for (const id of ["", "a:b"]) {
