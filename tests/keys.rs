@@ -560,3 +560,30 @@ fn the_readme_design_and_key_add_work_as_shown() {
             .contains("export interface Post {")
     );
 }
+
+#[test]
+fn init_says_typed_keys_are_not_read_back() {
+    let project = with_users();
+    project
+        .kvgen(&[
+            "key",
+            "add",
+            "USERS",
+            "user",
+            "user:{id}",
+            "--value",
+            "string",
+        ])
+        .assert_code(0);
+    std::fs::remove_file(project.path().join("kvgen.toml")).unwrap();
+    std::fs::remove_file(project.path().join("kvgen.lock")).unwrap();
+    let run = project.kvgen(&["init"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains(
+            "note: src/kv/namespaces.ts holds typed keys, which kvgen init cannot read back"
+        ),
+        "{}",
+        run.stdout
+    );
+}
