@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Whole-process timing of `kvgen sync` and `kvgen sync --check` on the
 # sample Worker with every module generated (create, all five cache
-# patterns, flags, session and bulk: 14 generated files, kvgen.toml and a
-# kvgen.lock holding every base), release build, median over many runs;
-# then a command that changes the design (`kvgen cache swr --dry-run`) on
-# the same project.
+# patterns, flags, session and bulk, and typed keys: six patterns on two
+# namespaces, three types), release build, median over many runs; then
+# commands that change the design (`kvgen cache swr --dry-run`, `kvgen key
+# add … --dry-run`) on the same project.
 #
 #   benches/sync.sh [RUNS]
 set -euo pipefail
@@ -19,6 +19,52 @@ for args in "create users" "cache" "flags" "session" "bulk --binding USERS"; do
   # shellcheck disable=SC2086
   "$bin" -C "$work" $args >/dev/null
 done
+cat >>"$work/kvgen.toml" <<'EOF'
+
+[namespaces.CACHE.keys.post]
+pattern = "post:{id}"
+value = "Post"
+ttl = 600
+cache_ttl = 60
+
+[namespaces.CACHE.keys.profile]
+pattern = "user:{id}:profile"
+value = "string"
+
+[namespaces.USERS.keys.user]
+pattern = "user:{id}"
+value = "User"
+
+[namespaces.USERS.keys.avatar]
+pattern = "avatar:{kind}-{id}"
+value = "bytes"
+
+[namespaces.USERS.keys.settings]
+pattern = "settings:{team}:{name}"
+value = "json"
+
+[namespaces.USERS.keys.session]
+pattern = "session:{token}"
+value = "string"
+ttl = 86400
+
+[types.Post]
+id = "string"
+title = "string"
+tags = "string[]"
+views = "integer?"
+status = "'draft' | 'published'"
+author = "Author"
+
+[types.Author]
+name = "string"
+age = "integer?"
+
+[types.User]
+name = "string"
+authors = "Author[]"
+EOF
+"$bin" -C "$work" sync >/dev/null
 "$bin" -C "$work" sync --check >/dev/null
 
 median() {
@@ -45,3 +91,4 @@ echo "kvgen.lock: $(wc -c <"$work/kvgen.lock") bytes; generated files: $(find "$
 echo "kvgen sync:              median $(median sync "$bin" -C "$work" sync) ms over $runs runs"
 echo "kvgen sync --check:      median $(median sync-check "$bin" -C "$work" sync --check) ms"
 echo "kvgen cache swr --dry-run: median $(median sync-cache "$bin" -C "$work" cache swr --dry-run) ms"
+echo "kvgen key add --dry-run:   median $(median key-add "$bin" -C "$work" key add USERS extra 'extra:{id}' --dry-run) ms"
