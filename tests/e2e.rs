@@ -421,14 +421,15 @@ fn rust_target_dir() -> PathBuf {
 }
 
 fn cargo(project: &Path, args: &[&str]) {
-    run(
-        &format!("cargo {}", args.join(" ")),
-        Command::new(env!("CARGO"))
-            .current_dir(project)
-            .env("CARGO_TARGET_DIR", rust_target_dir())
-            .env_remove("RUSTFLAGS")
-            .args(args),
-    );
+    cargo_in(project, &rust_target_dir(), args);
+}
+
+/// Appends `test` to the fixture's crate root.
+fn append_to_crate_root(project: &Path, test: &str) {
+    let lib = project.join("src/lib.rs");
+    let mut source = std::fs::read_to_string(&lib).unwrap();
+    source.push_str(test);
+    std::fs::write(lib, source).unwrap();
 }
 
 /// Appends to the fixture's crate root a unit test that checks the
@@ -457,10 +458,7 @@ mod bucket_vectors {{
 "#,
         path = vectors.display().to_string()
     );
-    let lib = project.join("src/lib.rs");
-    let mut source = std::fs::read_to_string(&lib).unwrap();
-    source.push_str(&test);
-    std::fs::write(lib, source).unwrap();
+    append_to_crate_root(project, &test);
 }
 
 /// Appends to the fixture's crate root a unit test that reads every case
@@ -545,24 +543,12 @@ mod schema_vectors {{
 "#,
         path = vectors.display().to_string()
     );
-    let lib = project.join("src/lib.rs");
-    let mut source = std::fs::read_to_string(&lib).unwrap();
-    source.push_str(&test);
-    std::fs::write(lib, source).unwrap();
+    append_to_crate_root(project, &test);
 }
 
 /// True when wasm32-unknown-unknown is installed or can be installed now.
 fn wasm32_available() -> bool {
-    let installed = || {
-        Command::new("rustup")
-            .args(["target", "list", "--installed"])
-            .output()
-            .is_ok_and(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .any(|l| l == "wasm32-unknown-unknown")
-            })
-    };
+    let installed = wasm32_installed;
     if installed() {
         return true;
     }

@@ -222,25 +222,7 @@ fn crate_dir() -> PathBuf {
 }
 
 fn cargo(project: &Path, args: &[&str]) -> std::process::Output {
-    run(
-        &format!("cargo {}", args.join(" ")),
-        Command::new(env!("CARGO"))
-            .current_dir(project)
-            .env("CARGO_TARGET_DIR", crate_dir().join("target"))
-            .env_remove("RUSTFLAGS")
-            .args(args),
-    )
-}
-
-fn wasm32_installed() -> bool {
-    Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .is_ok_and(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .any(|l| l == "wasm32-unknown-unknown")
-        })
+    common::node::cargo_in(project, &crate_dir().join("target"), args)
 }
 
 fn limits_rs() -> String {
@@ -331,7 +313,7 @@ fn keys_namespaces_rust_builds_lints_and_tests_in_a_workers_rs_crate() {
     ] {
         assert!(text.contains(&format!("fn {name}()")), "{name}");
     }
-    if wasm32_installed() {
+    if common::node::wasm32_installed() {
         let wasm = ["--target", "wasm32-unknown-unknown"];
         cargo(
             &project,

@@ -221,14 +221,7 @@ fn crate_dir() -> PathBuf {
 }
 
 fn cargo(project: &Path, args: &[&str]) -> std::process::Output {
-    run(
-        &format!("cargo {}", args.join(" ")),
-        Command::new(env!("CARGO"))
-            .current_dir(project)
-            .env("CARGO_TARGET_DIR", crate_dir().join("target"))
-            .env_remove("RUSTFLAGS")
-            .args(args),
-    )
+    common::node::cargo_in(project, &crate_dir().join("target"), args)
 }
 
 #[test]

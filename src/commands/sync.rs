@@ -562,9 +562,22 @@ pub(super) fn renderings(
     let project = &ctx.project;
     let design = &ctx.design;
     let lang_context = generate::lang_context(project)?;
-    // The shared helpers, rendered once: every namespace with modules has them.
+    // The shared helpers, rendered once: every namespace with modules or
+    // typed keys has them.
     let mut common: Option<Vec<(String, String)>> = None;
     let look = generate::ts_look(project);
+    let common_files = |common: &mut Option<Vec<(String, String)>>| -> anyhow::Result<_> {
+        if common.is_none() {
+            let files = crate::templates::render_folder(
+                project.lang,
+                "common",
+                lang_context.clone(),
+                &|_| true,
+            )?;
+            *common = Some(generate::styled(look.as_ref(), files));
+        }
+        Ok(common.iter().flatten().cloned().collect::<Vec<_>>())
+    };
     for ns in &design.namespaces {
         let dir = ctx.dir_of(global, Some(ns))?;
         dirs.insert(ns.binding.clone(), dir.clone());
@@ -573,26 +586,11 @@ pub(super) fn renderings(
         }
         let files = render(project, ns, &lang_context)?;
         let mut styled = generate::styled(look.as_ref(), files);
-        if common.is_none() {
-            let files = crate::templates::render_folder(
-                project.lang,
-                "common",
-                lang_context.clone(),
-                &|_| true,
-            )?;
-            common = Some(generate::styled(look.as_ref(), files));
-        }
-        styled.extend(common.iter().flatten().cloned());
+        styled.extend(common_files(&mut common)?);
         styled.sort_by(|a, b| a.0.cmp(&b.0));
         if project.lang == Lang::Rust {
             let entry = rust.entry(dir.clone()).or_default();
-            for (name, _) in &styled {
-                if let Some(module) = name.strip_suffix(".rs")
-                    && !entry.0.iter().any(|m| m == module)
-                {
-                    entry.0.push(module.to_string());
-                }
-            }
+            declare(&mut entry.0, &styled);
             for dep in dependencies(ns) {
                 if !entry.1.iter().any(|d| d.name == dep.name) {
                     entry.1.push(dep);
@@ -660,25 +658,9 @@ pub(super) fn renderings(
             },
         ];
         let mut styled = generate::styled(look.as_ref(), files);
-        if common.is_none() {
-            let files = crate::templates::render_folder(
-                project.lang,
-                "common",
-                lang_context.clone(),
-                &|_| true,
-            )?;
-            common = Some(generate::styled(look.as_ref(), files));
-        }
-        styled.extend(common.iter().flatten().cloned());
+        styled.extend(common_files(&mut common)?);
         if project.lang == Lang::Rust {
-            let entry = rust.entry(dir.clone()).or_default();
-            for (name, _) in &styled {
-                if let Some(module) = name.strip_suffix(".rs")
-                    && !entry.0.iter().any(|m| m == module)
-                {
-                    entry.0.push(module.to_string());
-                }
-            }
+            declare(&mut rust.entry(dir.clone()).or_default().0, &styled);
         }
         for (name, content) in styled {
             wanted
@@ -725,6 +707,17 @@ pub(super) fn renderings(
         dirs,
         rust,
     })
+}
+
+/// Adds the Rust modules among `files` to a module folder's list, once each.
+fn declare(modules: &mut Vec<String>, files: &[(String, String)]) {
+    for (name, _) in files {
+        if let Some(module) = name.strip_suffix(".rs")
+            && !modules.iter().any(|m| m == module)
+        {
+            modules.push(module.to_string());
+        }
+    }
 }
 
 /// The real path of `path`, which need not exist yet: its nearest existing

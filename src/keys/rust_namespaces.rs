@@ -1004,27 +1004,26 @@ fn signature(out: &mut String, indent: &str, head: &str, args: &[String], ok: &[
 }
 
 /// A macro call or a call with `args`, as rustfmt lays it out: on one line when it fits
-/// and its arguments take at most 60 characters, else one argument per line.
-/// A macro's last argument has no trailing comma.
+/// and its arguments take at most 60 characters, else one argument per line. A macro's
+/// last argument has no trailing comma.
 fn macro_call(out: &mut String, indent: &str, head: &str, args: &[String], tail: &str) {
-    let joined = args.join(", ");
-    let line = format!("{indent}{head}({joined}){tail}");
-    if line.len() <= 100 && joined.len() <= 60 {
-        let _ = writeln!(out, "{line}");
-        return;
-    }
-    let _ = writeln!(out, "{indent}{head}(");
-    let _ = writeln!(
-        out,
-        "{indent}    {}",
-        args.join(&format!(",\n{indent}    "))
-    );
-    let _ = writeln!(out, "{indent}){tail}");
+    laid_out(out, indent, head, args, tail, false);
 }
 
 /// A statement that calls something with `args`, as rustfmt lays it out: on one line when
 /// it fits (and its arguments take at most 60 characters), else one argument per line.
 fn call(out: &mut String, indent: &str, head: &str, args: &[String], tail: &str) {
+    laid_out(out, indent, head, args, tail, true);
+}
+
+fn laid_out(
+    out: &mut String,
+    indent: &str,
+    head: &str,
+    args: &[String],
+    tail: &str,
+    last_comma: bool,
+) {
     let joined = args.join(", ");
     let line = format!("{indent}{head}({joined}){tail}");
     if line.len() <= 100 && joined.len() <= 60 {
@@ -1032,9 +1031,12 @@ fn call(out: &mut String, indent: &str, head: &str, args: &[String], tail: &str)
         return;
     }
     let _ = writeln!(out, "{indent}{head}(");
-    for arg in args {
-        let _ = writeln!(out, "{indent}    {arg},");
-    }
+    let _ = write!(
+        out,
+        "{indent}    {}",
+        args.join(&format!(",\n{indent}    "))
+    );
+    let _ = writeln!(out, "{}", if last_comma { "," } else { "" });
     let _ = writeln!(out, "{indent}){tail}");
 }
 

@@ -120,3 +120,28 @@ pub fn copy_fixture(fixture: &str) -> (tempfile::TempDir, PathBuf) {
     copy_tree(&repo().join(fixture), &project);
     (dir, project)
 }
+
+/// Runs cargo in `project` with its build in `target` (kept between runs,
+/// so repeated runs are warm) and without the caller's RUSTFLAGS.
+pub fn cargo_in(project: &Path, target: &Path, args: &[&str]) -> Output {
+    run(
+        &format!("cargo {}", args.join(" ")),
+        Command::new(env!("CARGO"))
+            .current_dir(project)
+            .env("CARGO_TARGET_DIR", target)
+            .env_remove("RUSTFLAGS")
+            .args(args),
+    )
+}
+
+/// Whether rustup lists wasm32-unknown-unknown as installed.
+pub fn wasm32_installed() -> bool {
+    Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l == "wasm32-unknown-unknown")
+        })
+}
