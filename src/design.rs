@@ -241,6 +241,13 @@ pub fn derived_title(binding: &str) -> String {
 /// this is not one kvgen is built for; the bound keeps every run quick).
 pub const MAX_NAMESPACES: usize = 256;
 
+/// The most key patterns a namespace holds (every pair is checked for
+/// keys in common).
+pub const MAX_KEYS: usize = 256;
+
+/// The most overlapping-prefix warnings a namespace gets one by one.
+const MAX_OVERLAP_WARNINGS: usize = 10;
+
 /// The whole design.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Design {
@@ -347,6 +354,18 @@ pub fn parse(raw: &str, shown: &str) -> Result<Design, BadInput> {
                     .ok_or_else(|| error(shown, body, at, "`types` is not a table"))?;
                 for (name, item) in table.iter() {
                     let at = key_at(table, name);
+                    if design.types.len() == crate::keys::types::MAX_TYPES {
+                        return Err(error(
+                            shown,
+                            body,
+                            at,
+                            format!(
+                                "more than {} types: kvgen designs at most {} value types",
+                                crate::keys::types::MAX_TYPES,
+                                crate::keys::types::MAX_TYPES
+                            ),
+                        ));
+                    }
                     design.types.push(read_type(shown, body, name, item, at)?);
                 }
             }
@@ -571,6 +590,16 @@ fn read_namespace(
                 })?;
                 for (name, item) in keys.iter() {
                     let at = key_at(keys, name);
+                    if ns.keys.len() == MAX_KEYS {
+                        return Err(error(
+                            shown,
+                            body,
+                            at,
+                            format!(
+                                "more than {MAX_KEYS} key patterns in namespaces.{binding}: kvgen designs at most {MAX_KEYS} per namespace"
+                            ),
+                        ));
+                    }
                     ns.keys.push(read_key(shown, body, name, item, at)?);
                 }
             }
@@ -750,12 +779,12 @@ fn read_key(
             },
             "about" => {
                 let text = string(shown, body, item, place, field)?;
-                if text.chars().any(char::is_control) {
+                if text.chars().any(crate::keys::is_hidden) {
                     return Err(error(
                         shown,
                         body,
                         place,
-                        "about: one line of text, no control characters",
+                        "about: one line of text, no control or invisible characters",
                     ));
                 }
                 key.about = Some(text.to_string());
@@ -844,7 +873,26 @@ fn check_keys(
             ),
         ));
     }
+    let depths = crate::keys::types::nesting(&design.types);
+    if let Some((def, depth)) = design
+        .types
+        .iter()
+        .zip(depths)
+        .find(|(_, depth)| *depth > crate::keys::types::MAX_NESTING)
+    {
+        return Err(error(
+            shown,
+            body,
+            type_at(&def.name),
+            format!(
+                "type {}: its values nest {depth} levels of objects and arrays; at most {} (Rust's JSON reader stops at 128)",
+                def.name,
+                crate::keys::types::MAX_NESTING
+            ),
+        ));
+    }
     let mut warnings = Vec::new();
+    let mut budget = crate::keys::pattern::COLLISION_BUDGET;
     for ns in &design.namespaces {
         let table = key_table(&ns.binding);
         let place = |name: &str, field: &str| {
@@ -899,9 +947,22 @@ fn check_keys(
                 ));
             }
         }
+        let mut overlaps = 0;
         for (i, a) in ns.keys.iter().enumerate() {
             for b in &ns.keys[i + 1..] {
-                if crate::keys::pattern::can_collide(&a.pieces, &b.pieces) {
+                let collide = crate::keys::pattern::can_collide(&a.pieces, &b.pieces, &mut budget)
+                    .map_err(|_| {
+                        error(
+                            shown,
+                            body,
+                            place(&b.name, "pattern"),
+                            format!(
+                                "namespaces.{}: the key patterns are too intricate to check that no two can produce one key (params against params, hundreds of times); use fewer params",
+                                ns.binding
+                            ),
+                        )
+                    })?;
+                if collide {
                     return Err(error(
                         shown,
                         body,
@@ -914,12 +975,22 @@ fn check_keys(
                 }
                 let (pa, pb) = (a.list_prefix(), b.list_prefix());
                 if pa.starts_with(&pb) || pb.starts_with(&pa) {
-                    warnings.push(format!(
-                        "namespaces.{}: the listing prefixes of {:?} ({}) and {:?} ({}) overlap: each one's list() reads the other's keys too and keeps only the names that match its own pattern",
-                        ns.binding, a.pattern, a.name, b.pattern, b.name
-                    ));
+                    overlaps += 1;
+                    if overlaps <= MAX_OVERLAP_WARNINGS {
+                        warnings.push(format!(
+                            "namespaces.{}: the listing prefixes of {:?} ({}) and {:?} ({}) overlap: each one's list() reads the other's keys too and keeps only the names that match its own pattern",
+                            ns.binding, a.pattern, a.name, b.pattern, b.name
+                        ));
+                    }
                 }
             }
+        }
+        if overlaps > MAX_OVERLAP_WARNINGS {
+            warnings.push(format!(
+                "namespaces.{}: {} more pairs of key patterns have overlapping listing prefixes",
+                ns.binding,
+                overlaps - MAX_OVERLAP_WARNINGS
+            ));
         }
     }
     let keyed: Vec<&Namespace> = design

@@ -123,6 +123,51 @@ fn each_rule_of_the_design_is_refused_with_its_place_and_nothing_is_written() {
             "kvgen.toml:14:24: namespaces USERS and users both have typed keys, and their factories would have one name (usersKeys)",
         ),
     ];
+    let deep = format!("[types.A]\nx = \"string{}\"", "[]".repeat(10_000));
+    let chain: String = (0..34)
+        .map(|i| {
+            let next = if i < 33 {
+                format!("T{}", i + 1)
+            } else {
+                "string".into()
+            };
+            format!("[types.T{i}]\nx = \"{next}\"\n")
+        })
+        .collect();
+    let many: String = (0..257)
+        .map(|i| format!("[namespaces.USERS.keys.k{i}]\npattern = \"k{i}:{{id}}\"\n"))
+        .collect();
+    let mut cases = cases;
+    cases.extend([
+        (
+            "[namespaces.USERS.keys.a]\npattern = \"a:{id}\"\nabout = \"x \u{202e} y\"",
+            "kvgen.toml:14:9: about: one line of text, no control or invisible characters",
+        ),
+        (
+            "[namespaces.USERS.keys.a]\npattern = \"a\u{2067}:{id}\"",
+            "kvgen.toml:13:11: keys.a.pattern: the pattern holds the control or invisible character \\u{2067}",
+        ),
+        (
+            "[types.A]\ns = \"'a' | 'b\u{200b}'\"",
+            "kvgen.toml:13:5: types.A.s: \"'b\\u{200b}'\" in",
+        ),
+        (
+            "[namespaces.USERS.keys.a]\npattern = \"a:{__proto__}\"",
+            "kvgen.toml:13:11: keys.a.pattern: {__proto__}: JavaScript objects treat this name specially",
+        ),
+        (
+            &deep,
+            "kvgen.toml:13:5: types.A.x: arrays of arrays more than 8 deep",
+        ),
+        (
+            &chain,
+            "kvgen.toml:12:8: type T0: its values nest 34 levels of objects and arrays; at most 32",
+        ),
+        (
+            &many,
+            "kvgen.toml:524:24: more than 256 key patterns in namespaces.USERS",
+        ),
+    ]);
     let project = with_users();
     let base = project.read("kvgen.toml");
     for (table, expected) in &cases {

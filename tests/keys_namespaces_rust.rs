@@ -222,7 +222,10 @@ fn crate_dir() -> PathBuf {
 }
 
 fn cargo(project: &Path, args: &[&str]) -> std::process::Output {
-    common::node::cargo_in(project, &crate_dir().join("target"), args)
+    // The target folder of the Rust Worker of tests/e2e.rs: workers-rs and
+    // its dependencies are built once for both.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rust-worker-target");
+    common::node::cargo_in(project, &target, args)
 }
 
 fn limits_rs() -> String {

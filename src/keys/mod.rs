@@ -18,6 +18,23 @@ pub mod types;
 pub use pattern::{KeyPattern, Piece};
 pub use types::{Field, TypeDef, TypeExpr};
 
+/// Characters that would hide or reorder the text around them where it
+/// lands in generated code and messages: bidirectional controls (rustc
+/// refuses them in comments) and invisible format characters. Refused in
+/// key patterns, union literals and `about`, like control characters.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
 /// What a key pattern's values are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValueKind {

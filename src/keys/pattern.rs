@@ -111,6 +111,11 @@ pub fn parse(pattern: &str) -> Result<Vec<Piece>, String> {
                     "{{{name}}}: a param is an identifier (letters, digits and _, not starting with a digit)"
                 ));
             }
+            if name == "__proto__" {
+                return Err(
+                    "{__proto__}: JavaScript objects treat this name specially, so TypeScript could not pass the param; choose another".to_string(),
+                );
+            }
             if matches!(pieces.last(), Some(Piece::Param(_))) {
                 return Err(format!(
                     "{{{name}}} follows another param with no literal text between them, so a key could not be split back into its params"
@@ -127,9 +132,9 @@ pub fn parse(pattern: &str) -> Result<Vec<Piece>, String> {
             if text.contains('}') {
                 return Err(format!("a `}}` without its `{{` in {pattern:?}"));
             }
-            if let Some(c) = text.chars().find(|c| c.is_control()) {
+            if let Some(c) = text.chars().find(|c| super::is_hidden(*c)) {
                 return Err(format!(
-                    "the pattern holds the control character {}",
+                    "the pattern holds the control or invisible character {}",
                     c.escape_unicode()
                 ));
             }
@@ -160,31 +165,101 @@ pub fn parse(pattern: &str) -> Result<Vec<Piece>, String> {
 }
 
 /// One step of a pattern as an automaton: a character of a literal, or a
-/// param (one or more characters other than the separator).
+/// param: one or more characters other than the separator and its stop
+/// (the first character of the literal text after it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     Char(char),
-    Param,
+    Param(Option<char>),
+}
+
+impl Step {
+    /// Whether a param step may take `c`.
+    fn takes(self, c: char) -> bool {
+        match self {
+            Step::Param(stop) => c != SEPARATOR && Some(c) != stop,
+            Step::Char(_) => false,
+        }
+    }
 }
 
 fn steps(pieces: &[Piece]) -> Vec<Step> {
     let mut out = Vec::new();
-    for piece in pieces {
+    for (index, piece) in pieces.iter().enumerate() {
         match piece {
             Piece::Literal(text) => out.extend(text.chars().map(Step::Char)),
-            Piece::Param(_) => out.push(Step::Param),
+            Piece::Param(_) => out.push(Step::Param(stop_of(pieces, index))),
         }
     }
     out
 }
 
-/// Whether some key matches both patterns. Each pattern is an automaton
-/// over its steps (a param loops on any character but the separator); the
-/// product is searched for a state where both have consumed everything.
-pub fn can_collide(a: &[Piece], b: &[Piece]) -> bool {
+/// The character that ends param `index` of `pieces` besides the
+/// separator: the first of the literal text after it. The generated code
+/// refuses it in the param, so a key splits back into its params one way.
+pub fn stop_of(pieces: &[Piece], index: usize) -> Option<char> {
+    match pieces.get(index + 1) {
+        Some(Piece::Literal(text)) => text.chars().next(),
+        _ => None,
+    }
+}
+
+/// How many automaton states the collision checks of one design may visit
+/// in all: hostile designs (hundreds of params against hundreds of params)
+/// are refused instead of taking minutes.
+pub const COLLISION_BUDGET: usize = 4_000_000;
+
+/// A collision check that needed more than its budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfBudget;
+
+/// Whether some key matches both patterns, as the generated code builds
+/// and reads keys (a param holds neither the separator nor its stop).
+/// `budget` is what is left of [`COLLISION_BUDGET`]; [`OutOfBudget`] when
+/// the check would need more.
+///
+/// Keys of the two patterns have their separators at the literal `:` of
+/// each, so the patterns are compared segment by segment; literal text at
+/// either end must agree; then each segment pair's product automaton is
+/// searched for a state where both have consumed everything.
+pub fn can_collide(a: &[Piece], b: &[Piece], budget: &mut usize) -> Result<bool, OutOfBudget> {
     let (a, b) = (steps(a), steps(b));
+    let segments = |steps: &[Step]| -> Vec<Vec<Step>> {
+        steps
+            .split(|s| *s == Step::Char(SEPARATOR))
+            .map(<[Step]>::to_vec)
+            .collect()
+    };
+    let (sa, sb) = (segments(&a), segments(&b));
+    if sa.len() != sb.len() {
+        return Ok(false);
+    }
+    // Literal text at both ends, where it is cheap to compare.
+    let agree = |x: &[Step], y: &[Step]| {
+        x.iter()
+            .zip(y)
+            .take_while(|(p, q)| matches!((p, q), (Step::Char(_), Step::Char(_))))
+            .all(|(p, q)| p == q)
+    };
+    let (ra, rb): (Vec<Step>, Vec<Step>) = (
+        a.iter().rev().copied().collect(),
+        b.iter().rev().copied().collect(),
+    );
+    if !agree(&a, &b) || !agree(&ra, &rb) {
+        return Ok(false);
+    }
+    for (x, y) in sa.iter().zip(&sb) {
+        if !segment_can_collide(x, y, budget)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Whether one text (without the separator) matches both segments.
+fn segment_can_collide(a: &[Step], b: &[Step], budget: &mut usize) -> Result<bool, OutOfBudget> {
     // State (i, j, in_a, in_b): at step i of a and j of b; in_x: inside a
-    // param of x that has consumed at least one character (it may go on or
+    // param of x that has taken at least one character (it may go on or
     // end).
     let mut seen = std::collections::HashSet::new();
     let mut stack = vec![(0usize, 0usize, false, false)];
@@ -192,8 +267,9 @@ pub fn can_collide(a: &[Piece], b: &[Piece]) -> bool {
         if !seen.insert(state) {
             continue;
         }
+        *budget = budget.checked_sub(1).ok_or(OutOfBudget)?;
         let (i, j, in_a, in_b) = state;
-        // Ending a param that has consumed a character moves past it.
+        // Ending a param that has taken a character moves past it.
         if in_a {
             stack.push((i + 1, j, false, in_b));
         }
@@ -201,41 +277,33 @@ pub fn can_collide(a: &[Piece], b: &[Piece]) -> bool {
             stack.push((i, j + 1, in_a, false));
         }
         if i == a.len() && j == b.len() && !in_a && !in_b {
-            return true;
+            return Ok(true);
         }
-        // The next character consumed by both.
-        let next_a = if in_a {
-            Some(Step::Param)
-        } else {
-            a.get(i).copied()
-        };
-        let next_b = if in_b {
-            Some(Step::Param)
-        } else {
-            b.get(j).copied()
-        };
-        let (Some(sa), Some(sb)) = (next_a, next_b) else {
+        // The next character, taken by both.
+        let (Some(&sa), Some(&sb)) = (a.get(i), b.get(j)) else {
             continue;
         };
         let agree = match (sa, sb) {
             (Step::Char(x), Step::Char(y)) => x == y,
-            (Step::Char(x), Step::Param) | (Step::Param, Step::Char(x)) => x != SEPARATOR,
-            (Step::Param, Step::Param) => true,
+            (Step::Char(x), p @ Step::Param(_)) | (p @ Step::Param(_), Step::Char(x)) => p.takes(x),
+            // Some character both params may take: neither side's stop
+            // (nor the separator) leaves plenty.
+            (Step::Param(_), Step::Param(_)) => true,
         };
         if !agree {
             continue;
         }
         let (ni, na) = match sa {
             Step::Char(_) => (i + 1, false),
-            Step::Param => (i, true),
+            Step::Param(_) => (i, true),
         };
         let (nj, nb) = match sb {
             Step::Char(_) => (j + 1, false),
-            Step::Param => (j, true),
+            Step::Param(_) => (j, true),
         };
         stack.push((ni, nj, na, nb));
     }
-    false
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -271,6 +339,8 @@ mod tests {
             ("{a}{b}", "no literal text between"),
             ("{a}:{a}", "twice"),
             ("a\u{7}", "control"),
+            ("a\u{202e}b:{id}", "invisible character \\u{202e}"),
+            ("x:{__proto__}", "specially"),
             (".", "not valid"),
         ] {
             let e = parse(pattern).unwrap_err();
@@ -283,7 +353,8 @@ mod tests {
 
     #[test]
     fn collisions_are_found_exactly() {
-        let collide = |a: &str, b: &str| can_collide(&p(a), &p(b));
+        let collide =
+            |a: &str, b: &str| can_collide(&p(a), &p(b), &mut COLLISION_BUDGET.clone()).unwrap();
         assert!(collide("user:{id}", "user:{name}"));
         assert!(collide("user:{id}", "user:admin"));
         assert!(collide("post-{a}", "{b}-1"));
@@ -297,5 +368,96 @@ mod tests {
         assert!(collide("v{n}", "vv"));
         // ... and never holds the separator.
         assert!(!collide("k{n}", "k:1"));
+        // ... nor the first character of the text after it: keys of
+        // `{a}x` never start with `x`, keys of `{a}-x` hold one `-`.
+        assert!(!collide("{a}x", "x{b}"));
+        assert!(collide("a:{id}-x", "a:x-{id}")); // a:x-x
+        assert!(!collide("a:{id}-x", "a:{k}-y"));
+        assert!(collide("a:{id}-x", "a:{k}-{v}"));
+        assert!(collide("a:{id}-x-{n}", "a:{k}-{v}")); // a:1-x-2, v = x-2
+        assert!(collide("blob:{kind}-{id}", "blob:{a}-{b}-{c}")); // id = 2-3
+    }
+
+    /// Whether `key` is a key of `pieces`, read as the generated code
+    /// reads it: literal text as it is, a param up to the separator or its
+    /// stop, at least one character.
+    fn reads(pieces: &[Piece], key: &str) -> bool {
+        let mut rest = key;
+        for (index, piece) in pieces.iter().enumerate() {
+            match piece {
+                Piece::Literal(text) => match rest.strip_prefix(text.as_str()) {
+                    Some(after) => rest = after,
+                    None => return false,
+                },
+                Piece::Param(_) => {
+                    let stop = stop_of(pieces, index);
+                    let end = rest
+                        .find(|c| c == SEPARATOR || Some(c) == stop)
+                        .unwrap_or(rest.len());
+                    if end == 0 {
+                        return false;
+                    }
+                    rest = &rest[end..];
+                }
+            }
+        }
+        rest.is_empty()
+    }
+
+    #[test]
+    fn collisions_agree_with_every_short_key() {
+        let patterns = [
+            "{a}",
+            "{a}x",
+            "x{a}",
+            "{a}-{b}",
+            "{a}-x",
+            "x-{a}",
+            "{a}:{b}",
+            "a:{b}",
+            "{a}x{b}",
+            "{a}-{b}x",
+            "{a}y-{b}x",
+            "x",
+            "x-x",
+            "{a}:x",
+            "-{a}",
+            "{a}-",
+        ];
+        let alphabet = ['a', 'x', 'y', '-', ':'];
+        let mut keys = vec![String::new()];
+        let mut all = Vec::new();
+        for _ in 0..6 {
+            keys = keys
+                .iter()
+                .flat_map(|k| alphabet.iter().map(move |c| format!("{k}{c}")))
+                .collect();
+            all.extend(keys.iter().cloned());
+        }
+        for a in patterns {
+            for b in patterns {
+                let (pa, pb) = (p(a), p(b));
+                let brute = all.iter().any(|k| reads(&pa, k) && reads(&pb, k));
+                let found = can_collide(&pa, &pb, &mut COLLISION_BUDGET.clone()).unwrap();
+                assert_eq!(found, brute, "{a} against {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_hostile_design_runs_out_of_budget_instead_of_time() {
+        let many: String = (0..240).map(|i| format!("{{p{i}}}a")).collect();
+        let (a, b) = (p(&format!("{many}:K")), p(&format!("{many}:K")));
+        let mut budget = COLLISION_BUDGET;
+        let started = std::time::Instant::now();
+        let answer = can_collide(&a, &b, &mut budget);
+        assert!(matches!(answer, Ok(true) | Err(OutOfBudget)));
+        // Ends at the last segment: literal ends differ.
+        let c = p(&format!("{many}:L"));
+        assert_eq!(
+            can_collide(&a, &c, &mut COLLISION_BUDGET.clone()),
+            Ok(false)
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
     }
 }

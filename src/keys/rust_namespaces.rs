@@ -38,8 +38,9 @@ const HEADER: &str = "\
 //! (kvgen.lock holds what kvgen generated).
 
 // The crate may not use every accessor yet, and generated code must stay warning-free under
-// `cargo clippy -- -D warnings`.
+// `cargo clippy -- -D warnings`; a pattern with many params takes them all as arguments.
 #![allow(dead_code)]
+#![allow(clippy::too_many_arguments)]
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -390,6 +391,10 @@ trait Codec {
     fn encode<'a>(value: &'a Self::In, key: &str) -> Result<Stored<'a>, SchemaError>;
     /// A stored value read back; one without its type's shape is refused.
     fn decode(raw: Raw, key: &str) -> Result<Self::Out, SchemaError>;
+    /// Whether a value read back stands for no value (JSON `null` of a `json` key).
+    fn is_missing(_value: &Self::Out) -> bool {
+        false
+    }
 }
 
 /// Text as it is.
@@ -415,14 +420,29 @@ impl Codec for AnyJson {
     type In = Value;
     type Out = Value;
 
-    fn encode<'a>(value: &'a Value, _key: &str) -> Result<Stored<'a>, SchemaError> {
+    fn encode<'a>(value: &'a Value, key: &str) -> Result<Stored<'a>, SchemaError> {
+        if value.is_null() {
+            return Err(SchemaError {
+                key: Some(key.to_owned()),
+                path: "$".to_owned(),
+                message: NULL_VALUE.to_owned(),
+            });
+        }
         Ok(Stored::Text(value.to_string()))
     }
 
     fn decode(raw: Raw, key: &str) -> Result<Value, SchemaError> {
         json_text(&raw.into_text(), key)
     }
+
+    fn is_missing(value: &Value) -> bool {
+        value.is_null()
+    }
 }
+
+/// Why `null` is not written as a `json` value.
+const NULL_VALUE: &str = "null is not stored: a read could not tell it from a missing key (delete \
+                          the key instead)";
 
 /// Bytes as they are.
 struct Bytes;
@@ -661,7 +681,11 @@ impl<C: Codec> KeySpec<C> {
             let (text, metadata) = request.text_with_metadata::<Value>().await?;
             (text.map(Raw::Text), metadata)
         };
-        Ok((self.checked(raw, key)?, metadata))
+        // A miss (invalid data in a cache namespace, JSON null) has no metadata either.
+        match self.checked(raw, key)? {
+            Some(value) if !C::is_missing(&value) => Ok((Some(value), metadata)),
+            _ => Ok((None, None)),
+        }
     }
 
     /// A value read from `key`, checked: invalid data is a miss (logged once) in a `cache`
@@ -873,6 +897,12 @@ mod tests {
         let json = serde_json::json!({ "a": [1, "x"] });
         let written = r#"{"a":[1,"x"]}"#;
         assert!(matches!(AnyJson::encode(&json, "k"), Ok(Stored::Text(t)) if t == written));
+        // null would read back as a missing key: refused on write, a miss on read.
+        let null = AnyJson::encode(&Value::Null, "k").map(|_| ()).unwrap_err();
+        assert_eq!((null.path.as_str(), null.message.as_str()), ("$", NULL_VALUE));
+        let stored = AnyJson::decode(Raw::Text("null".to_owned()), "k").unwrap();
+        assert!(AnyJson::is_missing(&stored));
+        assert!(!Text::is_missing(&"null".to_owned()));
         let error = AnyJson::decode(Raw::Text("{".to_owned()), "k").unwrap_err();
         assert_eq!(
             (error.key.as_deref(), error.path.as_str()),

@@ -308,10 +308,11 @@ function paramText(pattern: string, name: string, value: unknown, stop: End) {
 /** The character that ends a param, besides ":". */
 type End = string | undefined;
 
-/** The first character of the text after param `index`, if any. */
+/** The first character (code point) of the text after param `index`. */
 function stopOf(pieces: readonly Piece[], index: number): End {
 	const next = pieces[index + 1];
-	return typeof next === "string" ? next.charAt(0) : undefined;
+	const code = typeof next === "string" ? next.codePointAt(0) : undefined;
+	return code === undefined ? undefined : String.fromCodePoint(code);
 }
 
 /**
@@ -335,8 +336,8 @@ function matchKey(pieces: readonly Piece[], name: string): Found | null {
 		const stop = stopOf(pieces, index);
 		let end = position;
 		while (end < name.length) {
-			const c = name.charAt(end);
-			if (c === SEPARATOR || c === stop) {
+			const at = name.startsWith(SEPARATOR, end);
+			if (at || (stop !== undefined && name.startsWith(stop, end))) {
 				break;
 			}
 			end++;
@@ -398,10 +399,19 @@ function jsonText(stored: Stored, key: string): unknown {
 "#;
 
 const JSON_CODEC: &str = r#"
-/** `"json"` values: any JSON value, not validated. */
+/**
+ * `"json"` values: any JSON value, not validated; but not `null`, which a
+ * read could not tell from a missing key (a stored `null` reads as one).
+ */
 const json: Codec<unknown> = {
 	type: "text",
-	encode: (value) => limits.prepareJson(value),
+	encode: (value, key) => {
+		if (value === null) {
+			const why = "a read could not tell it from a missing key";
+			throw new SchemaError("$", `null is not stored: ${why}`, key);
+		}
+		return limits.prepareJson(value);
+	},
 	decode: (stored, key) => jsonText(stored, key),
 };
 "#;

@@ -259,7 +259,7 @@ fn reader(ty: &TypeExpr) -> String {
     }
 }
 
-/// Whether a field's reader is built at module level (`Post_tags`), which
+/// Whether a field's reader is built at module level (`Post$tags`), which
 /// keeps the field's line short: arrays and unions.
 fn built(ty: &TypeExpr) -> bool {
     matches!(ty, TypeExpr::Array(_) | TypeExpr::Literals(_))
@@ -277,11 +277,11 @@ fn interface(out: &mut String, def: &TypeDef) {
 fn functions(out: &mut String, def: &TypeDef) {
     let name = &def.name;
     // The reader of an array or a union is built once, at module level:
-    // `Post_status`.
+    // `Post$status` (no type or field name holds a `$`, so no two clash).
     for field in def.fields.iter().filter(|f| built(&f.ty)) {
         let _ = write!(
             out,
-            "\nconst {name}_{} = {};\n",
+            "\nconst {name}${} = {};\n",
             field.name,
             reader(&field.ty)
         );
@@ -303,7 +303,7 @@ fn functions(out: &mut String, def: &TypeDef) {
             "\tconst f_{f} = {how}(object, {}, at, {});",
             quoted(f),
             if built(&field.ty) {
-                format!("{name}_{f}")
+                format!("{name}${f}")
             } else {
                 reader(&field.ty)
             }
@@ -429,10 +429,10 @@ mod tests {
             "export function checkPost(value: Post, key?: string): void {",
             "\tconst f_author = required(object, \"author\", at, readAuthor);",
             "\tconst f_views = optional(object, \"views\", at, expectNumber);",
-            "\nconst Post_status = literal(\"draft\", \"published\");\n",
-            "\tconst f_status = required(object, \"status\", at, Post_status);",
-            "\nconst Post_grid = arrayOf(arrayOf(expectBoolean));\n",
-            "\tconst f_grid = required(object, \"grid\", at, Post_grid);",
+            "\nconst Post$status = literal(\"draft\", \"published\");\n",
+            "\tconst f_status = required(object, \"status\", at, Post$status);",
+            "\nconst Post$grid = arrayOf(arrayOf(expectBoolean));\n",
+            "\tconst f_grid = required(object, \"grid\", at, Post$grid);",
             "\trefuseOthers(object, isAuthorField, \"Author\", at);",
             "function isAuthorField(name: string): boolean {\n\tswitch (name) {\n\t\tcase \"name\":\n\t\tcase \"age\":\n\t\t\treturn true;",
             "function expectBoolean(",
@@ -457,6 +457,13 @@ mod tests {
         assert!(empty.contains("class SchemaError"));
         assert!(!empty.contains("interface"));
         assert!(!empty.contains("function "), "no helper without a type");
+        // Module-level readers are named apart: `A.b_c` and `A_b.c`.
+        let two = schema_ts(&[
+            def("A", &[("b_c", "'p' | 'q'")]),
+            def("A_b", &[("c", "'x' | 'y'")]),
+        ]);
+        assert!(two.contains("\nconst A$b_c = literal(\"p\", \"q\");\n"));
+        assert!(two.contains("\nconst A_b$c = literal(\"x\", \"y\");\n"));
         // Only the readers the types use.
         let one = schema_ts(&[def("A", &[("n", "integer")])]);
         assert!(one.contains("function expectInteger("));

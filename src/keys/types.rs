@@ -165,6 +165,49 @@ pub fn parse_field(text: &str) -> Result<(TypeExpr, bool), String> {
     }
 }
 
+/// The most `[]` a type expression holds.
+pub const MAX_ARRAY_DEPTH: usize = 8;
+
+/// The most levels of JSON a value of a type may nest (objects and
+/// arrays): well within serde_json's recursion limit of 128, so both
+/// languages read every value the design allows.
+pub const MAX_NESTING: usize = 32;
+
+/// The most types a design holds.
+pub const MAX_TYPES: usize = 256;
+
+/// The levels of JSON a value of each type nests, in the order of `types`
+/// (no cycles among them; unknown names count as one level).
+pub fn nesting(types: &[TypeDef]) -> Vec<usize> {
+    fn expr(ty: &TypeExpr, types: &[TypeDef], memo: &mut Vec<Option<usize>>) -> usize {
+        match ty {
+            TypeExpr::Array(inner) => 1 + expr(inner, types, memo),
+            TypeExpr::Named(name) => match types.iter().position(|t| t.name == *name) {
+                Some(at) => of(at, types, memo),
+                None => 1,
+            },
+            _ => 0,
+        }
+    }
+    fn of(at: usize, types: &[TypeDef], memo: &mut Vec<Option<usize>>) -> usize {
+        if let Some(depth) = memo[at] {
+            return depth;
+        }
+        let depth = 1 + types[at]
+            .fields
+            .iter()
+            .map(|f| expr(&f.ty, types, memo))
+            .max()
+            .unwrap_or(0);
+        memo[at] = Some(depth);
+        depth
+    }
+    let mut memo = vec![None; types.len()];
+    (0..types.len())
+        .map(|at| of(at, types, &mut memo))
+        .collect()
+}
+
 /// Reads a type expression (no `?`).
 pub fn parse(text: &str) -> Result<TypeExpr, String> {
     let text = text.trim();
@@ -179,11 +222,11 @@ pub fn parse(text: &str) -> Result<TypeExpr, String> {
             let inner = quote
                 .and_then(|q| part.strip_prefix(q)?.strip_suffix(q))
                 .filter(|inner| {
-                    !inner.contains(['\'', '"', '\\']) && !inner.chars().any(char::is_control)
+                    !inner.contains(['\'', '"', '\\']) && !inner.chars().any(super::is_hidden)
                 });
             let Some(inner) = inner else {
                 return Err(format!(
-                    "{part:?} in {text:?}: a union lists quoted strings, e.g. 'draft' | 'published' (no quotes, backslashes or control characters inside)"
+                    "{part:?} in {text:?}: a union lists quoted strings, e.g. 'draft' | 'published' (no quotes, backslashes, control or invisible characters inside)"
                 ));
             };
             if literals.iter().any(|l| l == inner) {
@@ -193,8 +236,23 @@ pub fn parse(text: &str) -> Result<TypeExpr, String> {
         }
         return Ok(TypeExpr::Literals(literals));
     }
-    if let Some(inner) = text.strip_suffix("[]") {
-        return Ok(TypeExpr::Array(Box::new(parse(inner)?)));
+    let mut text = text;
+    let mut depth = 0;
+    while let Some(inner) = text.strip_suffix("[]") {
+        text = inner.trim_end();
+        depth += 1;
+        if depth > MAX_ARRAY_DEPTH {
+            return Err(format!(
+                "arrays of arrays more than {MAX_ARRAY_DEPTH} deep; flatten the type"
+            ));
+        }
+    }
+    if depth > 0 {
+        let mut ty = parse(text)?;
+        for _ in 0..depth {
+            ty = TypeExpr::Array(Box::new(ty));
+        }
+        return Ok(ty);
     }
     Ok(match text {
         "string" => TypeExpr::String,

@@ -6,7 +6,8 @@
 // kvgen.toml: CACHE (purpose cache, default_ttl 3600) has post:{id} (Post, ttl
 // 600, cache_ttl 60), user:{id}:profile (string) and user:{id} (Author);
 // E2E_KV (purpose data, default_ttl 3600) has author:{id} (Author, ttl
-// "none"), blob:{kind}-{id} (bytes) and doc:{a}:{b} (json).
+// "none"), blob:{kind}-{id} (bytes), doc:{a}:{b} (json) and mood:{who}😀{n}
+// (string).
 //
 // "Logs once" is per key and isolate, and the isolate outlives a test, so
 // every test uses keys of its own.
@@ -122,6 +123,17 @@ describe("key building", () => {
 		await keys.blob.put({ kind: "img", id: "x-1" }, new ArrayBuffer(1));
 		const blobs = await collect(keys.blob.list());
 		expect(blobs.map((b) => b.params)).toEqual([{ kind: "img", id: "x-1" }]);
+	});
+
+	it("ends a param at a stop character outside the BMP, as Rust does", async () => {
+		const { keys, counts } = data();
+		// mood:{who}😀{n}: 😁 shares its first UTF-16 unit with 😀.
+		expect(keys.mood.key({ who: "😁", n: "1" })).toBe("mood:😁😀1");
+		expect(() => keys.mood.key({ who: "a😀b", n: "1" })).toThrow(RangeError);
+		expect(total(counts)).toBe(0);
+		await keys.mood.put({ who: "😁", n: "1" }, "happy");
+		const moods = await collect(keys.mood.list());
+		expect(moods.map((m) => m.params)).toEqual([{ who: "😁", n: "1" }]);
 	});
 
 	it("makes no KV call with an invalid param, from any method", async () => {
@@ -431,6 +443,15 @@ describe("value kinds", () => {
 		await keys.blob.put({ kind: "empty", id: "1" }, empty);
 		expect((await keys.blob.get({ kind: "empty", id: "1" }))?.byteLength).toBe(0);
 		expect(await keys.blob.get({ kind: "none", id: "1" })).toBeNull();
+	});
+
+	it("json refuses null, and a stored null reads as a missing key, without metadata", async () => {
+		const { keys, counts } = data();
+		await schemaError(keys.doc.put({ a: "n", b: "1" }, null), "doc:n:1", "$");
+		expect(total(counts)).toBe(0);
+		await env.E2E_KV.put("doc:n:2", "null", { metadata: { m: 1 } });
+		expect(await keys.doc.get({ a: "n", b: "2" })).toBeNull();
+		expect(await keys.doc.getWithMetadata({ a: "n", b: "2" })).toEqual({ value: null, metadata: null });
 	});
 
 	it("json stores any JSON value, not validated", async () => {
