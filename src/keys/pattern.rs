@@ -1,14 +1,12 @@
 //! Key patterns: `user:{id}`, `cache:{resource}:{id}`, `post-{slug}`.
 //!
 //! A pattern is literal text and `{param}`s. A param stands for text that is
-//! not empty and holds no `:` (the separator of `keys.ts`); the generated
-//! code also refuses a param holding the first character of the literal
-//! text after it (`-` in `{kind}-{id}`), so a key splits back into its
-//! params one way only. Two patterns can produce the same key only when
-//! they have as many `:` and each pair of segments can match one text;
-//! that is decided exactly below for params that hold anything but `:`, a
-//! superset of what the generated code builds, so a collision reported may
-//! be one the stricter params avoid, never the other way round.
+//! not empty and holds no `:` (the separator of `keys.ts`) and not its
+//! stop, the first character of the literal text after it (`-` in
+//! `{kind}-{id}`), so a key splits back into its params one way only: that
+//! is how the generated code builds and reads keys. Whether two patterns
+//! can produce the same key is decided exactly for such params, within a
+//! budget that bounds the time a hostile design takes.
 
 use super::ValueKind;
 use crate::design::Ttl;
