@@ -899,7 +899,10 @@ mod tests {
         assert!(matches!(AnyJson::encode(&json, "k"), Ok(Stored::Text(t)) if t == written));
         // null would read back as a missing key: refused on write, a miss on read.
         let null = AnyJson::encode(&Value::Null, "k").map(|_| ()).unwrap_err();
-        assert_eq!((null.path.as_str(), null.message.as_str()), ("$", NULL_VALUE));
+        assert_eq!(
+            (null.path.as_str(), null.message.as_str()),
+            ("$", NULL_VALUE)
+        );
         let stored = AnyJson::decode(Raw::Text("null".to_owned()), "k").unwrap();
         assert!(AnyJson::is_missing(&stored));
         assert!(!Text::is_missing(&"null".to_owned()));
