@@ -111,6 +111,13 @@ pub enum Command {
     /// deleted stays deleted. A binding or module removed from kvgen.toml is
     /// left where it is.
     Sync(SyncArgs),
+    /// The namespace specification of kvgen.toml, read only: per namespace
+    /// its purpose, ids per environment, default TTL, the key naming
+    /// convention table, the generated modules, local figures from the
+    /// state `wrangler dev` keeps (keys, bytes, expirations, keys per
+    /// pattern), an implementation checklist and a health bar. Figures that
+    /// need Cloudflare's API are shown as not available.
+    Spec(SpecArgs),
     /// Typed key patterns of the design: `key add` records one in
     /// kvgen.toml, then syncs (schema and namespaces modules).
     Key(KeyArgs),
@@ -119,6 +126,30 @@ pub enum Command {
     /// Wrangler config and its generated modules, recognised by their first
     /// line. `kvgen sync` then finds everything up to date.
     Init,
+}
+
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// Only this namespace of the design [default: every one].
+    #[arg(value_name = "BINDING")]
+    pub namespace: Option<String>,
+    /// text (boxes), markdown (a document to commit, e.g. KV.md) or json.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: SpecFormat,
+    /// Report local figures even when there is no local state yet [default:
+    /// when .wrangler/state holds the namespace].
+    #[arg(long)]
+    pub local: bool,
+    /// Plain ASCII instead of box drawing.
+    #[arg(long)]
+    pub ascii: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SpecFormat {
+    Text,
+    Markdown,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -105,6 +105,30 @@ fn a_local_namespace_round_trips_through_export_and_bulk_put() {
     let ttl = lines.iter().find(|l| l["key"] == "ttl").unwrap();
     assert!(ttl["expiration"].as_u64().unwrap() > 1_700_000_000, "{ttl}");
 
+    // `kvgen spec` counts the same state: its keys, the bytes of their
+    // values and the one with an expiration.
+    let spec: serde_json::Value =
+        serde_json::from_str(&kvgen(&project, &["spec", "E2E_KV", "--format", "json"])).unwrap();
+    let local = &spec["namespaces"][0]["local"];
+    assert_eq!(local["keys"], 6, "{local}");
+    let bytes: u64 = lines
+        .iter()
+        .map(|l| {
+            let value = l["value"].as_str().unwrap();
+            if l["base64"] == true {
+                base64::engine::general_purpose::STANDARD
+                    .decode(value)
+                    .unwrap()
+                    .len() as u64
+            } else {
+                value.len() as u64
+            }
+        })
+        .sum();
+    assert_eq!(local["bytes"], bytes, "{local}");
+    assert_eq!(local["expiring"], 1, "{local}");
+    assert_eq!(local["next_expiry"], ttl["expiration"], "{local}");
+
     // In again, through bulk put and the upload it prints, into COPY_KV.
     let out = kvgen(
         &project,
@@ -180,43 +204,13 @@ fn a_local_namespace_round_trips_through_export_and_bulk_put() {
 }
 
 /// A project whose local state for `NS` is written the way miniflare
-/// writes it (the schema of `_mf_entries`), without Node.
+/// writes it.
 fn seeded(rows: &[(&str, &str, Option<i64>)]) -> common::Project {
-    let project = common::Project::with_files(&[
-        (
-            "wrangler.toml",
-            "name = \"x\"\nmain = \"src/index.ts\"\n\n[[kv_namespaces]]\nbinding = \"NS\"\nid = \"0123456789abcdef0123456789abcdef\"\n\n[[kv_namespaces]]\nbinding = \"OTHER\"\n",
-        ),
-        ("package.json", "{}"),
-    ]);
-    let kv = project.path().join(".wrangler/state/v3/kv");
-    let database = kv.join("miniflare-KVNamespaceObject").join(format!(
-        "{}.sqlite",
-        kvgen::export::local::id_from_name(
-            "miniflare-KVNamespaceObject",
-            "0123456789abcdef0123456789abcdef"
-        )
-    ));
-    let blobs = kv.join("0123456789abcdef0123456789abcdef/blobs");
-    std::fs::create_dir_all(database.parent().unwrap()).unwrap();
-    std::fs::create_dir_all(&blobs).unwrap();
-    let connection = rusqlite::Connection::open(&database).unwrap();
-    connection
-        .execute_batch(
-            "PRAGMA journal_mode=WAL; CREATE TABLE _mf_entries (key TEXT PRIMARY KEY, blob_id TEXT NOT NULL, expiration INTEGER, metadata TEXT);",
-        )
-        .unwrap();
-    for (i, (key, value, expiration)) in rows.iter().enumerate() {
-        let blob = format!("{i:080x}");
-        std::fs::write(blobs.join(&blob), value).unwrap();
-        connection
-            .execute(
-                "INSERT INTO _mf_entries VALUES (?1, ?2, ?3, NULL)",
-                rusqlite::params![key, blob, expiration],
-            )
-            .unwrap();
-    }
-    project
+    common::seeded(
+        "name = \"x\"\nmain = \"src/index.ts\"\n\n[[kv_namespaces]]\nbinding = \"NS\"\nid = \"0123456789abcdef0123456789abcdef\"\n\n[[kv_namespaces]]\nbinding = \"OTHER\"\n",
+        "0123456789abcdef0123456789abcdef",
+        rows,
+    )
 }
 
 fn now_ms() -> i64 {

@@ -11,6 +11,7 @@ pub use generate::MAX_TTL;
 mod init;
 mod key;
 mod session;
+mod spec;
 mod sync;
 
 use std::io::Write;
@@ -51,6 +52,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         },
         Command::Export(args) => return export::run(&cwd, &cli.global, args),
         Command::Sync(args) => return sync::run(&cwd, &cli.global, args),
+        Command::Spec(args) => return spec::run(&cwd, &cli.global, args),
         Command::Key(args) => match &args.action {
             KeyAction::Add(add) => ("key add", key::add(&cwd, &cli.global, add)?),
         },

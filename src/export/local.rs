@@ -61,6 +61,91 @@ fn sanitise(name: &str) -> String {
     out.chars().take(255).collect()
 }
 
+/// What a namespace's local state holds, without reading its values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Figures {
+    /// Live keys (not expired).
+    pub keys: u64,
+    /// Bytes of the values those keys hold (their blob files).
+    pub bytes: u64,
+    /// Live keys with an expiration.
+    pub expiring: u64,
+    /// The soonest expiration of a live key, in seconds since the epoch.
+    pub next_expiry: Option<u64>,
+}
+
+/// Opens a namespace's database read-only. Without a write-ahead log next
+/// to it (no `wrangler dev` writing now) it is opened as immutable, so that
+/// SQLite creates no shared-memory file beside it: reading leaves the state
+/// folder as it was. With one, SQLite needs that file to read the log.
+fn open_read_only(database: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut wal = database.as_os_str().to_owned();
+    wal.push("-wal");
+    if Path::new(&wal).exists() {
+        return Connection::open_with_flags(database, flags);
+    }
+    let path = database.to_string_lossy();
+    let mut uri = String::from("file:");
+    for c in path.chars() {
+        match c {
+            '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+}
+
+impl Local {
+    /// Whether the namespace has local state at all.
+    pub fn exists(&self) -> bool {
+        self.database.is_file()
+    }
+
+    /// The figures of the live keys at `now_ms`, handing each key to
+    /// `each` (in key order) too.
+    pub fn figures(&self, now_ms: i64, each: &mut dyn FnMut(&str)) -> anyhow::Result<Figures> {
+        let shown = crate::names::show_path(&self.database);
+        let connection =
+            open_read_only(&self.database).with_context(|| format!("cannot open {shown}"))?;
+        connection
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .ok();
+        let mut statement = connection
+            .prepare(
+                "SELECT key, blob_id, expiration FROM _mf_entries \
+                 WHERE expiration IS NULL OR expiration > ?1 ORDER BY key",
+            )
+            .with_context(|| format!("{shown}: not a namespace of miniflare's"))?;
+        let mut rows = statement
+            .query(rusqlite::params![now_ms])
+            .with_context(|| format!("cannot read {shown}"))?;
+        let mut figures = Figures::default();
+        while let Some(row) = rows
+            .next()
+            .with_context(|| format!("cannot read {shown}"))?
+        {
+            let key: String = row.get(0)?;
+            let blob: String = row.get(1)?;
+            let expiration: Option<i64> = row.get(2)?;
+            figures.keys += 1;
+            if let Some(ms) = expiration {
+                figures.expiring += 1;
+                let seconds = (ms.max(0) as u64).div_ceil(1000);
+                figures.next_expiry = Some(figures.next_expiry.map_or(seconds, |n| n.min(seconds)));
+            }
+            // Only a blob id miniflare makes names a file.
+            if !blob.is_empty() && blob.chars().all(|c| c.is_ascii_hexdigit()) {
+                let meta = std::fs::symlink_metadata(self.blobs.join(&blob));
+                figures.bytes += meta.map_or(0, |m| if m.is_file() { m.len() } else { 0 });
+            }
+            each(&key);
+        }
+        Ok(figures)
+    }
+}
+
 /// Rows read before their values are.
 const BATCH: usize = 256;
 
@@ -147,11 +232,8 @@ impl Local {
             ))
             .into());
         }
-        let connection = Connection::open_with_flags(
-            &self.database,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .with_context(|| format!("cannot open {shown}"))?;
+        let connection =
+            open_read_only(&self.database).with_context(|| format!("cannot open {shown}"))?;
         connection
             .busy_timeout(std::time::Duration::from_secs(5))
             .ok();

@@ -202,6 +202,32 @@ pub fn stop_of(pieces: &[Piece], index: usize) -> Option<char> {
     }
 }
 
+/// Whether `key` is a key of the pattern `pieces`, read as the generated
+/// code reads it: literal text as it is, a param up to the separator or its
+/// stop, at least one character.
+pub fn matches(pieces: &[Piece], key: &str) -> bool {
+    let mut rest = key;
+    for (index, piece) in pieces.iter().enumerate() {
+        match piece {
+            Piece::Literal(text) => match rest.strip_prefix(text.as_str()) {
+                Some(after) => rest = after,
+                None => return false,
+            },
+            Piece::Param(_) => {
+                let stop = stop_of(pieces, index);
+                let end = rest
+                    .find(|c| c == SEPARATOR || Some(c) == stop)
+                    .unwrap_or(rest.len());
+                if end == 0 {
+                    return false;
+                }
+                rest = &rest[end..];
+            }
+        }
+    }
+    rest.is_empty()
+}
+
 /// How many automaton states the collision checks of one design may visit
 /// in all: hostile designs (hundreds of params against hundreds of params)
 /// are refused instead of taking minutes.
@@ -376,32 +402,6 @@ mod tests {
         assert!(collide("blob:{kind}-{id}", "blob:{a}-{b}-{c}")); // id = 2-3
     }
 
-    /// Whether `key` is a key of `pieces`, read as the generated code
-    /// reads it: literal text as it is, a param up to the separator or its
-    /// stop, at least one character.
-    fn reads(pieces: &[Piece], key: &str) -> bool {
-        let mut rest = key;
-        for (index, piece) in pieces.iter().enumerate() {
-            match piece {
-                Piece::Literal(text) => match rest.strip_prefix(text.as_str()) {
-                    Some(after) => rest = after,
-                    None => return false,
-                },
-                Piece::Param(_) => {
-                    let stop = stop_of(pieces, index);
-                    let end = rest
-                        .find(|c| c == SEPARATOR || Some(c) == stop)
-                        .unwrap_or(rest.len());
-                    if end == 0 {
-                        return false;
-                    }
-                    rest = &rest[end..];
-                }
-            }
-        }
-        rest.is_empty()
-    }
-
     #[test]
     fn collisions_agree_with_every_short_key() {
         let patterns = [
@@ -435,7 +435,7 @@ mod tests {
         for a in patterns {
             for b in patterns {
                 let (pa, pb) = (p(a), p(b));
-                let brute = all.iter().any(|k| reads(&pa, k) && reads(&pb, k));
+                let brute = all.iter().any(|k| matches(&pa, k) && matches(&pb, k));
                 let found = can_collide(&pa, &pb, &mut COLLISION_BUDGET.clone()).unwrap();
                 assert_eq!(found, brute, "{a} against {b}");
             }

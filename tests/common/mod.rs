@@ -298,3 +298,36 @@ pub fn vector_types_toml(vectors: &serde_json::Value) -> String {
     }
     out
 }
+
+/// A project with `wrangler.toml` holding `config`, whose local state for
+/// namespace `id` is written the way miniflare writes it (the schema of
+/// `_mf_entries`, a blob file per value), without Node: `rows` are key,
+/// value and expiration in milliseconds.
+pub fn seeded(config: &str, id: &str, rows: &[(&str, &str, Option<i64>)]) -> Project {
+    let project = Project::with_files(&[("wrangler.toml", config), ("package.json", "{}")]);
+    let kv = project.path().join(".wrangler/state/v3/kv");
+    let database = kv.join("miniflare-KVNamespaceObject").join(format!(
+        "{}.sqlite",
+        kvgen::export::local::id_from_name("miniflare-KVNamespaceObject", id)
+    ));
+    let blobs = kv.join(id).join("blobs");
+    fs::create_dir_all(database.parent().unwrap()).unwrap();
+    fs::create_dir_all(&blobs).unwrap();
+    let connection = rusqlite::Connection::open(&database).unwrap();
+    connection
+        .execute_batch(
+            "PRAGMA journal_mode=WAL; CREATE TABLE _mf_entries (key TEXT PRIMARY KEY, blob_id TEXT NOT NULL, expiration INTEGER, metadata TEXT);",
+        )
+        .unwrap();
+    for (i, (key, value, expiration)) in rows.iter().enumerate() {
+        let blob = format!("{i:080x}");
+        fs::write(blobs.join(&blob), value).unwrap();
+        connection
+            .execute(
+                "INSERT INTO _mf_entries VALUES (?1, ?2, ?3, NULL)",
+                rusqlite::params![key, blob, expiration],
+            )
+            .unwrap();
+    }
+    project
+}
