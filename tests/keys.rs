@@ -19,10 +19,7 @@ fn with_users() -> Project {
 }
 
 fn assert_keys_snapshot(name: &str, text: &str) {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../snapshots/keys");
-    settings.set_prepend_module_to_snapshot(false);
-    settings.bind(|| insta::assert_snapshot!(name, text));
+    common::assert_snapshot_in("keys", name, text);
 }
 
 #[test]

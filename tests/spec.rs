@@ -184,10 +184,7 @@ fn spec_refuses_what_it_cannot_read() {
 }
 
 fn assert_spec_snapshot(name: &str, text: &str) {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../snapshots/spec");
-    settings.set_prepend_module_to_snapshot(false);
-    settings.bind(|| insta::assert_snapshot!(name, text));
+    common::assert_snapshot_in("spec", name, text);
 }
 
 #[test]

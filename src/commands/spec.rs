@@ -429,6 +429,15 @@ fn seconds(s: Option<u64>) -> String {
     s.map_or("none".to_string(), |s| format!("{s} s"))
 }
 
+/// A `default_ttl` as the report shows it.
+fn ttl_shown(ttl: &serde_json::Value) -> String {
+    match ttl {
+        serde_json::Value::Number(n) => format!("{n} s"),
+        serde_json::Value::String(s) => s.clone(),
+        _ => "not set".to_string(),
+    }
+}
+
 fn cache_seconds(s: Option<u64>) -> String {
     s.map_or("KV's 60 s".to_string(), |s| format!("{s} s"))
 }
@@ -486,14 +495,7 @@ fn text(report: &Report, ascii: bool) -> String {
         )));
         lines.push(None);
         lines.push(Some(format!("purpose: {}", ns.purpose)));
-        lines.push(Some(format!(
-            "default TTL: {}",
-            match &ns.default_ttl {
-                serde_json::Value::Number(n) => format!("{n} s"),
-                serde_json::Value::String(s) => s.clone(),
-                _ => "not set".to_string(),
-            }
-        )));
+        lines.push(Some(format!("default TTL: {}", ttl_shown(&ns.default_ttl))));
         for p in &ns.environments {
             lines.push(Some(format!(
                 "{}: {}",
@@ -606,11 +608,7 @@ fn markdown(report: &Report) -> String {
         out.push_str(&format!("| purpose | {} |\n", ns.purpose));
         out.push_str(&format!(
             "| default TTL | {} |\n",
-            match &ns.default_ttl {
-                serde_json::Value::Number(n) => format!("{n} s"),
-                serde_json::Value::String(s) => s.clone(),
-                _ => "not set".to_string(),
-            }
+            ttl_shown(&ns.default_ttl)
         ));
         for p in &ns.environments {
             out.push_str(&format!(

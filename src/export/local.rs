@@ -98,6 +98,16 @@ fn open_read_only(database: &Path) -> rusqlite::Result<Connection> {
 }
 
 impl Local {
+    /// The database, open read-only, waiting a while for a writer.
+    fn connect(&self, shown: &str) -> anyhow::Result<Connection> {
+        let connection =
+            open_read_only(&self.database).with_context(|| format!("cannot open {shown}"))?;
+        connection
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .ok();
+        Ok(connection)
+    }
+
     /// Whether the namespace has local state at all.
     pub fn exists(&self) -> bool {
         self.database.is_file()
@@ -107,11 +117,7 @@ impl Local {
     /// `each` (in key order) too.
     pub fn figures(&self, now_ms: i64, each: &mut dyn FnMut(&str)) -> anyhow::Result<Figures> {
         let shown = crate::names::show_path(&self.database);
-        let connection =
-            open_read_only(&self.database).with_context(|| format!("cannot open {shown}"))?;
-        connection
-            .busy_timeout(std::time::Duration::from_secs(5))
-            .ok();
+        let connection = self.connect(&shown)?;
         let mut statement = connection
             .prepare(
                 "SELECT key, blob_id, expiration FROM _mf_entries \
@@ -232,11 +238,7 @@ impl Local {
             ))
             .into());
         }
-        let connection =
-            open_read_only(&self.database).with_context(|| format!("cannot open {shown}"))?;
-        connection
-            .busy_timeout(std::time::Duration::from_secs(5))
-            .ok();
+        let connection = self.connect(&shown)?;
         let mut statement = connection
             .prepare(
                 "SELECT key, blob_id, expiration, metadata FROM _mf_entries \

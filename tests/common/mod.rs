@@ -331,3 +331,11 @@ pub fn seeded(config: &str, id: &str, rows: &[(&str, &str, Option<i64>)]) -> Pro
     }
     project
 }
+
+/// An insta snapshot kept in `snapshots/<folder>/<name>.snap`.
+pub fn assert_snapshot_in(folder: &str, name: &str, text: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(format!("../../snapshots/{folder}"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!(name, text));
+}
