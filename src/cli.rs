@@ -118,6 +118,13 @@ pub enum Command {
     /// pattern), an implementation checklist and a health bar. Figures that
     /// need Cloudflare's API are shown as not available.
     Spec(SpecArgs),
+    /// Check the KV setup, read only: the Wrangler config (a binding an
+    /// environment lacks, preview_id equal to id, an id shared with
+    /// production, fields wrangler rejects), the design against it, the
+    /// generated code against the design, and the Env types. Each finding
+    /// has a severity, a file and line, and the fix; exit 1 when there is
+    /// an error (with --json, one JSON object).
+    Doctor,
     /// Typed key patterns of the design: `key add` records one in
     /// kvgen.toml, then syncs (schema and namespaces modules).
     Key(KeyArgs),

@@ -4,6 +4,7 @@
 mod bulk;
 mod cache;
 mod create;
+mod doctor;
 mod export;
 mod flags;
 mod generate;
@@ -53,6 +54,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Export(args) => return export::run(&cwd, &cli.global, args),
         Command::Sync(args) => return sync::run(&cwd, &cli.global, args),
         Command::Spec(args) => return spec::run(&cwd, &cli.global, args),
+        Command::Doctor => return doctor::run(&cwd, &cli.global),
         Command::Key(args) => match &args.action {
             KeyAction::Add(add) => ("key add", key::add(&cwd, &cli.global, add)?),
         },

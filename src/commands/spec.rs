@@ -124,7 +124,7 @@ fn ttl_value(ttl: Option<Ttl>) -> serde_json::Value {
 
 /// Whether the Worker's `Env` types know the binding: the output of
 /// `wrangler types`, else a hand-written `Env` in the sources.
-fn typed(project: &Project, binding: &str) -> Result<String, String> {
+pub(super) fn typed(project: &Project, binding: &str) -> Result<String, String> {
     let declared = |text: &str| {
         text.contains(&format!("{binding}: KVNamespace"))
             || text.contains(&format!("{binding}?: KVNamespace"))

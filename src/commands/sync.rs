@@ -888,13 +888,7 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<u
         .filter(|f| f.status.writes() && crate::plan::is_secret_file(&f.path))
         .map(|f| super::shown_path(&plan, &f.path))
         .collect();
-    let stale: Vec<(String, Status)> = plan
-        .files
-        .iter()
-        .filter(|f| f.status != Status::Identical && f.status != Status::Skip)
-        .filter(|f| !(f.status.writes() && crate::plan::is_secret_file(&f.path)))
-        .map(|f| (super::shown_path(&plan, &f.path), f.status))
-        .collect();
+    let stale = out_of_date(&plan);
     let code = if stale.is_empty() {
         EXIT_OK
     } else {
@@ -936,4 +930,33 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<u
     }
     super::print_report(&out, false);
     Ok(code)
+}
+
+/// The files a sync would change, with their status: what `kvgen sync
+/// --check` reports (the session secret's local file left out, since a
+/// fresh clone never has it).
+fn out_of_date(plan: &Plan) -> Vec<(String, Status)> {
+    plan.files
+        .iter()
+        .filter(|f| f.status != Status::Identical && f.status != Status::Skip)
+        .filter(|f| !(f.status.writes() && crate::plan::is_secret_file(&f.path)))
+        .map(|f| (super::shown_path(plan, &f.path), f.status))
+        .collect()
+}
+
+/// The files `kvgen sync --check` would list, with their status, planned
+/// without writing anything.
+pub(super) fn stale(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Vec<String>> {
+    let global = &GlobalArgs {
+        dry_run: true,
+        ..global.clone()
+    };
+    let ctx = begin(cwd, global)?;
+    let Synced { prepared, .. } = plan(cwd, global, ctx, None)?;
+    let mut plan = prepared.plan;
+    plan.files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out_of_date(&plan)
+        .into_iter()
+        .map(|(path, status)| format!("{path} ({})", status.word()))
+        .collect())
 }
