@@ -7,6 +7,7 @@
 pub mod bases;
 pub mod bulk;
 pub mod cli;
+pub mod code_check;
 pub mod commands;
 pub mod config;
 pub mod cron;

@@ -170,6 +170,20 @@ fn the_design_out_of_step_with_the_config_and_the_code_is_found() {
     assert_eq!(code, 0, "{findings:#?}");
     assert_eq!(findings.len(), 1, "{findings:#?}");
     assert_eq!(findings[0]["fix"], "npx wrangler types");
+    // A generated file edited by hand is listed, not a finding.
+    let run = project.kvgen(&["doctor", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["edited"], serde_json::json!([]));
+    let aside = project.read("src/kv/cache-aside.ts");
+    project.write("src/kv/cache-aside.ts", &format!("{aside}// mine\n"));
+    let run = project.kvgen(&["doctor", "--json"]);
+    run.assert_code(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report["edited"],
+        serde_json::json!(["src/kv/cache-aside.ts"])
+    );
+    assert_eq!(report["findings"].as_array().unwrap().len(), 1, "{report}");
 }
 
 #[test]
@@ -194,5 +208,103 @@ fn a_rust_worker_is_checked_the_same_way() {
             .as_str()
             .unwrap()
             .contains("preview_id is the same as id")
+    );
+}
+
+#[test]
+fn the_worker_s_own_code_is_read_for_kv_mistakes() {
+    let source = r#"export default {
+	async fetch(request: Request, env: Env): Promise<Response> {
+		await env.KV.put("a", "b", { expirationTtl: 30 });
+		const page = await env.KV.list({ prefix: "user:" });
+		const hits = Number(await env.KV.get("hits")) || 0;
+		await env.KV.put("hits", String(hits + 1));
+		return Response.json(page.keys);
+	},
+};
+// await env.KV.put("c", "d", { expirationTtl: 1 }) in a comment is not code
+"#;
+    let project = Project::with_files(&[
+        ("wrangler.toml", "name = \"x\"\nmain = \"src/index.ts\"\n"),
+        ("package.json", "{}"),
+        ("src/index.ts", source),
+        // Dependencies and declarations are not the Worker's code.
+        (
+            "node_modules/x/index.js",
+            "kv.put(k, v, { expirationTtl: 1 });\n",
+        ),
+        ("src/env.d.ts", "declare const x: { expirationTtl: 1 };\n"),
+    ]);
+    let (code, findings) = doctor(&project);
+    assert_eq!(code, 1, "{findings:#?}");
+    let seen: Vec<(String, u64, String)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["severity"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["file"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("error".to_string(), 3, "src/index.ts".to_string()),
+            ("warning".to_string(), 4, "src/index.ts".to_string()),
+            ("warning".to_string(), 6, "src/index.ts".to_string()),
+        ],
+        "{findings:#?}"
+    );
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("an expiration TTL of 30 s")
+    );
+    assert!(
+        findings[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("stops at the first 1000 keys")
+    );
+    assert!(
+        findings[2]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a get and a put of \"hits\"")
+    );
+}
+
+#[test]
+fn rust_code_with_a_short_ttl_is_an_error() {
+    let project = Project::copy("tests/fixtures/projects/rust-worker");
+    let lib = project.read("src/lib.rs");
+    project.write(
+        "src/lib.rs",
+        &format!("{lib}\npub async fn cache(kv: worker::kv::KvStore) -> worker::Result<()> {{\n    kv.put(\"k\", \"v\")?.expiration_ttl(30).execute().await?;\n    Ok(())\n}}\n"),
+    );
+    let lines = lib.lines().count();
+    let (code, findings) = doctor(&project);
+    assert_eq!(code, 1, "{findings:#?}");
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["file"], "src/lib.rs");
+    assert_eq!(findings[0]["line"], lines + 3);
+}
+
+#[test]
+fn a_ratelimits_entry_wrangler_rejects_is_an_error() {
+    let good = "[[ratelimits]]\nname = \"LIMITER\"\nnamespace_id = \"1001\"\nsimple = { limit = 100, period = 60 }\n";
+    let project = worker(&format!("name = \"x\"\nmain = \"src/index.ts\"\n\n{good}"));
+    let (code, findings) = doctor(&project);
+    assert_eq!((code, findings.len()), (0, 0), "{findings:#?}");
+    let project = worker(
+        "name = \"x\"\nmain = \"src/index.ts\"\n\n[[ratelimits]]\nname = \"LIMITER\"\nnamespace_id = 1001\nsimple = { limit = 100, period = 30 }\n",
+    );
+    only(
+        &project,
+        "error",
+        Some(5),
+        "ratelimits LIMITER in the top level: wrangler rejects namespace_id 1001: a string of a positive integer, e.g. \"1001\"; simple.period: 10 or 60",
     );
 }

@@ -4,7 +4,9 @@
 //! from an environment, `preview_id` equal to `id`, an id shared by
 //! production and another environment, fields wrangler rejects), the
 //! design against the config, the generated code against the design
-//! (`kvgen sync --check`), and the `Env` types.
+//! (`kvgen sync --check`; files edited since kvgen wrote them are listed
+//! as information in `--json`), the `Env` types, and the Worker's own code
+//! ([`crate::code_check`]).
 
 use std::path::Path;
 
@@ -144,6 +146,69 @@ fn config_findings(
             }
         }
     }
+    // ratelimits entries as wrangler's schema takes them.
+    for target in &targets {
+        let env = target.as_deref();
+        let after = env.and_then(env_line);
+        let data = match env {
+            Some(env) => &project.settings["env"][env]["ratelimits"],
+            None => &project.settings["ratelimits"],
+        };
+        for entry in data.as_array().into_iter().flatten() {
+            let name = entry["name"].as_str().unwrap_or("a ratelimits entry");
+            let line = line_of(raw, &format!("\"{name}\""), after).or(after);
+            let mut problems = Vec::new();
+            for (field, _) in entry.as_object().into_iter().flatten() {
+                if !["name", "namespace_id", "simple"].contains(&field.as_str()) {
+                    problems.push(format!(
+                        "the field {field:?} (it takes name, namespace_id, simple)"
+                    ));
+                }
+            }
+            for field in ["name", "namespace_id", "simple"] {
+                if entry.get(field).is_none() {
+                    problems.push(format!("no {field}"));
+                }
+            }
+            if let Some(id) = entry.get("namespace_id")
+                && !id.as_str().is_some_and(|s| {
+                    !s.is_empty()
+                        && s.bytes().all(|b| b.is_ascii_digit())
+                        && !s.trim_start_matches('0').is_empty()
+                })
+            {
+                problems.push(format!(
+                    "namespace_id {id}: a string of a positive integer, e.g. \"1001\""
+                ));
+            }
+            if let Some(simple) = entry.get("simple") {
+                if !simple["limit"].is_u64() {
+                    problems.push("simple.limit: a whole number".to_string());
+                }
+                if !matches!(simple["period"].as_u64(), Some(10 | 60)) {
+                    problems.push("simple.period: 10 or 60".to_string());
+                }
+                for (field, _) in simple.as_object().into_iter().flatten() {
+                    if field != "limit" && field != "period" {
+                        problems.push(format!("the field simple.{field}"));
+                    }
+                }
+            }
+            if !problems.is_empty() {
+                findings.push(Finding {
+                    severity: Severity::Error,
+                    file: shown.to_string(),
+                    line,
+                    message: format!(
+                        "ratelimits {name} in {}: wrangler rejects {}",
+                        place(env),
+                        problems.join("; ")
+                    ),
+                    fix: "write it as { name = \"LIMITER\", namespace_id = \"1001\", simple = { limit = 100, period = 60 } }".to_string(),
+                });
+            }
+        }
+    }
     // Bindings are not inherited: an environment with bindings of its own
     // lacks the top-level KV bindings it does not list.
     for env in project.environments_with_bindings() {
@@ -192,6 +257,103 @@ fn config_findings(
     Ok(findings)
 }
 
+/// The Worker's own source files: TypeScript and JavaScript (or Rust)
+/// below the project root, without dependencies, build output, hidden
+/// folders and kvgen's module folders; bounded in number and size.
+fn sources(project: &Project, generated: &[String]) -> Vec<std::path::PathBuf> {
+    let exts: &[&str] = match project.lang {
+        Lang::Ts => &["ts", "tsx", "mts", "cts", "js", "mjs", "cjs", "jsx"],
+        Lang::Rust => &["rs"],
+    };
+    let skip = ["node_modules", "target", "dist", "build", "out", ".output"];
+    let mut out = Vec::new();
+    let mut stack = vec![project.root.clone()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            if out.len() >= MAX_SOURCES {
+                return out;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let relative = crate::names::relative_path(&path, &project.root);
+            if kind.is_dir() {
+                if !name.starts_with('.')
+                    && !skip.contains(&name.as_str())
+                    && !generated.contains(&relative)
+                {
+                    stack.push(path);
+                }
+            } else if kind.is_file()
+                && !name.ends_with(".d.ts")
+                && exts.iter().any(|e| name.ends_with(&format!(".{e}")))
+                && entry.metadata().is_ok_and(|m| m.len() <= MAX_SOURCE_BYTES)
+            {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// The most source files and bytes a file `kvgen doctor` reads.
+const MAX_SOURCES: usize = 2000;
+const MAX_SOURCE_BYTES: u64 = 1 << 20;
+
+/// The findings in the Worker's own code.
+fn code_findings(project: &Project, cwd: &Path, generated: &[String]) -> Vec<Finding> {
+    use crate::code_check::{Kind, check_rust, check_ts};
+    let mut findings = Vec::new();
+    for path in sources(project, generated) {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let found = match project.lang {
+            Lang::Ts => check_ts(&path, &text),
+            Lang::Rust => check_rust(&text),
+        };
+        let file = crate::names::relative_path(&path, cwd);
+        for f in found {
+            let (severity, message, fix) = match f.kind {
+                Kind::ShortTtl(value) => (
+                    Severity::Error,
+                    format!(
+                        "an expiration TTL of {value} s: Workers KV refuses anything under 60 with a 400 at run time"
+                    ),
+                    "use at least 60 (for no expiry, leave the TTL out)".to_string(),
+                ),
+                Kind::UnreadCursor => (
+                    Severity::Warning,
+                    "list() is called once and its cursor (or list_complete) is never read in this function: it silently stops at the first 1000 keys".to_string(),
+                    "call list() again with the cursor until list_complete is true (or use listAll of `kvgen bulk`)".to_string(),
+                ),
+                Kind::Counter(key) => (
+                    Severity::Warning,
+                    format!(
+                        "a get and a put of {key} with arithmetic in one function: a counter kept in KV loses updates (last write wins, one write per second per key)"
+                    ),
+                    "keep counters in a Durable Object, whose storage is transactional".to_string(),
+                ),
+            };
+            findings.push(Finding {
+                severity,
+                file: file.clone(),
+                line: Some(f.line),
+                message,
+                fix,
+            });
+        }
+    }
+    findings
+}
+
 /// `kvgen doctor`.
 pub fn run(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<u8> {
     let config = crate::project::config_path(cwd, global.config.as_deref())?;
@@ -211,6 +373,22 @@ pub fn run(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<u8> {
     let raw = crate::files::read_text(&project.config, &shown)?
         .ok_or_else(|| BadInput::new(format!("{shown}: cannot read the Wrangler config")))?;
     let mut findings = config_findings(&project, &raw, &shown, design.as_ref())?;
+
+    // The Worker's own code, without the modules kvgen generates.
+    let mut generated: Vec<String> = design
+        .iter()
+        .flat_map(|d| {
+            d.namespaces
+                .iter()
+                .filter_map(|n| n.dir.clone())
+                .chain(d.dir.clone())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if let Ok(dir) = super::module_dir(global, &project) {
+        generated.push(dir);
+    }
+    findings.extend(code_findings(&project, cwd, &generated));
 
     // The Env types know every binding of the design.
     if let (Some(design), Lang::Ts) = (&design, project.lang) {
@@ -249,6 +427,23 @@ pub fn run(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<u8> {
         }
     }
 
+    // Generated files edited since kvgen wrote them: information, not a
+    // finding (kvgen merges its changes into them).
+    let edited: Vec<String> = match crate::bases::Lock::read(&project.root) {
+        Ok((_, lock)) => lock
+            .files
+            .iter()
+            .filter(|(path, entry)| {
+                std::fs::read_to_string(project.root.join(path)).is_ok_and(|text| {
+                    crate::bases::sha256(&text.replace("\r\n", "\n")) != entry.sha256
+                        && crate::bases::sha256(&text) != entry.sha256
+                })
+            })
+            .map(|(path, _)| path.clone())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+
     let errors = findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
@@ -257,6 +452,7 @@ pub fn run(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<u8> {
     let text = if global.json {
         serde_json::to_string_pretty(&serde_json::json!({
             "findings": findings,
+            "edited": edited,
             "errors": errors,
             "warnings": findings.len() - errors,
             "exit_code": code,
