@@ -28,6 +28,28 @@ pub enum Kind {
     Counter(String),
 }
 
+/// The deepest nesting of brackets a file may have to be read: deeper
+/// files (hostile, or generated) are not parsed, so that the recursive
+/// parsers stay within their stack.
+pub const MAX_NESTING: usize = 400;
+
+/// The deepest nesting of `(`, `[` and `{` in `text`, counted as plain
+/// characters (strings and comments included: a conservative bound).
+pub fn nesting(text: &str) -> usize {
+    let (mut depth, mut most) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                most = most.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    most
+}
+
 /// A finding at a line (1-based) of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeFinding {
@@ -182,6 +204,9 @@ pub fn check_ts(path: &std::path::Path, source: &str) -> Vec<CodeFinding> {
     let Ok(source_type) = SourceType::from_path(path) else {
         return Vec::new();
     };
+    if nesting(source) > MAX_NESTING {
+        return Vec::new();
+    }
     let allocator = Allocator::default();
     let parsed = Parser::new(&allocator, source, source_type).parse();
     if parsed.panicked {
@@ -224,6 +249,9 @@ pub fn check_rust(source: &str) -> Vec<CodeFinding> {
             }
             syn::visit::visit_expr_method_call(self, it);
         }
+    }
+    if nesting(source) > MAX_NESTING {
+        return Vec::new();
     }
     let Ok(file) = syn::parse_file(source) else {
         return Vec::new();
@@ -290,6 +318,30 @@ mod tests {
     fn sources_that_do_not_parse_have_no_finding() {
         assert!(ts("function (").is_empty());
         assert!(check_rust("fn (").is_empty());
+    }
+
+    #[test]
+    fn deeply_nested_sources_are_not_parsed() {
+        let deep = |n: usize| format!("const a = {}1{};\n", "(".repeat(n), ")".repeat(n));
+        assert_eq!(nesting(&deep(MAX_NESTING)), MAX_NESTING);
+        // At the bound it is parsed (a finding inside is found) ...
+        let ttl = |n: usize| {
+            format!(
+                "kv.put(k, v, {}{{ expirationTtl: 5 }}{});\n",
+                "[".repeat(n - 2),
+                "]".repeat(n - 2)
+            )
+        };
+        assert_eq!(ts(&ttl(MAX_NESTING)).len(), 1);
+        // ... past it, not, however deep: no stack overflow.
+        assert!(ts(&ttl(MAX_NESTING + 1)).is_empty());
+        assert!(ts(&deep(200_000)).is_empty());
+        let rust = format!(
+            "fn f() {{ let a = {}1{}; }}",
+            "(".repeat(200_000),
+            ")".repeat(200_000)
+        );
+        assert!(check_rust(&rust).is_empty());
     }
 
     #[test]

@@ -308,3 +308,23 @@ fn a_ratelimits_entry_wrangler_rejects_is_an_error() {
         "ratelimits LIMITER in the top level: wrangler rejects namespace_id 1001: a string of a positive integer, e.g. \"1001\"; simple.period: 10 or 60",
     );
 }
+
+#[test]
+fn a_hostile_source_is_left_unread_with_a_warning() {
+    let deep = format!(
+        "const a = {}1{};\n",
+        "(".repeat(200_000),
+        ")".repeat(200_000)
+    );
+    let project = Project::with_files(&[
+        ("wrangler.toml", "name = \"x\"\nmain = \"src/index.ts\"\n"),
+        ("package.json", "{}"),
+        ("src/index.ts", &deep),
+    ]);
+    only(
+        &project,
+        "warning",
+        None,
+        "brackets nest 200000 levels deep here",
+    );
+}
