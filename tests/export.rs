@@ -323,3 +323,56 @@ fn export_says_what_it_cannot_do() {
         assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
     }
 }
+
+#[test]
+fn spec_reads_the_preview_namespace_wrangler_writes() {
+    if skipped() {
+        return;
+    }
+    node_workspace();
+    let (_dir, project) = copy_fixture("examples/hello-worker");
+    std::os::unix::fs::symlink(e2e_dir().join("node_modules"), project.join("node_modules"))
+        .unwrap();
+    let id = "0123456789abcdef0123456789abcdef";
+    let preview = "fedcba9876543210fedcba9876543210";
+    kvgen(
+        &project,
+        &["create", "e2e-kv", "--id", id, "--preview-id", preview],
+    );
+    // What wrangler writes to the preview namespace, and to production.
+    wrangler(
+        &project,
+        &[
+            "kv",
+            "key",
+            "put",
+            "user:1",
+            "preview value",
+            "--binding",
+            "E2E_KV",
+            "--local",
+            "--preview",
+        ],
+    );
+    wrangler(
+        &project,
+        &[
+            "kv",
+            "key",
+            "put",
+            "user:2",
+            "production",
+            "--binding",
+            "E2E_KV",
+            "--local",
+            "--preview",
+            "false",
+        ],
+    );
+    let spec: serde_json::Value =
+        serde_json::from_str(&kvgen(&project, &["spec", "E2E_KV", "--format", "json"])).unwrap();
+    let local = &spec["namespaces"][0]["local"];
+    assert_eq!(local["namespace_id"], preview, "{local}");
+    assert_eq!(local["keys"], 1, "{local}");
+    assert_eq!(local["bytes"], "preview value".len() as u64, "{local}");
+}
