@@ -257,55 +257,19 @@ fn config_findings(
     Ok(findings)
 }
 
-/// The Worker's own source files: TypeScript and JavaScript (or Rust)
-/// below the project root, without dependencies, build output, hidden
-/// folders and kvgen's module folders; bounded in number and size.
+/// The Worker's own source files: TypeScript and JavaScript (or Rust),
+/// without declaration files and kvgen's module folders.
 fn sources(project: &Project, generated: &[String]) -> Vec<std::path::PathBuf> {
     let exts: &[&str] = match project.lang {
         Lang::Ts => &["ts", "tsx", "mts", "cts", "js", "mjs", "cjs", "jsx"],
         Lang::Rust => &["rs"],
     };
-    let skip = ["node_modules", "target", "dist", "build", "out", ".output"];
-    let mut out = Vec::new();
-    let mut stack = vec![project.root.clone()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut entries: Vec<_> = entries.flatten().collect();
-        entries.sort_by_key(|e| e.file_name());
-        for entry in entries {
-            if out.len() >= MAX_SOURCES {
-                return out;
-            }
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let path = entry.path();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            let relative = crate::names::relative_path(&path, &project.root);
-            if kind.is_dir() {
-                if !name.starts_with('.')
-                    && !skip.contains(&name.as_str())
-                    && !generated.contains(&relative)
-                {
-                    stack.push(path);
-                }
-            } else if kind.is_file()
-                && !name.ends_with(".d.ts")
-                && exts.iter().any(|e| name.ends_with(&format!(".{e}")))
-                && entry.metadata().is_ok_and(|m| m.len() <= MAX_SOURCE_BYTES)
-            {
-                out.push(path);
-            }
-        }
-    }
-    out
+    super::source_files(
+        &project.root,
+        &|name| !name.ends_with(".d.ts") && exts.iter().any(|e| name.ends_with(&format!(".{e}"))),
+        generated,
+    )
 }
-
-/// The most source files and bytes a file `kvgen doctor` reads.
-const MAX_SOURCES: usize = 2000;
-const MAX_SOURCE_BYTES: u64 = 1 << 20;
 
 /// The findings in the Worker's own code.
 fn code_findings(project: &Project, cwd: &Path, generated: &[String]) -> Vec<Finding> {
@@ -406,8 +370,9 @@ pub fn run(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<u8> {
 
     // The Env types know every binding of the design.
     if let (Some(design), Lang::Ts) = (&design, project.lang) {
+        let types = super::spec::EnvTypes::read(&project);
         for ns in &design.namespaces {
-            if let Err(why) = super::spec::typed(&project, &ns.binding) {
+            if let Err(why) = types.find(&ns.binding) {
                 findings.push(Finding {
                     severity: Severity::Warning,
                     file: "worker-configuration.d.ts".to_string(),

@@ -196,11 +196,7 @@ fn namespace(
     let entry = entries.iter().find(|e| e.binding == name).ok_or_else(|| {
         BadInput::new(format!("--binding {name}: {place} has no such KV binding"))
     })?;
-    let id = entry
-        .preview_id
-        .clone()
-        .or_else(|| entry.id.clone())
-        .unwrap_or_else(|| entry.binding.clone());
+    let id = entry.local_id();
     Ok((entry.binding.clone(), id))
 }
 

@@ -688,3 +688,52 @@ fn print_raw(text: &str, written: bool) {
         );
     }
 }
+
+/// The most source files a run reads, and the largest it reads.
+const MAX_SOURCES: usize = 2000;
+const MAX_SOURCE_BYTES: u64 = 1 << 20;
+
+/// The Worker's source files below `root` whose names `keep` accepts, in
+/// a stable order: dependencies, build output, hidden folders and the
+/// folders of `skip` (relative to `root`) left out; at most 2000 files of
+/// at most 1 MiB each, so a monorepo or a vendored tree stays quick.
+pub(super) fn source_files(
+    root: &Path,
+    keep: &dyn Fn(&str) -> bool,
+    skip: &[String],
+) -> Vec<std::path::PathBuf> {
+    const NOT_SOURCES: [&str; 6] = ["node_modules", "target", "dist", "build", "out", ".output"];
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            if out.len() >= MAX_SOURCES {
+                return out;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                if !name.starts_with('.')
+                    && !NOT_SOURCES.contains(&name.as_str())
+                    && !skip.contains(&crate::names::relative_path(&path, root))
+                {
+                    stack.push(path);
+                }
+            } else if kind.is_file()
+                && keep(&name)
+                && entry.metadata().is_ok_and(|m| m.len() <= MAX_SOURCE_BYTES)
+            {
+                out.push(path);
+            }
+        }
+    }
+    out
+}

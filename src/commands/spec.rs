@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, SpecArgs, SpecFormat};
+use crate::config::KvBinding;
 use crate::design::{self, Namespace, Ttl};
 use crate::error::BadInput;
 use crate::keys::KeyPattern;
@@ -122,55 +123,52 @@ fn ttl_value(ttl: Option<Ttl>) -> serde_json::Value {
     }
 }
 
-/// Whether the Worker's `Env` types know the binding: the output of
-/// `wrangler types`, else a hand-written `Env` in the sources.
-pub(super) fn typed(project: &Project, binding: &str) -> Result<String, String> {
-    let declared = |text: &str| {
-        text.contains(&format!("{binding}: KVNamespace"))
-            || text.contains(&format!("{binding}?: KVNamespace"))
-    };
-    let generated = project.root.join("worker-configuration.d.ts");
-    if let Ok(text) = std::fs::read_to_string(&generated) {
-        return if declared(&text) {
-            Ok("in worker-configuration.d.ts".to_string())
-        } else {
-            Err("not in worker-configuration.d.ts: run `npx wrangler types`".to_string())
-        };
-    }
-    let mut found = None;
-    let mut stack = vec![project.root.clone()];
-    let mut seen = 0;
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            seen += 1;
-            // Bounded: a Worker's sources, not a monorepo's node_modules.
-            if seen > 2000 {
-                break;
-            }
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let path = entry.path();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() && !name.starts_with('.') && name != "node_modules" {
-                stack.push(path);
-            } else if kind.is_file()
-                && name.ends_with(".ts")
-                && std::fs::metadata(&path).is_ok_and(|m| m.len() < 1 << 20)
-                && std::fs::read_to_string(&path).is_ok_and(|t| declared(&t))
-            {
-                found = Some(crate::names::relative_path(&path, &project.root));
-            }
+/// The Worker's `Env` types, read once: the output of `wrangler types`
+/// when there is one, else the TypeScript sources that mention
+/// `KVNamespace` (a hand-written `Env`).
+pub(super) enum EnvTypes {
+    Generated(String),
+    Sources(Vec<(String, String)>),
+}
+
+impl EnvTypes {
+    pub(super) fn read(project: &Project) -> EnvTypes {
+        if let Ok(text) = std::fs::read_to_string(project.root.join("worker-configuration.d.ts")) {
+            return EnvTypes::Generated(text);
         }
+        let files = super::source_files(&project.root, &|name| name.ends_with(".ts"), &[]);
+        EnvTypes::Sources(
+            files
+                .into_iter()
+                .filter_map(|path| {
+                    let text = std::fs::read_to_string(&path).ok()?;
+                    text.contains("KVNamespace")
+                        .then(|| (crate::names::relative_path(&path, &project.root), text))
+                })
+                .collect(),
+        )
     }
-    match found {
-        Some(file) => Ok(format!("in {file}")),
-        None => Err(format!(
-            "no `{binding}: KVNamespace` in worker-configuration.d.ts or the sources: run `npx wrangler types`, or add it to your Env"
-        )),
+
+    /// Where `binding` is typed, or why it is not.
+    pub(super) fn find(&self, binding: &str) -> Result<String, String> {
+        let declared = |text: &str| {
+            text.contains(&format!("{binding}: KVNamespace"))
+                || text.contains(&format!("{binding}?: KVNamespace"))
+        };
+        match self {
+            EnvTypes::Generated(text) if declared(text) => {
+                Ok("in worker-configuration.d.ts".to_string())
+            }
+            EnvTypes::Generated(_) => {
+                Err("not in worker-configuration.d.ts: run `npx wrangler types`".to_string())
+            }
+            EnvTypes::Sources(files) => match files.iter().find(|(_, text)| declared(text)) {
+                Some((file, _)) => Ok(format!("in {file}")),
+                None => Err(format!(
+                    "no `{binding}: KVNamespace` in worker-configuration.d.ts or the sources: run `npx wrangler types`, or add it to your Env"
+                )),
+            },
+        }
     }
 }
 
@@ -178,6 +176,7 @@ pub(super) fn typed(project: &Project, binding: &str) -> Result<String, String> 
 fn namespace_report(
     project: &Project,
     raw_config: &str,
+    types: &EnvTypes,
     ns: &Namespace,
     dir: &str,
     local: bool,
@@ -217,9 +216,8 @@ fn namespace_report(
     // Local figures: the namespace `wrangler dev` uses at the top level.
     let top = entries(None)?.into_iter().find(|e| e.binding == ns.binding);
     let namespace_id = top
-        .as_ref()
-        .and_then(|e| e.preview_id.clone().or_else(|| e.id.clone()))
-        .unwrap_or_else(|| ns.binding.clone());
+        .unwrap_or_else(|| KvBinding::new(ns.binding.clone()))
+        .local_id();
     let state = crate::export::local::Local::new(&project.root, &namespace_id);
     let local = if state.exists() {
         let now_ms = std::time::SystemTime::now()
@@ -339,7 +337,7 @@ fn namespace_report(
     });
     let types = match project.lang {
         Lang::Rust => Ok("workers-rs looks bindings up by name".to_string()),
-        Lang::Ts => typed(project, &ns.binding),
+        Lang::Ts => types.find(&ns.binding),
     };
     checklist.push(Check {
         item: "types up to date",
@@ -393,6 +391,7 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &SpecArgs) -> anyhow::Result<u
         None => design.namespaces.iter().collect(),
     };
     let default_dir = design.dir.clone();
+    let types = EnvTypes::read(&project);
     let mut namespaces = Vec::new();
     for ns in chosen {
         let dir = match ns.dir.clone().or_else(|| default_dir.clone()) {
@@ -402,6 +401,7 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &SpecArgs) -> anyhow::Result<u
         namespaces.push(namespace_report(
             &project,
             &raw_config,
+            &types,
             ns,
             &dir,
             args.local,

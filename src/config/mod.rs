@@ -33,6 +33,16 @@ impl KvBinding {
             preview_id: None,
         }
     }
+
+    /// The namespace `wrangler dev` (and `wrangler kv … --local`) keeps
+    /// this binding's local data in: `preview_id`, else `id`, else the
+    /// binding's name.
+    pub fn local_id(&self) -> String {
+        self.preview_id
+            .clone()
+            .or_else(|| self.id.clone())
+            .unwrap_or_else(|| self.binding.clone())
+    }
 }
 
 /// The syntax of a Wrangler config file.
