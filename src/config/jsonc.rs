@@ -13,7 +13,8 @@ use jsonc_parser::{CollectOptions, CommentCollectionStrategy, ParseOptions, pars
 
 use super::splice::Splice;
 use super::{
-    BINDING_KEYS, EditError, EditStatus, Effect, FieldChange, KvBinding, Planned, reconcile,
+    BINDING_KEYS, EditError, EditStatus, Effect, FieldValue, KvBinding, List, ListEntry, Planned,
+    reconcile,
 };
 use crate::text::{indent_at, line_start, starts_line};
 
@@ -185,51 +186,76 @@ fn target<'o, 'a>(
     }
 }
 
-/// One `kv_namespaces` entry: what it says and its object.
-struct Entry<'o, 'a> {
-    binding: KvBinding,
-    object: &'o Object<'a>,
-}
-
-fn entries<'o, 'a>(body: &str, target: &'o Object<'a>) -> Result<Vec<Entry<'o, 'a>>, EditError> {
-    let Some(prop) = get(target, "kv_namespaces") else {
-        return Ok(Vec::new());
-    };
-    let Value::Array(array) = &prop.value else {
-        return Err(not_a(
-            body,
-            prop,
-            "`kv_namespaces` is not an array".to_string(),
-        ));
-    };
+/// The entries of a list (an array of objects) and their names (the naming
+/// field).
+fn entries<'o, 'a>(
+    body: &str,
+    array: &'o Array<'a>,
+    key_field: &str,
+) -> Result<Vec<(Option<String>, &'o Object<'a>)>, EditError> {
     let mut out = Vec::new();
     for object in array.elements.iter().filter_map(Value::as_object) {
         unique(body, object)?;
-        let field = |k: &str| match get(object, k).map(|p| &p.value) {
-            Some(Value::StringLit(s)) => Some(s.value.to_string()),
-            _ => None,
-        };
-        out.push(Entry {
-            binding: KvBinding {
-                binding: field("binding").unwrap_or_default(),
-                id: field("id"),
-                preview_id: field("preview_id"),
-            },
-            object,
-        });
+        out.push((string_field(object, key_field), object));
     }
     Ok(out)
 }
 
+fn string_field(object: &Object<'_>, field: &str) -> Option<String> {
+    match get(object, field).map(|p| &p.value) {
+        Some(Value::StringLit(s)) => Some(s.value.to_string()),
+        _ => None,
+    }
+}
+
+/// Where a list is in `target`: its array, or (None) the object it would go
+/// into and the path of keys still missing down to it.
+fn list_array<'o, 'a>(
+    body: &str,
+    target: &'o Object<'a>,
+    list: List,
+) -> Result<Result<&'o Array<'a>, (&'o Object<'a>, Vec<&'static str>)>, EditError> {
+    let path = list.path();
+    let mut object = target;
+    for (i, key) in path.iter().enumerate() {
+        let last = i + 1 == path.len();
+        if last {
+            return match get(object, key) {
+                None => Ok(Err((object, path[i..].to_vec()))),
+                Some(prop) => match &prop.value {
+                    Value::Array(array) => Ok(Ok(array)),
+                    _ => Err(not_a(
+                        body,
+                        prop,
+                        format!("`{}` is not an array", list.dotted()),
+                    )),
+                },
+            };
+        }
+        match child(body, object, key, &path[..=i].join("."))? {
+            Some(next) => object = next,
+            None => return Ok(Err((object, path[i..].to_vec()))),
+        }
+    }
+    unreachable!("lists have paths")
+}
+
 pub fn kv_namespaces(body: &str, env: Option<&str>) -> Result<Vec<KvBinding>, EditError> {
     let root = parse(body)?;
-    match target(body, &root, env)? {
-        Some(target) => Ok(entries(body, target)?
-            .into_iter()
-            .map(|e| e.binding)
-            .collect()),
-        None => Ok(Vec::new()),
-    }
+    let Some(target) = target(body, &root, env)? else {
+        return Ok(Vec::new());
+    };
+    let Ok(array) = list_array(body, target, List::KvNamespaces)? else {
+        return Ok(Vec::new());
+    };
+    Ok(entries(body, array, "binding")?
+        .into_iter()
+        .map(|(key, object)| KvBinding {
+            binding: key.unwrap_or_default(),
+            id: string_field(object, "id"),
+            preview_id: string_field(object, "preview_id"),
+        })
+        .collect())
 }
 
 /// The `triggers.crons` of the top level or of `env.NAME`.
@@ -274,15 +300,32 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialize")
 }
 
-fn entry(want: &KvBinding) -> New {
-    let mut fields = vec![("binding".to_string(), New::Str(want.binding.clone()))];
-    if let Some(id) = &want.id {
-        fields.push(("id".to_string(), New::Str(id.clone())));
+/// A value kvgen writes, as JSON; a nested table on one line.
+fn new_value(value: &FieldValue, style: &Style) -> New {
+    match value {
+        FieldValue::Str(s) => New::Str(s.clone()),
+        FieldValue::Int(i) => New::Raw(i.to_string()),
+        FieldValue::List(items) => New::Arr(items.iter().cloned().map(New::Str).collect()),
+        FieldValue::Table(fields) => {
+            let table = New::Obj(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), new_value(v, style)))
+                    .collect(),
+            );
+            New::Raw(style.render(&table, None))
+        }
     }
-    if let Some(preview_id) = &want.preview_id {
-        fields.push(("preview_id".to_string(), New::Str(preview_id.clone())));
-    }
-    New::Obj(fields)
+}
+
+/// A new entry: its naming field, then the others.
+fn entry(want: &ListEntry, style: &Style) -> New {
+    New::Obj(
+        want.all_fields()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), new_value(&v, style)))
+            .collect(),
+    )
 }
 
 /// How the file writes JSON: its indentation step, the text between a key
@@ -754,10 +797,10 @@ fn entry_style(body: &str, style: &Style, last: &Object<'_>) -> Style {
     style
 }
 
-pub fn plan_kv_namespace(
+pub fn plan_entry(
     body: &str,
     env: Option<&str>,
-    want: &KvBinding,
+    want: &ListEntry,
     force: bool,
 ) -> Result<Planned, EditError> {
     let root = parse(body)?;
@@ -769,61 +812,95 @@ pub fn plan_kv_namespace(
         status: EditStatus::Changed,
         effect: Effect::NewEntry,
     };
-    let kv = || ("kv_namespaces", New::Arr(vec![entry(want)]));
+    // The value that holds the new entry under `keys` (the path still
+    // missing down to the list).
+    let nested = |keys: &[&str]| {
+        let mut value = New::Arr(vec![entry(want, &style)]);
+        for key in keys.iter().skip(1).rev() {
+            value = New::Obj(vec![(key.to_string(), value)]);
+        }
+        value
+    };
+    let path = want.list.path();
     let target = match env {
         None => &root,
         Some(env) => {
+            let inner = || New::Obj(vec![(path[0].to_string(), nested(path))]);
             let Some(envs) = child(body, &root, "env", "env")? else {
-                let (k, v) = kv();
-                let value = New::Obj(vec![(env.to_string(), New::Obj(vec![(k.to_string(), v)]))]);
+                let value = New::Obj(vec![(env.to_string(), inner())]);
                 add_property(&mut splice, body, &style, &root, Place::End, "env", value);
                 return Ok(changed(splice));
             };
             let Some(target) = child(body, envs, env, &format!("env.{env}"))? else {
-                let (k, v) = kv();
-                let value = New::Obj(vec![(k.to_string(), v)]);
-                add_property(&mut splice, body, &style, envs, Place::End, env, value);
+                add_property(&mut splice, body, &style, envs, Place::End, env, inner());
                 return Ok(changed(splice));
             };
             target
         }
     };
-    let list = entries(body, target)?;
-    if let Some(existing) = list.iter().find(|e| e.binding.binding == want.binding) {
-        for (field, wanted) in [("id", &want.id), ("preview_id", &want.preview_id)] {
-            if let (Some(_), Some(prop)) = (wanted, get(existing.object, field))
+    let array = match list_array(body, target, want.list)? {
+        Ok(array) => array,
+        Err((object, keys)) => {
+            // The list's own key goes with the bindings; a key inside an
+            // object the file has (`durable_objects`) at its end.
+            let place = if std::ptr::eq(object, target) {
+                binding_place(target)
+            } else {
+                Place::End
+            };
+            add_property(
+                &mut splice,
+                body,
+                &style,
+                object,
+                place,
+                keys[0],
+                nested(&keys),
+            );
+            return Ok(changed(splice));
+        }
+    };
+    let list = entries(body, array, want.list.key_field())?;
+    if let Some((_, existing)) = list
+        .iter()
+        .find(|(key, _)| key.as_deref() == Some(want.key.as_str()))
+    {
+        for field in &want.fields {
+            let wants_string = matches!(field.value, FieldValue::Str(_)) && !field.new_only;
+            if let Some(prop) = get(existing, field.name)
+                && wants_string
                 && !matches!(prop.value, Value::StringLit(_))
             {
                 return Err(not_a(
                     body,
                     prop,
-                    format!("`{field}` of binding {} is not a string", want.binding),
+                    format!("`{}` of {} is not a string", field.name, want.what()),
                 ));
             }
         }
-        let (changes, status) = reconcile(
-            existing.binding.id.as_deref(),
-            existing.binding.preview_id.as_deref(),
-            want,
-            force,
-        );
+        let value_of = |k: &str| get(existing, k).map(|p| super::meaning::of_json_value(&p.value));
+        let (changes, status) = reconcile(&value_of, want, force);
         if changes.is_empty() {
             return Ok(Planned::nothing(status));
         }
         let mut missing = Vec::new();
-        for FieldChange::Set(field, new) in &changes {
-            match get(existing.object, field) {
-                Some(prop) => splice.replace(prop.value.start()..prop.value.end(), quote(new)),
-                None => missing.push((Some(*field), New::Str(new.to_string()))),
+        for (field, new) in &changes {
+            let value = new_value(new, &style);
+            match get(existing, field) {
+                Some(prop) => splice.replace(
+                    prop.value.start()..prop.value.end(),
+                    style.render(&value, None),
+                ),
+                None => missing.push((Some(*field), value)),
             }
         }
         if !missing.is_empty() {
-            let like = entry_style(body, &style, existing.object);
+            let like = entry_style(body, &style, existing);
             append(
                 &mut splice,
                 body,
                 &like,
-                Node::Object(existing.object),
+                Node::Object(existing),
                 &missing,
                 None,
             );
@@ -834,40 +911,23 @@ pub fn plan_kv_namespace(
             effect: Effect::set_fields(&changes),
         });
     }
-    match get(target, "kv_namespaces").map(|p| &p.value) {
-        Some(Value::Array(array)) => {
-            let last = array.elements.last();
-            let one_line_entries = last.is_some_and(|e| !body[e.start()..e.end()].contains('\n'));
-            if one_line_entries {
-                let text = style.render(&entry(want), None);
-                append_text(&mut splice, body, &style, array, &text);
-            } else {
-                let like = last
-                    .and_then(Value::as_object)
-                    .map(|o| entry_style(body, &style, o));
-                append(
-                    &mut splice,
-                    body,
-                    &style,
-                    Node::Array(array),
-                    &[(None, entry(want))],
-                    like.as_ref(),
-                );
-            }
-        }
-        Some(_) => unreachable!("entries() accepted the list"),
-        None => {
-            let (k, v) = kv();
-            add_property(
-                &mut splice,
-                body,
-                &style,
-                target,
-                binding_place(target),
-                k,
-                v,
-            );
-        }
+    let last = array.elements.last();
+    let one_line_entries = last.is_some_and(|e| !body[e.start()..e.end()].contains('\n'));
+    if one_line_entries {
+        let text = style.render(&entry(want, &style), None);
+        append_text(&mut splice, body, &style, array, &text);
+    } else {
+        let like = last
+            .and_then(Value::as_object)
+            .map(|o| entry_style(body, &style, o));
+        append(
+            &mut splice,
+            body,
+            &style,
+            Node::Array(array),
+            &[(None, entry(want, &style))],
+            like.as_ref(),
+        );
     }
     Ok(changed(splice))
 }

@@ -6,7 +6,7 @@ use jsonc_parser::ast;
 use serde_json::{Map, Value, json};
 use toml_edit::{Item, Table};
 
-use super::{EditError, Effect, Format, KvBinding};
+use super::{EditError, Effect, Format, ListEntry};
 
 /// The data of a config body (without BOM).
 pub fn read(format: Format, body: &str) -> Result<Value, EditError> {
@@ -34,7 +34,7 @@ fn of_item(item: &Item) -> Option<Value> {
     }
 }
 
-fn of_toml_value(value: &toml_edit::Value) -> Value {
+pub(crate) fn of_toml_value(value: &toml_edit::Value) -> Value {
     use toml_edit::Value as V;
     match value {
         V::String(s) => json!(s.value()),
@@ -67,7 +67,7 @@ fn of_object(object: &ast::Object<'_>) -> Value {
     Value::Object(map)
 }
 
-fn of_json_value(value: &ast::Value<'_>) -> Value {
+pub(crate) fn of_json_value(value: &ast::Value<'_>) -> Value {
     match value {
         ast::Value::StringLit(s) => json!(s.value),
         ast::Value::NumberLit(n) => serde_json::from_str::<serde_json::Number>(n.value)
@@ -91,36 +91,36 @@ fn target<'v>(data: &'v mut Value, env: Option<&str>) -> Option<&'v mut Map<Stri
         .as_object_mut()
 }
 
-/// The data after the binding edit described by `effect`.
-pub fn with_binding(
+/// The data after the edit of `want`'s list described by `effect`.
+pub fn with_entry(
     mut data: Value,
     env: Option<&str>,
-    want: &KvBinding,
+    want: &ListEntry,
     effect: &Effect,
 ) -> Option<Value> {
-    let list = target(&mut data, env)?
-        .entry("kv_namespaces")
+    let mut at = target(&mut data, env)?;
+    let path = want.list.path();
+    let (leaf, parents) = path.split_last()?;
+    for parent in parents {
+        at = at
+            .entry(*parent)
+            .or_insert_with(|| json!({}))
+            .as_object_mut()?;
+    }
+    let list = at
+        .entry(*leaf)
         .or_insert_with(|| json!([]))
         .as_array_mut()?;
     match effect {
-        Effect::NewEntry => {
-            let mut entry = Map::new();
-            entry.insert("binding".to_string(), json!(want.binding));
-            if let Some(id) = &want.id {
-                entry.insert("id".to_string(), json!(id));
-            }
-            if let Some(preview_id) = &want.preview_id {
-                entry.insert("preview_id".to_string(), json!(preview_id));
-            }
-            list.push(Value::Object(entry));
-        }
+        Effect::NewEntry => list.push(want.json()),
         Effect::SetFields(fields) => {
+            let key_field = want.list.key_field();
             let entry = list
                 .iter_mut()
                 .filter_map(Value::as_object_mut)
-                .find(|e| e.get("binding").and_then(Value::as_str) == Some(&want.binding))?;
+                .find(|e| e.get(key_field).and_then(Value::as_str) == Some(&want.key))?;
             for (field, value) in fields {
-                entry.insert(field.to_string(), json!(value));
+                entry.insert(field.to_string(), value.clone());
             }
         }
         Effect::Nothing | Effect::NewCron => return None,

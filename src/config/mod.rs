@@ -129,22 +129,178 @@ impl Planned {
 /// What an edit changes in the config's data.
 pub(crate) enum Effect {
     Nothing,
-    /// A new `kv_namespaces` entry (and whatever tables lead to it).
+    /// A new entry in the list (and whatever tables lead to it).
     NewEntry,
-    /// Fields of the existing entry of the binding set to these values.
-    SetFields(Vec<(&'static str, String)>),
+    /// Fields of the existing entry set to these values.
+    SetFields(Vec<(&'static str, serde_json::Value)>),
     /// The cron expression appended to `triggers.crons`.
     NewCron,
 }
 
-impl Effect {
-    fn set_fields(changes: &[FieldChange<'_>]) -> Effect {
-        Effect::SetFields(
-            changes
-                .iter()
-                .map(|FieldChange::Set(field, value)| (*field, value.to_string()))
+/// A list of a Wrangler config whose entries kvgen adds (each named by one
+/// field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List {
+    KvNamespaces,
+    Ratelimits,
+    DurableObjects,
+    AnalyticsEngine,
+    /// Top level only (environments inherit it).
+    Migrations,
+}
+
+impl List {
+    /// Where the list is, under the top level or `env.NAME`.
+    pub fn path(self) -> &'static [&'static str] {
+        match self {
+            List::KvNamespaces => &["kv_namespaces"],
+            List::Ratelimits => &["ratelimits"],
+            List::DurableObjects => &["durable_objects", "bindings"],
+            List::AnalyticsEngine => &["analytics_engine_datasets"],
+            List::Migrations => &["migrations"],
+        }
+    }
+
+    /// The field that names an entry.
+    pub fn key_field(self) -> &'static str {
+        match self {
+            List::KvNamespaces | List::AnalyticsEngine => "binding",
+            List::Ratelimits | List::DurableObjects => "name",
+            List::Migrations => "tag",
+        }
+    }
+
+    /// What an entry is called in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            List::KvNamespaces => "binding",
+            List::Ratelimits => "rate limiter",
+            List::DurableObjects => "Durable Object binding",
+            List::AnalyticsEngine => "Analytics Engine binding",
+            List::Migrations => "migration",
+        }
+    }
+
+    /// The list as the config names it (`durable_objects.bindings`).
+    pub fn dotted(self) -> String {
+        self.path().join(".")
+    }
+}
+
+/// A value kvgen writes into an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    Str(String),
+    Int(i64),
+    /// Strings, written on one line.
+    List(Vec<String>),
+    /// A table written inline (`simple = { limit = 100, period = 60 }`).
+    Table(Vec<(&'static str, FieldValue)>),
+}
+
+impl FieldValue {
+    /// The value as data.
+    pub fn json(&self) -> serde_json::Value {
+        match self {
+            FieldValue::Str(s) => serde_json::json!(s),
+            FieldValue::Int(i) => serde_json::json!(i),
+            FieldValue::List(items) => serde_json::json!(items),
+            FieldValue::Table(fields) => serde_json::Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// How a value reads in a message: strings as they are, the rest as JSON.
+fn shown(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A field of an entry kvgen wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub value: FieldValue,
+    /// Written only in a new entry: an existing entry keeps what it has
+    /// (a rate limiter's `namespace_id`).
+    pub new_only: bool,
+}
+
+/// An entry of a list as kvgen wants it: the value of its naming field and
+/// its other fields, in the order a new entry writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListEntry {
+    pub list: List,
+    pub key: String,
+    pub fields: Vec<Field>,
+}
+
+impl ListEntry {
+    pub fn new(list: List, key: impl Into<String>) -> Self {
+        ListEntry {
+            list,
+            key: key.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn field(mut self, name: &'static str, value: FieldValue) -> Self {
+        self.fields.push(Field {
+            name,
+            value,
+            new_only: false,
+        });
+        self
+    }
+
+    pub fn new_only(mut self, name: &'static str, value: FieldValue) -> Self {
+        self.fields.push(Field {
+            name,
+            value,
+            new_only: true,
+        });
+        self
+    }
+
+    /// The fields of a new entry, naming field first.
+    pub(crate) fn all_fields(&self) -> Vec<(&'static str, FieldValue)> {
+        let mut out = vec![(self.list.key_field(), FieldValue::Str(self.key.clone()))];
+        out.extend(self.fields.iter().map(|f| (f.name, f.value.clone())));
+        out
+    }
+
+    /// A new entry as data.
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.all_fields()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.json()))
                 .collect(),
         )
+    }
+
+    fn what(&self) -> String {
+        format!("{} {}", self.list.noun(), self.key)
+    }
+}
+
+impl From<&KvBinding> for ListEntry {
+    fn from(want: &KvBinding) -> Self {
+        let mut entry = ListEntry::new(List::KvNamespaces, want.binding.clone());
+        if let Some(id) = &want.id {
+            entry = entry.field("id", FieldValue::Str(id.clone()));
+        }
+        if let Some(preview_id) = &want.preview_id {
+            entry = entry.field("preview_id", FieldValue::Str(preview_id.clone()));
+        }
+        entry
     }
 }
 
@@ -170,10 +326,23 @@ pub fn ensure_kv_namespace(
     want: &KvBinding,
     force: bool,
 ) -> Result<Edit, EditError> {
+    ensure_entry(format, raw, env, &ListEntry::from(want), force)
+}
+
+/// Makes sure `want` is in its list at the top level (`env` = None) or in
+/// `env.NAME`: added, or its missing fields filled in. A field the entry has
+/// with another value is a conflict (replaced with `force`).
+pub fn ensure_entry(
+    format: Format,
+    raw: &str,
+    env: Option<&str>,
+    want: &ListEntry,
+    force: bool,
+) -> Result<Edit, EditError> {
     let text = Text::new(raw);
     let planned = match format {
-        Format::Toml => toml::plan_kv_namespace(text.body, env, want, force)?,
-        Format::Jsonc => jsonc::plan_kv_namespace(text.body, env, want, force)?,
+        Format::Toml => toml::plan_entry(text.body, env, want, force)?,
+        Format::Jsonc => jsonc::plan_entry(text.body, env, want, force)?,
     };
     finish(
         format,
@@ -181,11 +350,11 @@ pub fn ensure_kv_namespace(
         planned,
         &|| {
             format!(
-                "kvgen could not add binding {} to this file without changing its meaning; please add it by hand",
-                want.binding
+                "kvgen could not add {} to this file without changing its meaning; please add it by hand",
+                want.what()
             )
         },
-        |data, effect| meaning::with_binding(data, env, want, effect),
+        |data, effect| meaning::with_entry(data, env, want, effect),
     )
 }
 
@@ -288,41 +457,32 @@ pub fn kv_namespaces(
     }
 }
 
-/// One field of an existing entry, compared with what is wanted.
-enum FieldChange<'a> {
-    Set(&'static str, &'a str),
-}
-
-/// Compares an existing entry with what is wanted and says which fields to
-/// write. A field that is missing is filled in; one that differs is a conflict
-/// unless `force`.
-fn reconcile<'a>(
-    existing_id: Option<&str>,
-    existing_preview_id: Option<&str>,
-    want: &'a KvBinding,
+/// Compares an existing entry (`existing` gives a field's value) with what
+/// is wanted and says which fields to write. A field that is missing is
+/// filled in; one that differs is a conflict unless `force`. Fields written
+/// only in new entries are left as they are.
+fn reconcile<'w>(
+    existing: &dyn Fn(&str) -> Option<serde_json::Value>,
+    want: &'w ListEntry,
     force: bool,
-) -> (Vec<FieldChange<'a>>, EditStatus) {
+) -> (Vec<(&'static str, &'w FieldValue)>, EditStatus) {
     let mut changes = Vec::new();
     let mut differences = Vec::new();
-    for (field, existing, wanted) in [
-        ("id", existing_id, want.id.as_deref()),
-        (
-            "preview_id",
-            existing_preview_id,
-            want.preview_id.as_deref(),
-        ),
-    ] {
-        let Some(wanted) = wanted else { continue };
-        match existing {
+    for field in want.fields.iter().filter(|f| !f.new_only) {
+        let wanted = field.value.json();
+        match existing(field.name) {
             Some(existing) if existing == wanted => {}
             Some(existing) => {
                 differences.push(format!(
-                    "binding {} has {field} {existing}, not {wanted}",
-                    want.binding
+                    "{} has {} {}, not {}",
+                    want.what(),
+                    field.name,
+                    shown(&existing),
+                    shown(&wanted)
                 ));
-                changes.push(FieldChange::Set(field, wanted));
+                changes.push((field.name, &field.value));
             }
-            None => changes.push(FieldChange::Set(field, wanted)),
+            None => changes.push((field.name, &field.value)),
         }
     }
     let status = match (differences.is_empty(), changes.is_empty(), force) {
@@ -335,6 +495,12 @@ fn reconcile<'a>(
         (false, _, true) => EditStatus::Forced(differences.join("; ")),
     };
     (changes, status)
+}
+
+impl Effect {
+    fn set_fields(changes: &[(&'static str, &FieldValue)]) -> Effect {
+        Effect::SetFields(changes.iter().map(|(k, v)| (*k, v.json())).collect())
+    }
 }
 
 /// Keys under which Wrangler configs list bindings; a new `kv_namespaces`
@@ -361,3 +527,130 @@ pub(crate) const BINDING_KEYS: &[&str] = &[
     "version_metadata",
     "assets",
 ];
+
+/// What the migrations of a config say about a Durable Object class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClassState {
+    /// No migration creates it (or the last one deleted it).
+    Missing,
+    /// Created with SQLite storage (`new_sqlite_classes`), or renamed to
+    /// (storage as the class it was).
+    Sqlite,
+    /// Created with the key-value storage backend (`new_classes`), in the
+    /// migration of this tag: a deployed class cannot move to SQLite.
+    KeyValue(String),
+}
+
+/// The class as the `migrations` of the top level (`env` = None) or of
+/// `env.NAME` leave it, read in order.
+pub fn class_state(data: &serde_json::Value, env: Option<&str>, class: &str) -> ClassState {
+    let migrations = match env {
+        None => &data["migrations"],
+        Some(env) => &data["env"][env]["migrations"],
+    };
+    let has = |m: &serde_json::Value, field: &str| {
+        m[field]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|c| c.as_str() == Some(class)))
+    };
+    let mut state = ClassState::Missing;
+    for m in migrations.as_array().into_iter().flatten() {
+        if has(m, "new_sqlite_classes") {
+            state = ClassState::Sqlite;
+        } else if has(m, "new_classes") {
+            state = ClassState::KeyValue(m["tag"].as_str().unwrap_or("").to_string());
+        }
+        for renamed in m["renamed_classes"].as_array().into_iter().flatten() {
+            if renamed["to"].as_str() == Some(class) {
+                state = ClassState::Sqlite;
+            } else if renamed["from"].as_str() == Some(class) {
+                state = ClassState::Missing;
+            }
+        }
+        if has(m, "deleted_classes") {
+            state = ClassState::Missing;
+        }
+    }
+    state
+}
+
+/// A tag no migration of the list has: `v<N>` after the highest `v<N>`.
+fn next_tag(migrations: &serde_json::Value) -> String {
+    let tags: Vec<&str> = migrations
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["tag"].as_str())
+        .collect();
+    let highest = tags
+        .iter()
+        .filter_map(|t| t.strip_prefix('v')?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
+    let mut n = highest.max(tags.len() as u64) + 1;
+    while tags.contains(&format!("v{n}").as_str()) {
+        n += 1;
+    }
+    format!("v{n}")
+}
+
+/// Makes sure a migration of the top level (`env` = None) or of `env.NAME`
+/// creates `class` with SQLite storage: a new `migrations` entry with a new
+/// tag when none does; existing migrations are never edited. A class created
+/// with the key-value backend is a conflict (it cannot move to SQLite).
+pub fn ensure_sqlite_class(
+    format: Format,
+    raw: &str,
+    env: Option<&str>,
+    class: &str,
+) -> Result<Edit, EditError> {
+    let data = read(format, raw)?;
+    match class_state(&data, env, class) {
+        ClassState::Sqlite => Ok(Edit {
+            text: raw.to_string(),
+            status: EditStatus::Unchanged,
+        }),
+        ClassState::KeyValue(tag) => Ok(Edit {
+            text: raw.to_string(),
+            status: EditStatus::Conflict(format!(
+                "migration {tag} creates the Durable Object class {class} with new_classes (key-value storage), and the generated {class} uses SQLite storage, which a deployed class cannot switch to; rename one of the two classes"
+            )),
+        }),
+        ClassState::Missing => {
+            let migrations = match env {
+                None => &data["migrations"],
+                Some(env) => &data["env"][env]["migrations"],
+            };
+            let want = ListEntry::new(List::Migrations, next_tag(migrations)).field(
+                "new_sqlite_classes",
+                FieldValue::List(vec![class.to_string()]),
+            );
+            ensure_entry(format, raw, env, &want, false)
+        }
+    }
+}
+
+/// A `namespace_id` for a new rate limiter: a positive integer no rate
+/// limiter of the config uses (1001 for the first, as Cloudflare's examples
+/// have, else one above the highest).
+pub fn unused_ratelimit_id(data: &serde_json::Value) -> String {
+    let mut used: Vec<u64> = Vec::new();
+    let mut collect = |table: &serde_json::Value| {
+        for entry in table["ratelimits"].as_array().into_iter().flatten() {
+            let id = &entry["namespace_id"];
+            if let Some(n) = id.as_u64().or_else(|| id.as_str()?.trim().parse().ok()) {
+                used.push(n);
+            }
+        }
+    };
+    collect(data);
+    for env in data["env"].as_object().into_iter().flat_map(|e| e.values()) {
+        collect(env);
+    }
+    let next = match used.iter().max() {
+        None => Some(1001),
+        Some(max) => max.checked_add(1).map(|n| n.max(1001)),
+    };
+    next.unwrap_or_else(|| (1001..).find(|n| !used.contains(n)).expect("a free id"))
+        .to_string()
+}

@@ -4,10 +4,14 @@
 
 use std::ops::Range;
 
-use toml_edit::{Array, Document, InlineTable, Item, Key, Table, TableLike, TomlError, Value};
+use toml_edit::{
+    Array, ArrayOfTables, Document, InlineTable, Item, Key, Table, TableLike, TomlError, Value,
+};
 
 use super::splice::Splice;
-use super::{EditError, EditStatus, Effect, FieldChange, KvBinding, Planned, reconcile};
+use super::{
+    EditError, EditStatus, Effect, FieldValue, KvBinding, List, ListEntry, Planned, reconcile,
+};
 use crate::text::{indent_at, is_blank_line, line_start, next_line_start, starts_line};
 
 pub type Doc<'b> = Document<&'b str>;
@@ -93,9 +97,9 @@ fn edit_target<'d>(
     }
 }
 
-/// One `kv_namespaces` entry: what it says and where it is.
+/// One entry of a list: its name (the naming field) and where it is.
 struct Entry<'d> {
-    binding: KvBinding,
+    key: Option<String>,
     at: EntryAt<'d>,
 }
 
@@ -104,49 +108,140 @@ enum EntryAt<'d> {
     Inline(&'d InlineTable),
 }
 
-/// The entries of a table's `kv_namespaces`, in either TOML style.
-fn entries<'d>(body: &str, table: &'d dyn TableLike) -> Result<Vec<Entry<'d>>, EditError> {
-    fn read(get: &dyn Fn(&str) -> Option<String>) -> KvBinding {
-        KvBinding {
-            binding: get("binding").unwrap_or_default(),
-            id: get("id"),
-            preview_id: get("preview_id"),
+impl EntryAt<'_> {
+    fn value(&self, field: &str) -> Option<&Value> {
+        match self {
+            EntryAt::Table(t) => t.get(field).and_then(Item::as_value),
+            EntryAt::Inline(t) => t.get(field),
         }
     }
-    match table.get("kv_namespaces") {
-        None => Ok(Vec::new()),
-        Some(Item::ArrayOfTables(aot)) => Ok(aot
+
+    fn key(&self, field: &str) -> Option<&Key> {
+        match self {
+            EntryAt::Table(t) => t.key(field),
+            EntryAt::Inline(t) => t.key(field),
+        }
+    }
+
+    /// A field's value as data.
+    fn json(&self, field: &str) -> Option<serde_json::Value> {
+        match self {
+            EntryAt::Table(t) => t.get(field).map(|item| match item {
+                Item::Value(v) => super::meaning::of_toml_value(v),
+                // A field written as a sub-table: data kvgen never writes.
+                _ => serde_json::Value::Null,
+            }),
+            EntryAt::Inline(t) => t.get(field).map(super::meaning::of_toml_value),
+        }
+    }
+}
+
+/// Where a list is, in a table (the top level or an environment).
+enum Container<'d> {
+    /// `[[list]]`.
+    Tables(&'d ArrayOfTables),
+    /// `list = [{ ... }]`.
+    Inline(&'d Array),
+    /// The list's parent, a `[parent]` table without it.
+    InTable(&'d Table),
+    /// The list's parent, an inline table without it.
+    InInline(&'d InlineTable),
+    Missing,
+}
+
+fn not_a_list(body: &str, table: &dyn TableLike, key: &str, dotted: &str) -> EditError {
+    EditError::at(
+        body,
+        key_offset(table, key),
+        format!(
+            "`{dotted}` is not a list of tables; expected [[{dotted}]] or {dotted} = [{{ ... }}]"
+        ),
+    )
+}
+
+/// The list `list` of `table`, in whichever TOML style it is written.
+fn container<'d>(
+    body: &str,
+    table: &'d dyn TableLike,
+    list: List,
+) -> Result<Container<'d>, EditError> {
+    let dotted = list.dotted();
+    let (leaf, parents) = list.path().split_last().expect("lists have paths");
+    let Some(parent) = parents.first() else {
+        return match table.get(leaf) {
+            None => Ok(Container::Missing),
+            Some(Item::ArrayOfTables(aot)) => Ok(Container::Tables(aot)),
+            Some(Item::Value(Value::Array(array))) => Ok(Container::Inline(array)),
+            Some(_) => Err(not_a_list(body, table, leaf, &dotted)),
+        };
+    };
+    match table.get(parent) {
+        None => Ok(Container::Missing),
+        Some(Item::Table(t)) => match t.get(leaf) {
+            Some(Item::ArrayOfTables(aot)) => Ok(Container::Tables(aot)),
+            Some(Item::Value(Value::Array(array))) => Ok(Container::Inline(array)),
+            Some(_) => Err(not_a_list(body, t, leaf, &dotted)),
+            None if !t.is_implicit() && !t.is_dotted() => Ok(Container::InTable(t)),
+            None => Err(EditError::at(
+                body,
+                key_offset(table, parent),
+                format!(
+                    "`{parent}` is written with dotted keys or only as sub-tables; add `{leaf}` to it by hand"
+                ),
+            )),
+        },
+        Some(Item::Value(Value::InlineTable(t))) => match t.get(leaf) {
+            Some(Value::Array(array)) => Ok(Container::Inline(array)),
+            Some(_) => Err(not_a_list(body, t, leaf, &dotted)),
+            None => Ok(Container::InInline(t)),
+        },
+        Some(_) => Err(EditError::at(
+            body,
+            key_offset(table, parent),
+            format!("`{parent}` is not a table"),
+        )),
+    }
+}
+
+/// The entries of a list, in either TOML style.
+fn entries<'d>(container: &Container<'d>, key_field: &str) -> Vec<Entry<'d>> {
+    match container {
+        Container::Tables(aot) => aot
             .iter()
             .map(|t| Entry {
-                binding: read(&|k| t.get(k).and_then(Item::as_str).map(str::to_string)),
+                key: t.get(key_field).and_then(Item::as_str).map(str::to_string),
                 at: EntryAt::Table(t),
             })
-            .collect()),
-        Some(Item::Value(Value::Array(array))) => Ok(array
+            .collect(),
+        Container::Inline(array) => array
             .iter()
             .filter_map(Value::as_inline_table)
             .map(|t| Entry {
-                binding: read(&|k| t.get(k).and_then(Value::as_str).map(str::to_string)),
+                key: t.get(key_field).and_then(Value::as_str).map(str::to_string),
                 at: EntryAt::Inline(t),
             })
-            .collect()),
-        Some(_) => Err(EditError::at(
-            body,
-            key_offset(table, "kv_namespaces"),
-            "`kv_namespaces` is not a list of tables; expected [[kv_namespaces]] or kv_namespaces = [{ ... }]",
-        )),
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
 pub fn kv_namespaces(body: &str, env: Option<&str>) -> Result<Vec<KvBinding>, EditError> {
     let doc = parse(body)?;
-    match read_target(body, doc.as_table(), env)? {
-        Some(table) => Ok(entries(body, table)?
-            .into_iter()
-            .map(|e| e.binding)
-            .collect()),
-        None => Ok(Vec::new()),
-    }
+    let Some(table) = read_target(body, doc.as_table(), env)? else {
+        return Ok(Vec::new());
+    };
+    let container = container(body, table, List::KvNamespaces)?;
+    Ok(entries(&container, "binding")
+        .into_iter()
+        .map(|e| {
+            let get = |k: &str| e.at.value(k).and_then(Value::as_str).map(str::to_string);
+            KvBinding {
+                binding: e.key.clone().unwrap_or_default(),
+                id: get("id"),
+                preview_id: get("preview_id"),
+            }
+        })
+        .collect())
 }
 
 /// The `triggers.crons` of the top level or of `env.NAME`.
@@ -392,13 +487,30 @@ pub(crate) fn key_text(key: &str) -> String {
     }
 }
 
-/// `{ binding = "X", id = "…" }`, its strings quoted like `like`.
-fn inline_entry(want: &KvBinding, like: Option<&str>) -> String {
-    let fields: Vec<String> = entry_fields(want)
-        .into_iter()
-        .map(|(k, v)| format!("{k} = {}", quote(v, like)))
+/// A value as TOML text, its strings quoted like `like`.
+fn value_text(value: &FieldValue, like: Option<&str>) -> String {
+    match value {
+        FieldValue::Str(s) => quote(s, like),
+        FieldValue::Int(i) => i.to_string(),
+        FieldValue::List(items) => {
+            let items: Vec<String> = items.iter().map(|s| quote(s, like)).collect();
+            format!("[{}]", items.join(", "))
+        }
+        FieldValue::Table(fields) => inline_table(fields, like),
+    }
+}
+
+fn inline_table(fields: &[(&str, FieldValue)], like: Option<&str>) -> String {
+    let fields: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("{k} = {}", value_text(v, like)))
         .collect();
     format!("{{ {} }}", fields.join(", "))
+}
+
+/// `{ binding = "X", id = "…" }`, its strings quoted like `like`.
+fn inline_entry(want: &ListEntry, like: Option<&str>) -> String {
+    inline_table(&want.all_fields(), like)
 }
 
 /// The text of the last string written in `value` (itself, or inside the
@@ -423,25 +535,6 @@ fn last_string_in_table<'b>(body: &'b str, table: &Table) -> Option<&'b str> {
         .iter()
         .filter_map(|(_, item)| item.as_value().and_then(|v| last_string(body, v)))
         .last()
-}
-
-/// The fields of an entry an edit may write.
-fn wanted_fields(want: &KvBinding) -> impl Iterator<Item = &'static str> {
-    [("id", &want.id), ("preview_id", &want.preview_id)]
-        .into_iter()
-        .filter(|(_, v)| v.is_some())
-        .map(|(k, _)| k)
-}
-
-fn entry_fields(want: &KvBinding) -> Vec<(&'static str, &str)> {
-    let mut fields = vec![("binding", want.binding.as_str())];
-    if let Some(id) = &want.id {
-        fields.push(("id", id));
-    }
-    if let Some(preview_id) = &want.preview_id {
-        fields.push(("preview_id", preview_id));
-    }
-    fields
 }
 
 /// Skips whitespace, line breaks and comments.
@@ -670,76 +763,96 @@ fn header_path(env: Option<&str>, rest: &str) -> String {
     }
 }
 
-/// True when the file writes `kv_namespaces` as inline arrays and never as
-/// `[[...]]` tables.
-fn file_uses_inline_kv(root: &Table) -> bool {
-    fn walk(table: &Table, inline: &mut bool, tables: &mut bool) {
+/// True when the file writes `list` as inline arrays and never as `[[...]]`
+/// tables.
+fn file_uses_inline(root: &Table, list: List) -> bool {
+    fn walk(
+        table: &dyn TableLike,
+        path: &mut Vec<String>,
+        want: &[&str],
+        inline: &mut bool,
+        tables: &mut bool,
+    ) {
         for (key, item) in table.iter() {
+            path.push(key.to_string());
+            let at_list = path.len() >= want.len()
+                && path[path.len() - want.len()..]
+                    .iter()
+                    .zip(want)
+                    .all(|(a, b)| a == b);
             match item {
-                Item::Value(Value::Array(_)) if key == "kv_namespaces" => *inline = true,
+                Item::Value(Value::Array(_)) if at_list => *inline = true,
+                Item::Value(Value::InlineTable(t)) => walk(t, path, want, inline, tables),
                 Item::ArrayOfTables(aot) => {
-                    if key == "kv_namespaces" {
+                    if at_list {
                         *tables = true;
                     }
-                    aot.iter().for_each(|t| walk(t, inline, tables));
+                    for t in aot.iter() {
+                        walk(t, path, want, inline, tables);
+                    }
                 }
-                Item::Table(t) => walk(t, inline, tables),
+                Item::Table(t) => walk(t, path, want, inline, tables),
                 _ => {}
             }
+            path.pop();
         }
     }
     let (mut inline, mut tables) = (false, false);
-    walk(root, &mut inline, &mut tables);
+    walk(root, &mut Vec::new(), list.path(), &mut inline, &mut tables);
     inline && !tables
 }
 
-pub fn plan_kv_namespace(
+pub fn plan_entry(
     body: &str,
     env: Option<&str>,
-    want: &KvBinding,
+    want: &ListEntry,
     force: bool,
 ) -> Result<Planned, EditError> {
     let doc = parse(body)?;
     let root = doc.as_table();
     let layout = Layout::new(body, root);
     let target = edit_target(body, root, env)?;
+    let container = match target {
+        Some(table) => container(body, table, want.list)?,
+        None => Container::Missing,
+    };
     let mut splice = Splice::new();
-    if let Some(table) = target {
-        let list = entries(body, table)?;
-        if let Some(entry) = list.iter().find(|e| e.binding.binding == want.binding) {
-            for field in wanted_fields(want) {
-                let (is_string, key) = match &entry.at {
-                    EntryAt::Table(t) => (t.get(field).map(|i| i.as_str().is_some()), t.key(field)),
-                    EntryAt::Inline(t) => {
-                        (t.get(field).map(|v| v.as_str().is_some()), t.key(field))
-                    }
-                };
-                if is_string == Some(false) {
-                    return Err(EditError::at(
-                        body,
-                        key.and_then(Key::span).map_or(0, |s| s.start),
-                        format!("`{field}` of binding {} is not a string", want.binding),
-                    ));
-                }
+    let list = entries(&container, want.list.key_field());
+    if let Some(entry) = list
+        .iter()
+        .find(|e| e.key.as_deref() == Some(want.key.as_str()))
+    {
+        for field in &want.fields {
+            let wants_string = matches!(field.value, FieldValue::Str(_)) && !field.new_only;
+            if wants_string
+                && entry
+                    .at
+                    .value(field.name)
+                    .is_some_and(|v| v.as_str().is_none())
+            {
+                return Err(EditError::at(
+                    body,
+                    entry
+                        .at
+                        .key(field.name)
+                        .and_then(Key::span)
+                        .map_or(0, |s| s.start),
+                    format!("`{}` of {} is not a string", field.name, want.what()),
+                ));
             }
-            let (changes, status) = reconcile(
-                entry.binding.id.as_deref(),
-                entry.binding.preview_id.as_deref(),
-                want,
-                force,
-            );
-            if changes.is_empty() {
-                return Ok(Planned::nothing(status));
-            }
-            set_fields(&mut splice, &layout, &entry.at, &changes);
-            return Ok(Planned {
-                splice,
-                status,
-                effect: Effect::set_fields(&changes),
-            });
         }
+        let (changes, status) = reconcile(&|k| entry.at.json(k), want, force);
+        if changes.is_empty() {
+            return Ok(Planned::nothing(status));
+        }
+        set_fields(&mut splice, &layout, &entry.at, &changes);
+        return Ok(Planned {
+            splice,
+            status,
+            effect: Effect::set_fields(&changes),
+        });
     }
-    add_entry(&mut splice, &layout, root, target, env, want);
+    add_entry(&mut splice, &layout, root, target, &container, env, want);
     Ok(Planned {
         splice,
         status: EditStatus::Changed,
@@ -754,7 +867,7 @@ fn set_fields(
     splice: &mut Splice,
     layout: &Layout<'_>,
     entry: &EntryAt<'_>,
-    changes: &[FieldChange<'_>],
+    changes: &[(&'static str, &FieldValue)],
 ) {
     let body = layout.body;
     // A missing field is written like the entry's other strings.
@@ -763,17 +876,13 @@ fn set_fields(
         EntryAt::Inline(t) => t.iter().filter_map(|(_, v)| last_string(body, v)).last(),
     };
     let mut missing = Vec::new();
-    for FieldChange::Set(field, new) in changes {
-        let old = match entry {
-            EntryAt::Table(t) => t.get(field).and_then(Item::as_value),
-            EntryAt::Inline(t) => t.get(field),
-        };
-        match old.and_then(Value::span) {
+    for (field, new) in changes {
+        match entry.value(field).and_then(Value::span) {
             Some(span) => {
-                let text = quote(new, Some(&body[span.clone()]));
+                let text = value_text(new, Some(&body[span.clone()]));
                 splice.replace(span, text);
             }
-            None => missing.push((*field, quote(new, like))),
+            None => missing.push((*field, value_text(new, like))),
         }
     }
     if missing.is_empty() {
@@ -797,12 +906,14 @@ fn add_entry(
     layout: &Layout<'_>,
     root: &Table,
     target: Option<&Table>,
+    container: &Container<'_>,
     env: Option<&str>,
-    want: &KvBinding,
+    want: &ListEntry,
 ) {
     let body = layout.body;
-    match target.and_then(|t| t.get("kv_namespaces")) {
-        Some(Item::ArrayOfTables(aot)) => {
+    let leaf = want.list.path().last().expect("lists have paths");
+    match container {
+        Container::Tables(aot) => {
             let last = aot
                 .iter()
                 .last()
@@ -818,30 +929,48 @@ fn add_entry(
                 &body[layout.headers[entry].span.clone()]
             );
             let like = last_string_in_table(body, last);
-            for (k, v) in entry_fields(want) {
-                block.push_str(&style.line(k, &quote(v, like)));
+            for (k, v) in want.all_fields() {
+                block.push_str(&style.line(k, &value_text(&v, like)));
             }
             let at = layout.after(Some(anchor)).expect("a header has an end");
             insert_block(splice, layout, at, &block);
         }
-        Some(Item::Value(Value::Array(array))) => {
+        Container::Inline(array) => {
             let like = array.iter().filter_map(|v| last_string(body, v)).last();
             push_to_array(splice, body, array, &inline_entry(want, like));
         }
-        Some(_) => unreachable!("entries() accepted the list"),
-        None => {
+        Container::InTable(parent) => {
+            let header = layout.header_of(parent).expect("a headed table");
+            let style = KeyStyle::of(body, parent, layout.header_indent(header));
+            let like = last_string_in_table(body, parent);
+            let line = style.line(leaf, &format!("[{}]", inline_entry(want, like)));
+            let at = layout.after(Some(header)).expect("a header has an end");
+            insert_lines(splice, body, at, &line);
+        }
+        Container::InInline(parent) => {
+            let like = parent
+                .iter()
+                .filter_map(|(_, v)| last_string(body, v))
+                .last();
+            add_to_inline_table(
+                splice,
+                body,
+                parent,
+                &[(leaf, format!("[{}]", inline_entry(want, like)))],
+            );
+        }
+        Container::Missing => {
             let headed = match (env, target) {
                 (None, _) => true,
                 (Some(_), Some(t)) => !t.is_implicit() && !t.is_dotted(),
                 (Some(_), None) => false,
             };
-            if headed && file_uses_inline_kv(root) {
+            let dotted: Vec<String> = want.list.path().iter().map(|k| key_text(k)).collect();
+            let dotted = dotted.join(".");
+            if headed && file_uses_inline(root, want.list) {
                 let table = target.expect("a headed target exists");
                 let line = |indent: &str, assign: &str| {
-                    format!(
-                        "{indent}kv_namespaces{assign}[{}]\n",
-                        inline_entry(want, None)
-                    )
+                    format!("{indent}{dotted}{assign}[{}]\n", inline_entry(want, None))
                 };
                 match env {
                     None => {
@@ -861,9 +990,9 @@ fn add_entry(
                 return;
             }
             let (at, header_indent, key_indent) = new_table_at(layout, env);
-            let mut block = format!("{header_indent}[[{}]]\n", header_path(env, "kv_namespaces"));
-            for (k, v) in entry_fields(want) {
-                block.push_str(&format!("{key_indent}{k} = {}\n", quote(v, None)));
+            let mut block = format!("{header_indent}[[{}]]\n", header_path(env, &dotted));
+            for (k, v) in want.all_fields() {
+                block.push_str(&format!("{key_indent}{k} = {}\n", value_text(&v, None)));
             }
             insert_block(splice, layout, at, &block);
         }
@@ -959,7 +1088,7 @@ mod tests {
     fn with_binding(body: &str, id: &str) -> String {
         let mut want = KvBinding::new("CACHE");
         want.id = Some(id.to_string());
-        plan_kv_namespace(body, None, &want, false)
+        plan_entry(body, None, &ListEntry::from(&want), false)
             .unwrap()
             .splice
             .apply(body)
