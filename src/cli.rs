@@ -95,6 +95,27 @@ pub enum Command {
     /// only KV binding in the config, or --binding; `bulk put FILE` and
     /// `bulk delete FILE` turn data into checked files for `wrangler kv bulk`.
     Bulk(BulkArgs),
+    /// Generate a rate limiter on the Rate Limiting binding (not on KV: KV
+    /// allows one write per second per key and is eventually consistent, so
+    /// a counter in KV loses requests): adds a `ratelimits` entry NAME with
+    /// `simple = { limit, period }` and ratelimit.ts (ratelimit.rs).
+    Ratelimit(RatelimitArgs),
+    /// Generate atomic counters on a Durable Object with SQLite storage (not
+    /// on KV, whose concurrent increments overwrite each other): the Counter
+    /// class and its client (counter.ts / counter.rs), the
+    /// durable_objects binding (COUNTERS unless --binding says otherwise),
+    /// a migration that creates the class, and for TypeScript the class's
+    /// export from the Worker's main module.
+    Counter,
+    /// Generate a validated configuration store on KV (binding CONFIG
+    /// unless --binding says otherwise): defaults merged, memoised per
+    /// isolate; `config set NAME --json VALUE` prints the Wrangler command
+    /// that stores a configuration.
+    Config(ConfigArgs),
+    /// Generate per-user preferences on KV (binding PREFS unless --binding
+    /// says otherwise): defaults merged, versioned with a migrate hook,
+    /// updates that return what they wrote and retry KV's 429s.
+    Prefs,
     /// Write every live key of a KV namespace (--binding, in --env) as NDJSON
     /// in key order: `key`, `value` (base64 with `"base64": true` when not
     /// UTF-8 text), `expiration`, `metadata`, exactly what `kvgen bulk put`
@@ -304,6 +325,49 @@ pub struct BulkPutArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RatelimitArgs {
+    /// The binding's name (a JavaScript identifier, e.g. API_LIMITER): the
+    /// `name` of the `ratelimits` entry.
+    pub name: String,
+    /// Requests allowed per key in each period.
+    #[arg(long, value_name = "N")]
+    pub limit: String,
+    /// The period in seconds: 10 or 60, the only ones the binding has.
+    #[arg(long, value_name = "10|60")]
+    pub period: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: Option<ConfigAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Check a configuration value (a JSON object) and print the `wrangler
+    /// kv key put` command that stores it at `config:NAME` (nothing is
+    /// written, unless --out FILE).
+    Set(ConfigSetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigSetArgs {
+    /// The configuration's name (letters, digits, '-', '_', '.'), the
+    /// `name` a ConfigStore is given, e.g. checkout.
+    pub name: String,
+    /// The value: a JSON object, e.g. '{"currency":"EUR","maxItems":20}'.
+    #[arg(long, value_name = "JSON")]
+    pub json: String,
+    /// Write the JSON to FILE (relative to the current folder) and print the
+    /// `wrangler kv key put … --path FILE` command that stores it: for values
+    /// too long for a command line. An existing FILE with other content is
+    /// left alone unless --force.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct SessionArgs {
     /// Session lifetime in seconds, from 60 to 34560000 (400 days: browsers
     /// cap a cookie's Max-Age there), baked into the store; the cookie's
@@ -386,6 +450,12 @@ pub struct CacheArgs {
     /// (1 = Sunday) or SUN-SAT (5L, MON#2); `*`, lists, ranges and steps.
     #[arg(long, value_name = "EXPR")]
     pub cron: Option<String>,
+    /// Count every lookup of cacheAside and staleWhileRevalidate (hit, miss,
+    /// stale, error, and how long it took) in this Workers Analytics Engine
+    /// dataset, through the binding KV_METRICS; the next steps print the SQL
+    /// of the hit rate per key prefix.
+    #[arg(long, value_name = "DATASET")]
+    pub metrics: Option<String>,
 }
 
 #[derive(Debug, Args)]

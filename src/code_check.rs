@@ -14,6 +14,7 @@ use oxc_ast::ast::{
 use oxc_ast_visit::{Visit, walk};
 use oxc_parser::Parser;
 use oxc_span::{GetSpan, SourceType};
+use oxc_syntax::module_record::ExportExportName;
 use oxc_syntax::scope::ScopeFlags;
 
 /// What a finding in user code is.
@@ -355,5 +356,55 @@ mod tests {
             }]
         );
         assert!(check_rust("fn f() { x.expiration_ttl(3600); x.expiration_ttl(n); }").is_empty());
+    }
+}
+
+/// What a Worker's main module says about an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryExport {
+    /// It exports the name already (declared, re-exported, or through
+    /// `export * from` the module given).
+    Present,
+    /// An ES module without it: a line can be appended.
+    Missing,
+    /// Not a module kvgen can append to: it does not parse, has no ES
+    /// module syntax (a service worker), or nests too deep to read.
+    Unknown,
+}
+
+/// Whether the module `source` (at `path`, for its syntax) exports `name`;
+/// `from` is the specifier of the module that defines it, so that
+/// `export * from` it counts.
+pub fn entry_export(path: &std::path::Path, source: &str, name: &str, from: &str) -> EntryExport {
+    let Ok(source_type) = SourceType::from_path(path) else {
+        return EntryExport::Unknown;
+    };
+    if nesting(source) > MAX_NESTING {
+        return EntryExport::Unknown;
+    }
+    let allocator = Allocator::default();
+    let parsed = Parser::new(&allocator, source, source_type.with_module(true)).parse();
+    let record = &parsed.module_record;
+    if parsed.panicked || !parsed.diagnostics.is_empty() || !record.has_module_syntax {
+        return EntryExport::Unknown;
+    }
+    let exported = record.exported_bindings.keys().any(|k| k.as_str() == name)
+        || record
+            .local_export_entries
+            .iter()
+            .chain(record.indirect_export_entries.iter())
+            .any(
+                |e| matches!(&e.export_name, ExportExportName::Name(n) if n.name.as_str() == name),
+            )
+        || record.star_export_entries.iter().any(|e| {
+            matches!(e.export_name, ExportExportName::Null)
+                && e.module_request
+                    .as_ref()
+                    .is_some_and(|m| m.name.as_str() == from)
+        });
+    if exported {
+        EntryExport::Present
+    } else {
+        EntryExport::Missing
     }
 }

@@ -71,10 +71,12 @@ pub enum Module {
     Flags,
     Session,
     Bulk,
+    Config,
+    Prefs,
 }
 
 impl Module {
-    pub const ALL: [Module; 9] = [
+    pub const ALL: [Module; 11] = [
         Module::Store,
         Module::Aside,
         Module::WriteThrough,
@@ -84,6 +86,8 @@ impl Module {
         Module::Flags,
         Module::Session,
         Module::Bulk,
+        Module::Config,
+        Module::Prefs,
     ];
 
     pub fn word(self) -> &'static str {
@@ -97,6 +101,8 @@ impl Module {
             Module::Flags => "flags",
             Module::Session => "session",
             Module::Bulk => "bulk",
+            Module::Config => "config",
+            Module::Prefs => "prefs",
         }
     }
 
@@ -116,6 +122,8 @@ impl Module {
             Module::Flags => "flags",
             Module::Session => "session",
             Module::Bulk => "bulk",
+            Module::Config => "config",
+            Module::Prefs => "prefs",
         }
     }
 
@@ -179,6 +187,9 @@ pub struct Namespace {
     pub cookie: Option<String>,
     /// Typed key patterns, in file order.
     pub keys: Vec<crate::keys::KeyPattern>,
+    /// The Analytics Engine dataset the cache lookups are counted in
+    /// (binding [`METRICS_BINDING`]).
+    pub metrics: Option<String>,
 }
 
 impl Namespace {
@@ -195,6 +206,7 @@ impl Namespace {
             cron: None,
             cookie: None,
             keys: Vec::new(),
+            metrics: None,
         }
     }
 
@@ -237,6 +249,71 @@ pub fn derived_title(binding: &str) -> String {
     }
 }
 
+/// The Analytics Engine binding the cache metrics are written through.
+pub const METRICS_BINDING: &str = "KV_METRICS";
+
+/// The Durable Object class `kvgen counter` generates.
+pub const COUNTER_CLASS: &str = "Counter";
+
+/// Where a binding goes: the top level (unless `top_level = false`) and the
+/// environments listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Places {
+    pub envs: Vec<String>,
+    pub top_level: bool,
+}
+
+impl Default for Places {
+    fn default() -> Self {
+        Places {
+            envs: Vec::new(),
+            top_level: true,
+        }
+    }
+}
+
+impl Places {
+    /// Where the binding goes: None is the top level.
+    pub fn targets(&self) -> Vec<Option<String>> {
+        let mut targets = Vec::new();
+        if self.top_level {
+            targets.push(None);
+        }
+        targets.extend(self.envs.iter().cloned().map(Some));
+        targets
+    }
+
+    fn fields(&self, out: &mut Vec<(&'static str, String)>) {
+        if !self.envs.is_empty() {
+            out.push(("envs", string_array(self.envs.iter().map(String::as_str))));
+        }
+        if !self.top_level {
+            out.push(("top_level", "false".to_string()));
+        }
+    }
+}
+
+/// A Rate Limiting binding of the design (`[ratelimits.NAME]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimit {
+    pub name: String,
+    pub limit: u64,
+    /// Seconds: 10 or 60.
+    pub period: u64,
+    pub places: Places,
+}
+
+/// A Durable Object binding of the counters (`[counters.BINDING]`), of
+/// class [`COUNTER_CLASS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counter {
+    pub binding: String,
+    pub places: Places,
+}
+
+/// The most rate limiters, and counter bindings, a design holds.
+pub const MAX_OTHER_BINDINGS: usize = 64;
+
 /// The most namespaces a design holds (a Worker with more KV bindings than
 /// this is not one kvgen is built for; the bound keeps every run quick).
 pub const MAX_NAMESPACES: usize = 256;
@@ -257,6 +334,10 @@ pub struct Design {
     pub namespaces: Vec<Namespace>,
     /// `[types]`, in file order.
     pub types: Vec<crate::keys::TypeDef>,
+    /// `[ratelimits]`, in file order.
+    pub ratelimits: Vec<RateLimit>,
+    /// `[counters]`, in file order.
+    pub counters: Vec<Counter>,
     /// What is allowed but worth saying (overlapping listing prefixes).
     pub warnings: Vec<String>,
 }
@@ -369,13 +450,40 @@ pub fn parse(raw: &str, shown: &str) -> Result<Design, BadInput> {
                     design.types.push(read_type(shown, body, name, item, at)?);
                 }
             }
+            "ratelimits" | "counters" => {
+                let table = item
+                    .as_table_like()
+                    .ok_or_else(|| error(shown, body, at, format!("`{key}` is not a table")))?;
+                for (name, item) in table.iter() {
+                    let at = key_at(table, name);
+                    if design.ratelimits.len() + design.counters.len() == MAX_OTHER_BINDINGS {
+                        return Err(error(
+                            shown,
+                            body,
+                            at,
+                            format!(
+                                "more than {MAX_OTHER_BINDINGS} rate limiters and counter bindings: kvgen designs at most {MAX_OTHER_BINDINGS}"
+                            ),
+                        ));
+                    }
+                    if key == "ratelimits" {
+                        design
+                            .ratelimits
+                            .push(read_ratelimit(shown, body, name, item, at)?);
+                    } else {
+                        design
+                            .counters
+                            .push(read_counter(shown, body, name, item, at)?);
+                    }
+                }
+            }
             other => {
                 return Err(error(
                     shown,
                     body,
                     at,
                     format!(
-                        "unknown table {}: a design has [kvgen] and [namespaces.BINDING]",
+                        "unknown table {}: a design has [kvgen], [namespaces.BINDING], [types.NAME], [ratelimits.NAME] and [counters.BINDING]",
                         crate::names::show(other)
                     ),
                 ));
@@ -383,7 +491,270 @@ pub fn parse(raw: &str, shown: &str) -> Result<Design, BadInput> {
         }
     }
     check_keys(shown, body, &doc, &mut design)?;
+    check_bindings(shown, body, &doc, &design)?;
     Ok(design)
+}
+
+/// `envs` and `top_level` of a table, when `key` is one of them.
+fn read_place(
+    shown: &str,
+    body: &str,
+    key: &str,
+    item: &Item,
+    at: usize,
+    places: &mut Places,
+) -> Result<bool, BadInput> {
+    match key {
+        "envs" => {
+            for (value, at) in strings(shown, body, item, at, key)? {
+                crate::names::env(value).map_err(|e| error(shown, body, at, e.0))?;
+                if places.envs.iter().any(|e| e == value) {
+                    return Err(error(
+                        shown,
+                        body,
+                        at,
+                        format!("envs lists {} twice", crate::names::show(value)),
+                    ));
+                }
+                places.envs.push(value.to_string());
+            }
+            Ok(true)
+        }
+        "top_level" => {
+            places.top_level = item
+                .as_bool()
+                .ok_or_else(|| error(shown, body, at, "top_level: expected true or false"))?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+fn bound_somewhere(
+    shown: &str,
+    body: &str,
+    at: usize,
+    path: &str,
+    places: &Places,
+) -> Result<(), BadInput> {
+    if !places.top_level && places.envs.is_empty() {
+        return Err(error(
+            shown,
+            body,
+            at,
+            format!(
+                "{path} is bound nowhere: top_level = false and no envs; list the environments that get it"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A `[ratelimits.NAME]` table.
+fn read_ratelimit(
+    shown: &str,
+    body: &str,
+    name: &str,
+    item: &Item,
+    at: usize,
+) -> Result<RateLimit, BadInput> {
+    crate::names::binding(name).map_err(|e| error(shown, body, at, e.0))?;
+    let table = item.as_table_like().ok_or_else(|| {
+        error(
+            shown,
+            body,
+            at,
+            format!("`ratelimits.{name}` is not a table"),
+        )
+    })?;
+    let mut places = Places::default();
+    let (mut limit, mut period) = (None, None);
+    for (key, item) in table.iter() {
+        let at = item_at(item).unwrap_or_else(|| key_at(table, key));
+        if read_place(shown, body, key, item, at, &mut places)? {
+            continue;
+        }
+        match key {
+            "limit" => {
+                let value = item.as_integer().filter(|n| *n >= 1).ok_or_else(|| {
+                    error(
+                        shown,
+                        body,
+                        at,
+                        "limit: expected a whole number of requests, at least 1",
+                    )
+                })?;
+                limit = Some(value as u64);
+            }
+            "period" => {
+                let value = item.as_integer().filter(|n| matches!(n, 10 | 60)).ok_or_else(|| {
+                    error(
+                        shown,
+                        body,
+                        at,
+                        "period: expected 10 or 60 (seconds): the only periods the Rate Limiting binding has",
+                    )
+                })?;
+                period = Some(value as u64);
+            }
+            other => {
+                return Err(error(
+                    shown,
+                    body,
+                    key_at(table, other),
+                    format!(
+                        "unknown key {} in [ratelimits.{name}]: a rate limiter has limit, period, envs, top_level",
+                        crate::names::show(other)
+                    ),
+                ));
+            }
+        }
+    }
+    let missing = |field: &str| error(shown, body, at, format!("ratelimits.{name} has no {field}"));
+    let limit = limit.ok_or_else(|| missing("limit"))?;
+    let period = period.ok_or_else(|| missing("period"))?;
+    bound_somewhere(shown, body, at, &format!("ratelimits.{name}"), &places)?;
+    Ok(RateLimit {
+        name: name.to_string(),
+        limit,
+        period,
+        places,
+    })
+}
+
+/// A `[counters.BINDING]` table.
+fn read_counter(
+    shown: &str,
+    body: &str,
+    binding: &str,
+    item: &Item,
+    at: usize,
+) -> Result<Counter, BadInput> {
+    crate::names::binding(binding).map_err(|e| error(shown, body, at, e.0))?;
+    let table = item.as_table_like().ok_or_else(|| {
+        error(
+            shown,
+            body,
+            at,
+            format!("`counters.{binding}` is not a table"),
+        )
+    })?;
+    let mut places = Places::default();
+    for (key, item) in table.iter() {
+        let at = item_at(item).unwrap_or_else(|| key_at(table, key));
+        if !read_place(shown, body, key, item, at, &mut places)? {
+            return Err(error(
+                shown,
+                body,
+                key_at(table, key),
+                format!(
+                    "unknown key {} in [counters.{binding}]: a counter binding has envs, top_level",
+                    crate::names::show(key)
+                ),
+            ));
+        }
+    }
+    bound_somewhere(shown, body, at, &format!("counters.{binding}"), &places)?;
+    Ok(Counter {
+        binding: binding.to_string(),
+        places,
+    })
+}
+
+/// A dataset name for `metrics`: letters, digits and `_`, not starting with a
+/// digit (a plain SQL identifier, so the printed query needs no quoting).
+pub fn check_dataset(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "dataset {}: expected letters, digits and '_' (not starting with a digit), at most 64 characters",
+            crate::names::show(name)
+        ))
+    }
+}
+
+/// Every binding name of the design is one property of the Worker's Env:
+/// two tables naming the same binding, or the metrics binding, are refused;
+/// the namespaces counted in one metrics binding share its dataset.
+fn check_bindings(
+    shown: &str,
+    body: &str,
+    doc: &Document<&str>,
+    design: &Design,
+) -> Result<(), BadInput> {
+    let root = doc.as_table();
+    let place = |table: &str, name: &str| {
+        root.get(table)
+            .and_then(Item::as_table_like)
+            .map_or(0, |t| key_at(t, name))
+    };
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let names = design
+        .namespaces
+        .iter()
+        .map(|n| ("namespaces", n.binding.as_str()))
+        .chain(
+            design
+                .ratelimits
+                .iter()
+                .map(|r| ("ratelimits", r.name.as_str())),
+        )
+        .chain(
+            design
+                .counters
+                .iter()
+                .map(|c| ("counters", c.binding.as_str())),
+        );
+    let metrics_used = design.namespaces.iter().any(|n| n.metrics.is_some());
+    for (table, name) in names {
+        if let Some((other, _)) = seen.iter().find(|(_, n)| *n == name) {
+            return Err(error(
+                shown,
+                body,
+                place(table, name),
+                format!(
+                    "{table}.{name}: {other}.{name} has that binding name already (each binding is one property of the Worker's Env)"
+                ),
+            ));
+        }
+        if metrics_used && name == METRICS_BINDING {
+            return Err(error(
+                shown,
+                body,
+                place(table, name),
+                format!(
+                    "{table}.{name}: {METRICS_BINDING} is the Analytics Engine binding of the cache metrics"
+                ),
+            ));
+        }
+        seen.push((table, name));
+    }
+    let mut datasets = design
+        .namespaces
+        .iter()
+        .filter_map(|n| n.metrics.as_deref().map(|d| (n, d)));
+    if let Some((first, dataset)) = datasets.next()
+        && let Some((other, theirs)) = datasets.find(|(_, d)| d != &dataset)
+    {
+        return Err(error(
+            shown,
+            body,
+            place("namespaces", &other.binding),
+            format!(
+                "namespaces.{}: metrics = {}, and namespaces.{} has metrics = {}: the {METRICS_BINDING} binding writes to one dataset",
+                other.binding,
+                crate::names::show(theirs),
+                first.binding,
+                crate::names::show(dataset)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn read_settings(
@@ -464,7 +835,8 @@ pub fn check_dir(dir: &str) -> Result<(), String> {
     Ok(())
 }
 
-const FIELDS: &str = "title, purpose, envs, top_level, default_ttl, modules, dir, cron, cookie";
+const FIELDS: &str =
+    "title, purpose, envs, top_level, default_ttl, modules, dir, cron, cookie, metrics, keys";
 
 fn read_namespace(
     shown: &str,
@@ -584,6 +956,12 @@ fn read_namespace(
                 crate::names::cookie_name(name).map_err(|e| error(shown, body, at, e.0))?;
                 ns.cookie = Some(name.to_string());
             }
+            "metrics" => {
+                let dataset = string(shown, body, item, at, key)?;
+                check_dataset(dataset)
+                    .map_err(|e| error(shown, body, at, format!("metrics: {e}")))?;
+                ns.metrics = Some(dataset.to_string());
+            }
             "keys" => {
                 let keys = item.as_table_like().ok_or_else(|| {
                     error(shown, body, key_at(table, key), "`keys` is not a table")
@@ -640,6 +1018,19 @@ fn read_namespace(
             body,
             key_at(table, "cookie"),
             "cookie names the session cookie: add \"session\" to modules, or remove cookie",
+        ));
+    }
+    if ns.metrics.is_some()
+        && !ns
+            .modules
+            .iter()
+            .any(|m| matches!(m, Module::Aside | Module::Swr))
+    {
+        return Err(error(
+            shown,
+            body,
+            key_at(table, "metrics"),
+            "metrics counts the lookups of the cache patterns: add \"aside\" or \"swr\" to modules, or remove metrics",
         ));
     }
     if ns.modules.contains(&Module::Session) {
@@ -1109,6 +1500,16 @@ pub fn render(design: &Design) -> String {
         out.push('\n');
         out.push_str(&namespace_block(ns));
     }
+    for record in design
+        .ratelimits
+        .iter()
+        .cloned()
+        .map(Record::RateLimit)
+        .chain(design.counters.iter().cloned().map(Record::Counter))
+    {
+        out.push('\n');
+        out.push_str(&record.block());
+    }
     out
 }
 
@@ -1150,7 +1551,120 @@ fn fields(ns: &Namespace) -> Vec<(&'static str, String)> {
     if let Some(cookie) = &ns.cookie {
         out.push(("cookie", toml_text::quote(cookie, None)));
     }
+    if let Some(dataset) = &ns.metrics {
+        out.push(("metrics", toml_text::quote(dataset, None)));
+    }
     out
+}
+
+/// A table of the design a command records: a namespace, a rate limiter or
+/// a counter binding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    Namespace(Namespace),
+    RateLimit(RateLimit),
+    Counter(Counter),
+}
+
+impl Record {
+    fn table(&self) -> &'static str {
+        match self {
+            Record::Namespace(_) => "namespaces",
+            Record::RateLimit(_) => "ratelimits",
+            Record::Counter(_) => "counters",
+        }
+    }
+
+    /// The binding's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Record::Namespace(ns) => &ns.binding,
+            Record::RateLimit(r) => &r.name,
+            Record::Counter(c) => &c.binding,
+        }
+    }
+
+    pub fn targets(&self) -> Vec<Option<String>> {
+        match self {
+            Record::Namespace(ns) => ns.targets(),
+            Record::RateLimit(r) => r.places.targets(),
+            Record::Counter(c) => c.places.targets(),
+        }
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Record::Namespace(ns) => fields(ns),
+            Record::RateLimit(r) => {
+                let mut out = vec![
+                    ("limit", r.limit.to_string()),
+                    ("period", r.period.to_string()),
+                ];
+                r.places.fields(&mut out);
+                out
+            }
+            Record::Counter(c) => {
+                let mut out = Vec::new();
+                c.places.fields(&mut out);
+                out
+            }
+        }
+    }
+
+    /// This table as `design` has it.
+    pub fn find(&self, design: &Design) -> Option<Record> {
+        let name = self.name();
+        match self {
+            Record::Namespace(_) => design.namespace(name).cloned().map(Record::Namespace),
+            Record::RateLimit(_) => design
+                .ratelimits
+                .iter()
+                .find(|r| r.name == name)
+                .cloned()
+                .map(Record::RateLimit),
+            Record::Counter(_) => design
+                .counters
+                .iter()
+                .find(|c| c.binding == name)
+                .cloned()
+                .map(Record::Counter),
+        }
+    }
+
+    /// `design` with this table in place of its own (or added).
+    fn put(&self, design: &mut Design) {
+        fn replace<T: Clone>(list: &mut Vec<T>, want: &T, same: impl Fn(&T) -> bool) {
+            match list.iter_mut().find(|t| same(t)) {
+                Some(t) => *t = want.clone(),
+                None => list.push(want.clone()),
+            }
+        }
+        match self {
+            Record::Namespace(ns) => {
+                replace(&mut design.namespaces, ns, |n| n.binding == ns.binding)
+            }
+            Record::RateLimit(r) => replace(&mut design.ratelimits, r, |o| o.name == r.name),
+            Record::Counter(c) => replace(&mut design.counters, c, |o| o.binding == c.binding),
+        }
+    }
+
+    /// The edit rounds it may take: one per array element added, and one
+    /// for the rest.
+    fn rounds(&self) -> usize {
+        match self {
+            Record::Namespace(ns) => ns.envs.len() + ns.modules.len() + 2,
+            Record::RateLimit(RateLimit { places, .. })
+            | Record::Counter(Counter { places, .. }) => places.envs.len() + 2,
+        }
+    }
+
+    fn block(&self) -> String {
+        let mut out = format!("[{}.{}]\n", self.table(), toml_text::key_text(self.name()));
+        for (key, value) in self.fields() {
+            out.push_str(&format!("{key} = {value}\n"));
+        }
+        out
+    }
 }
 
 fn string_array<'a>(items: impl Iterator<Item = &'a str>) -> String {
@@ -1159,11 +1673,7 @@ fn string_array<'a>(items: impl Iterator<Item = &'a str>) -> String {
 }
 
 fn namespace_block(ns: &Namespace) -> String {
-    let mut out = format!("[namespaces.{}]\n", toml_text::key_text(&ns.binding));
-    for (key, value) in fields(ns) {
-        out.push_str(&format!("{key} = {value}\n"));
-    }
-    out
+    Record::Namespace(ns.clone()).block()
 }
 
 /// The design file after `want` replaces the namespace of its binding (or
@@ -1175,33 +1685,35 @@ pub fn with_namespace(
     settings: &Design,
     want: &Namespace,
 ) -> Result<String, BadInput> {
+    with_record(raw, shown, settings, &Record::Namespace(want.clone()))
+}
+
+/// The design file after `want` replaces the table of its name (or is
+/// added), edited in place, as [`with_namespace`] does for namespaces.
+pub fn with_record(
+    raw: Option<&str>,
+    shown: &str,
+    settings: &Design,
+    want: &Record,
+) -> Result<String, BadInput> {
     let Some(raw) = raw else {
         let mut design = Design {
             lang: settings.lang,
             dir: settings.dir.clone(),
             ..Design::default()
         };
-        design.namespaces.push(want.clone());
+        want.put(&mut design);
         return Ok(render(&design));
     };
     let before = parse(raw, shown)?;
     let mut expected = before.clone();
-    match expected
-        .namespaces
-        .iter_mut()
-        .find(|n| n.binding == want.binding)
-    {
-        Some(ns) => *ns = want.clone(),
-        None => expected.namespaces.push(want.clone()),
-    }
+    want.put(&mut expected);
     // One round of edits at a time: an array gains one element a round, so
     // each round's places are those of the text it edits.
     let mut current = raw.to_string();
-    // A round per element added to an array, and one for the rest.
-    let rounds = want.envs.len() + want.modules.len() + 2;
-    for _ in 0..rounds {
+    for _ in 0..want.rounds() {
         let design = parse(&current, shown)?;
-        if design.namespace(&want.binding) == Some(want) {
+        if want.find(&design).as_ref() == Some(want) {
             break;
         }
         match edit_round(&current, shown, &design, want)? {
@@ -1212,8 +1724,9 @@ pub fn with_namespace(
     match parse(&current, shown) {
         Ok(after) if after == expected => Ok(current),
         _ => Err(BadInput::new(format!(
-            "{shown}: kvgen could not record namespaces.{} in this file without changing the rest of its meaning; edit it by hand, then run `kvgen sync`",
-            want.binding
+            "{shown}: kvgen could not record {}.{} in this file without changing the rest of its meaning; edit it by hand, then run `kvgen sync`",
+            want.table(),
+            want.name()
         ))),
     }
 }
@@ -1348,22 +1861,29 @@ fn edit_round(
     raw: &str,
     shown: &str,
     before: &Design,
-    want: &Namespace,
+    want: &Record,
 ) -> Result<Option<String>, BadInput> {
     let text = Text::new(raw);
     let body = text.body;
     let doc = Document::parse(body).expect("parsed by the caller");
     let root = doc.as_table();
     let mut splice = Splice::new();
-    match before.namespace(&want.binding) {
-        None => append_block(&mut splice, body, &namespace_block(want)),
+    match want.find(before) {
+        None => append_block(&mut splice, body, &want.block()),
         Some(old) => {
             let table = root
-                .get("namespaces")
+                .get(want.table())
                 .and_then(Item::as_table_like)
-                .and_then(|t| t.get(&want.binding))
-                .expect("parse found the namespace");
-            edit_fields(&mut splice, shown, body, table, &fields(old), &fields(want))?;
+                .and_then(|t| t.get(want.name()))
+                .expect("parse found the table");
+            edit_fields(
+                &mut splice,
+                shown,
+                body,
+                table,
+                &old.fields(),
+                &want.fields(),
+            )?;
         }
     }
     if splice.is_empty() {

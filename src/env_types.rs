@@ -38,6 +38,21 @@ pub fn steps(
     bindings: &[&str],
     usage: Option<&str>,
 ) -> Vec<String> {
+    let typed: Vec<(&str, &str)> = bindings.iter().map(|b| (*b, "KVNamespace")).collect();
+    typed_steps(project, from, config_arg, &typed, usage)
+}
+
+/// [`steps`] for bindings of any type: (binding, its TypeScript type as a
+/// hand-written Env declares it).
+pub fn typed_steps(
+    project: &Project,
+    from: &Path,
+    config_arg: &str,
+    typed: &[(&str, &str)],
+    usage: Option<&str>,
+) -> Vec<String> {
+    let bindings: Vec<&str> = typed.iter().map(|(b, _)| *b).collect();
+    let bindings = &bindings[..];
     if project.lang != Lang::Ts {
         return Vec::new();
     }
@@ -78,10 +93,10 @@ pub fn steps(
             ));
         }
         if let Some(declaration) = declaration {
-            let missing: Vec<String> = bindings
+            let missing: Vec<String> = typed
                 .iter()
-                .filter(|b| !declares(&declaration.body, b))
-                .map(|b| format!("`{b}: KVNamespace;`"))
+                .filter(|(b, _)| !declares(&declaration.body, b))
+                .map(|(b, ty)| format!("`{b}: {ty};`"))
                 .collect();
             if !missing.is_empty() {
                 steps.push(format!(

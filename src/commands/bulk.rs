@@ -128,6 +128,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
         modules: &[Module::Bulk],
         cron: None,
         cookie: None,
+        metrics: None,
     };
     let mut plan = sync::command(cwd, global, run, binding.clone(), "bulk")?
         .prepared

@@ -92,11 +92,32 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result
             );
         }
     }
+    let metrics = args
+        .metrics
+        .as_deref()
+        .map(|dataset| {
+            crate::design::check_dataset(dataset)
+                .map(|()| dataset.to_string())
+                .map_err(|e| BadInput::new(format!("--metrics: {e}")))
+        })
+        .transpose()?;
+    if metrics.is_some()
+        && !request
+            .patterns
+            .iter()
+            .any(|p| matches!(p, Pattern::Aside | Pattern::Swr))
+    {
+        return Err(BadInput::new(
+            "--metrics counts the lookups of cacheAside and staleWhileRevalidate: add `aside` or `swr` to the patterns (or give none for all)",
+        )
+        .into());
+    }
     let line = generate::command_line(
         &words,
         &[
             ("--ttl", args.ttl.as_deref()),
             ("--cron", request.cron.as_deref()),
+            ("--metrics", metrics.as_deref()),
         ],
     );
     let run = Run {
@@ -111,6 +132,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result
         modules: &modules,
         cron: request.cron.clone(),
         cookie: None,
+        metrics: metrics.clone(),
     };
     let synced = sync::command(cwd, global, run, request.binding.clone(), &line)?;
     let prepared = synced.prepared;
@@ -134,9 +156,40 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CacheArgs) -> anyhow::Result
             existing.as_ref(),
         ));
     }
+    if let Some(dataset) = &metrics {
+        next_steps.extend(metrics_steps(prepared.project.lang, dataset, &prepared.dir));
+    }
     let mut plan = prepared.plan;
     plan.next_steps = next_steps;
     Ok(plan)
+}
+
+/// The SQL of the hit rate per key prefix over the last day, weighted by
+/// `_sample_interval` (Analytics Engine samples), from the data points the
+/// cache functions write (blob2 the prefix, blob3 the outcome).
+pub fn hit_rate_sql(dataset: &str) -> String {
+    format!(
+        "SELECT blob2 AS prefix, SUM(_sample_interval) AS lookups, SUM(IF(blob3 = 'hit', _sample_interval, 0)) / SUM(_sample_interval) AS hit_rate, SUM(IF(blob3 = 'stale', _sample_interval, 0)) / SUM(_sample_interval) AS stale_rate FROM {dataset} WHERE timestamp > NOW() - INTERVAL '1' DAY GROUP BY prefix ORDER BY lookups DESC"
+    )
+}
+
+/// How to use and read the cache metrics.
+fn metrics_steps(lang: Lang, dataset: &str, dir: &str) -> Vec<String> {
+    let option = match lang {
+        Lang::Ts => {
+            "pass `metrics: env.KV_METRICS` in the options of cacheAside and staleWhileRevalidate: one data point per lookup (function, key prefix, hit/miss/stale/error, milliseconds), written without waiting and never failing the lookup"
+        }
+        Lang::Rust => {
+            "set `metrics` in the options of cache_aside and stale_while_revalidate to the KV_METRICS dataset (`env.analytics_engine(\"KV_METRICS\")?`): one data point per lookup, never failing it"
+        }
+    };
+    vec![
+        format!("{option} ({dir}/metrics)"),
+        format!(
+            "curl \"https://api.cloudflare.com/client/v4/accounts/$CLOUDFLARE_ACCOUNT_ID/analytics_engine/sql\" -H \"Authorization: Bearer $CLOUDFLARE_API_TOKEN\" --data \"{}\"   # the hit rate per key prefix over the last day (a token with Account Analytics Read; Analytics Engine records nothing under wrangler dev)",
+            hit_rate_sql(dataset)
+        ),
+    ]
 }
 
 /// Adds `cron` where the Worker of `env` reads its crons. `triggers` is

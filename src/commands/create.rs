@@ -59,6 +59,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &CreateArgs) -> anyhow::Resul
         modules: &[Module::Store],
         cron: None,
         cookie: None,
+        metrics: None,
     };
     let line = generate::command_line(
         &format!("create {}", request.namespace),

@@ -45,6 +45,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
         modules: &[Module::Flags],
         cron: None,
         cookie: None,
+        metrics: None,
     };
     let mut plan = sync::command(cwd, global, run, binding.clone(), "flags")?
         .prepared
@@ -122,17 +123,57 @@ pub fn set(global: &GlobalArgs, args: &FlagSetArgs) -> anyhow::Result<u8> {
         allowlist: user_ids("--allow", &args.allow)?,
         denylist: user_ids("--deny", &args.deny)?,
     };
-    let envs = flag_envs(global, binding)?;
+    let stored = Stored {
+        command: "flags set",
+        noun: "flag",
+        generator: "flags",
+        name,
+        binding,
+        key: format!("{KEY_PREFIX}{name}"),
+        json: serde_json::to_string(&value)?,
+    };
+    store(global, &stored, args.out.as_deref())
+}
+
+/// A checked value a `… set` command prints the Wrangler command for.
+pub(super) struct Stored<'a> {
+    /// The command, as its JSON report names it (`flags set`).
+    pub command: &'static str,
+    /// What the value is, in messages and the JSON report (`flag`).
+    pub noun: &'static str,
+    /// The kvgen command that adds the binding (`flags`).
+    pub generator: &'static str,
+    pub name: &'a str,
+    pub binding: &'a str,
+    pub key: String,
+    /// The value as JSON text, as it is stored.
+    pub json: String,
+}
+
+/// Prints the Wrangler command that stores `stored` (one per environment);
+/// with `out`, writes the value to that file and prints the command that
+/// stores the file.
+pub(super) fn store(
+    global: &GlobalArgs,
+    stored: &Stored<'_>,
+    out: Option<&Path>,
+) -> anyhow::Result<u8> {
+    let Stored {
+        command: run,
+        noun,
+        name,
+        binding,
+        key,
+        ..
+    } = stored;
+    let envs = flag_envs(global, stored)?;
     // Invisible characters (in ids or names) as JSON escapes: the same
     // value, and a command that shows as what it stores.
-    let json = crate::names::json_text(&serde_json::to_string(&value)?).into_owned();
-    let key = format!("{KEY_PREFIX}{name}");
+    let json = crate::names::json_text(&stored.json).into_owned();
     let put = format!("kv key put --binding {} \"{key}\"", shell_word(binding));
-    if let Some(out) = &args.out {
+    if let Some(out) = out {
         let checked = Checked {
-            name,
-            key: &key,
-            value: &value,
+            stored,
             json: &json,
             put: &put,
             envs: &envs,
@@ -150,7 +191,7 @@ pub fn set(global: &GlobalArgs, args: &FlagSetArgs) -> anyhow::Result<u8> {
         .expect("one environment at least");
     if command.len() > MAX_COMMAND_BYTES {
         return Err(BadInput::new(format!(
-            "flag {name}: the `wrangler kv key put` command would be {} bytes long (the JSON alone is {}), too long for a shell to run: Linux refuses a single argument over 128 KiB, and kvgen prints no command over {MAX_COMMAND_BYTES} bytes. Add --out FILE: kvgen writes the JSON to FILE and prints the `--path FILE` command that stores it",
+            "{noun} {name}: the `wrangler kv key put` command would be {} bytes long (the JSON alone is {}), too long for a shell to run: Linux refuses a single argument over 128 KiB, and kvgen prints no command over {MAX_COMMAND_BYTES} bytes. Add --out FILE: kvgen writes the JSON to FILE and prints the `--path FILE` command that stores it",
             command.len(),
             json.len()
         ))
@@ -158,17 +199,17 @@ pub fn set(global: &GlobalArgs, args: &FlagSetArgs) -> anyhow::Result<u8> {
     }
     if global.json {
         let report = serde_json::json!({
-            "command": "flags set",
-            "flag": name,
+            "command": run,
+            *noun: name,
             "key": key,
-            "value": value,
+            "value": raw(&stored.json)?,
             "wrangler": commands,
         });
         super::print_json(&report, false)?;
     } else {
         super::print_report(
             &format!(
-                "flag {name}: {json}\n\nStore it (kvgen writes nothing) with:\n  {}\n",
+                "{noun} {name}: {json}\n\nStore it (kvgen writes nothing) with:\n  {}\n",
                 commands.join("\n  ")
             ),
             false,
@@ -177,16 +218,18 @@ pub fn set(global: &GlobalArgs, args: &FlagSetArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// A checked flag definition and the start and end of the command that
-/// stores it.
+/// JSON text as a value that serializes exactly as it is.
+fn raw(json: &str) -> anyhow::Result<Box<serde_json::value::RawValue>> {
+    Ok(serde_json::value::RawValue::from_string(json.to_string())?)
+}
+
+/// A checked value and the start and end of the command that stores it.
 struct Checked<'a> {
-    name: &'a str,
-    key: &'a str,
-    value: &'a FlagValue,
+    stored: &'a Stored<'a>,
     json: &'a str,
     /// `kv key put --binding B "flag:NAME"`
     put: &'a str,
-    /// Where the flag is stored: None is the top level.
+    /// Where the value is stored: None is the top level.
     envs: &'a [Option<String>],
 }
 
@@ -195,7 +238,13 @@ struct Checked<'a> {
 /// config at hand, each environment named must have the binding, or the
 /// printed command would fail (a misspelt environment, or a binding added
 /// at the top level only).
-fn flag_envs(global: &GlobalArgs, binding: &str) -> anyhow::Result<Vec<Option<String>>> {
+fn flag_envs(global: &GlobalArgs, stored: &Stored<'_>) -> anyhow::Result<Vec<Option<String>>> {
+    let Stored {
+        noun,
+        generator,
+        binding,
+        ..
+    } = stored;
     let names = super::env_names(global)?;
     if !global.all_envs && names.iter().all(Option::is_none) {
         return Ok(names);
@@ -226,7 +275,7 @@ fn flag_envs(global: &GlobalArgs, binding: &str) -> anyhow::Result<Vec<Option<St
     for env in envs.iter().flatten() {
         if !existing.contains(env) {
             return Err(BadInput::new(format!(
-                "--env {env}: {} has no such environment (it has: {}), so the command that stores the flag there would fail",
+                "--env {env}: {} has no such environment (it has: {}), so the command that stores the {noun} there would fail",
                 place(None),
                 if existing.is_empty() {
                     "none".to_string()
@@ -238,7 +287,7 @@ fn flag_envs(global: &GlobalArgs, binding: &str) -> anyhow::Result<Vec<Option<St
         }
         if !project.env_has_kv_binding(env, binding) {
             return Err(BadInput::new(format!(
-                "{} has no KV binding {binding}, so the command that stores the flag there would fail: add it with `kvgen flags --env {env}{}{}`",
+                "{} has no KV binding {binding}, so the command that stores the {noun} there would fail: add it with `kvgen {generator} --env {env}{}{}`",
                 place(Some(env)),
                 if global.binding.is_some() {
                     format!(" --binding {binding}")
@@ -266,13 +315,18 @@ fn put_commands(global: &GlobalArgs, envs: &[Option<String>], args: &str) -> Vec
 /// unless `--force`.
 fn set_to_file(global: &GlobalArgs, out: &Path, flag: &Checked<'_>) -> anyhow::Result<u8> {
     let Checked {
-        name,
-        key,
-        value,
+        stored,
         json,
         put,
         envs,
     } = flag;
+    let Stored {
+        command: run,
+        noun,
+        name,
+        key,
+        ..
+    } = stored;
     let shown = names::show_path(out);
     // The name is printed in a command to copy: it must be printable as it
     // is (show_path escapes nothing in it).
@@ -333,10 +387,10 @@ fn set_to_file(global: &GlobalArgs, out: &Path, flag: &Checked<'_>) -> anyhow::R
     );
     if global.json {
         let report = serde_json::json!({
-            "command": "flags set",
-            "flag": name,
+            "command": run,
+            *noun: name,
             "key": key,
-            "value": value,
+            "value": raw(&stored.json)?,
             "dry_run": global.dry_run,
             "written": write,
             "exit_code": code,
@@ -349,7 +403,7 @@ fn set_to_file(global: &GlobalArgs, out: &Path, flag: &Checked<'_>) -> anyhow::R
     let mut out = format!("{:>10}  {shown}\n", status.word());
     if conflict {
         super::print_report(&out, write);
-        let reason = format!("holds something other than flag {name}'s JSON");
+        let reason = format!("holds something other than {noun} {name}'s JSON");
         let _ = super::report_conflicts(
             &[(shown.as_str(), reason.as_str())],
             global.dry_run,

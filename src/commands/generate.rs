@@ -145,6 +145,18 @@ pub struct TsLook {
     js_extensions: bool,
 }
 
+impl TsLook {
+    /// Whether relative imports need `.js`.
+    pub fn js_extensions(&self) -> bool {
+        self.js_extensions
+    }
+
+    /// TypeScript text in the project's style.
+    pub fn apply(&self, text: &str) -> String {
+        ts_style::apply(text, &self.style)
+    }
+}
+
 pub fn ts_look(project: &Project) -> Option<TsLook> {
     match project.lang {
         Lang::Ts => {

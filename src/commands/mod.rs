@@ -11,6 +11,7 @@ mod generate;
 pub use generate::MAX_TTL;
 mod init;
 mod key;
+mod primitives;
 mod session;
 mod spec;
 mod sync;
@@ -21,7 +22,7 @@ use std::path::{Component, Path};
 use anyhow::Context;
 use serde_json::json;
 
-use crate::cli::{BulkAction, Cli, Command, FlagsAction, GlobalArgs, KeyAction};
+use crate::cli::{BulkAction, Cli, Command, ConfigAction, FlagsAction, GlobalArgs, KeyAction};
 use crate::error::{BadInput, EXIT_CONFLICT, EXIT_OK};
 use crate::plan::{Plan, Status};
 use crate::project::{Lang, Project};
@@ -51,6 +52,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
             None => ("flags", flags::plan(&cwd, &cli.global)?),
             Some(FlagsAction::Set(set)) => return flags::set(&cli.global, set),
         },
+        Command::Ratelimit(args) => ("ratelimit", primitives::ratelimit(&cwd, &cli.global, args)?),
+        Command::Counter => ("counter", primitives::counter(&cwd, &cli.global)?),
+        Command::Config(args) => match &args.action {
+            None => ("config", primitives::config(&cwd, &cli.global)?),
+            Some(ConfigAction::Set(set)) => return primitives::config_set(&cli.global, set),
+        },
+        Command::Prefs => ("prefs", primitives::prefs(&cwd, &cli.global)?),
         Command::Export(args) => return export::run(&cwd, &cli.global, args),
         Command::Sync(args) => return sync::run(&cwd, &cli.global, args),
         Command::Spec(args) => return spec::run(&cwd, &cli.global, args),

@@ -87,6 +87,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs, args: &SessionArgs) -> anyhow::Resu
         modules: &[Module::Session],
         cron: None,
         cookie: Some(cookie.unwrap_or_else(|| DEFAULT_COOKIE.to_string())),
+        metrics: None,
     };
     let line = generate::command_line(
         "session",

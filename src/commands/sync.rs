@@ -15,7 +15,7 @@ use super::generate::{self, ConfigEdit, Dependency, Prepared};
 use crate::bases::{self, Lock};
 use crate::cli::{GlobalArgs, SyncArgs};
 use crate::config::KvBinding;
-use crate::design::{self, Design, Module, Namespace, Purpose, Ttl};
+use crate::design::{self, Design, Module, Namespace, Purpose, Record, Ttl};
 use crate::error::{BadInput, EXIT_CONFLICT, EXIT_OK};
 use crate::plan::{Plan, Status, read_text};
 use crate::project::{Lang, Project};
@@ -92,12 +92,15 @@ pub struct Run<'a> {
     pub modules: &'a [Module],
     pub cron: Option<String>,
     pub cookie: Option<String>,
+    /// The Analytics Engine dataset the cache lookups are counted in.
+    pub metrics: Option<String>,
 }
 
 /// A command's change of the design: its namespace as it will be, the
 /// binding with the ids the run gives, and the places the run targets.
 pub struct Change {
-    pub namespace: Namespace,
+    /// The table of the design the run records.
+    pub record: Record,
     pub binding: KvBinding,
     pub targets: Vec<Option<String>>,
     /// `[kvgen]` of a design file the run creates.
@@ -188,6 +191,9 @@ impl Context {
         if run.cookie.is_some() {
             ns.cookie = run.cookie;
         }
+        if run.metrics.is_some() {
+            ns.metrics = run.metrics;
+        }
         let mut settings = Design::default();
         if self.design_raw.is_none() {
             settings.lang = Some(self.project.lang);
@@ -200,7 +206,7 @@ impl Context {
         }
         Ok(Change {
             session: run.modules.contains(&Module::Session),
-            namespace: ns,
+            record: Record::Namespace(ns),
             binding: ids,
             targets,
             settings,
@@ -220,7 +226,7 @@ pub fn command(
 ) -> anyhow::Result<Synced> {
     let ctx = begin(cwd, global)?;
     let change = ctx.record(global, run, ids)?;
-    let binding = change.namespace.binding.clone();
+    let binding = change.record.name().to_string();
     let mut synced = plan(cwd, global, ctx, Some(change))?;
     let title = synced
         .design
@@ -230,6 +236,60 @@ pub fn command(
     synced.prepared.plan.next_steps =
         generate::binding_next_steps(&synced.prepared, global, line, &binding, &title);
     Ok(synced)
+}
+
+/// A command that records a binding other than a KV namespace (a rate
+/// limiter, a counter binding): `want` with the places of this run added to
+/// those the design has, then the whole design synced.
+pub fn command_other(cwd: &Path, global: &GlobalArgs, want: Record) -> anyhow::Result<Synced> {
+    let ctx = begin(cwd, global)?;
+    let targets = super::envs(global, &ctx.project)?;
+    let mut record = want;
+    let existing = record.find(&ctx.design);
+    {
+        let places = match &mut record {
+            Record::RateLimit(r) => &mut r.places,
+            Record::Counter(c) => &mut c.places,
+            Record::Namespace(_) => unreachable!("namespaces are recorded by `command`"),
+        };
+        *places = match &existing {
+            Some(Record::RateLimit(r)) => r.places.clone(),
+            Some(Record::Counter(c)) => c.places.clone(),
+            _ => design::Places {
+                envs: Vec::new(),
+                top_level: false,
+            },
+        };
+        for target in &targets {
+            match target {
+                None => places.top_level = true,
+                Some(env) if !places.envs.contains(env) => places.envs.push(env.clone()),
+                Some(_) => {}
+            }
+        }
+    }
+    let mut settings = Design::default();
+    if ctx.design_raw.is_none() {
+        settings.lang = Some(ctx.project.lang);
+        settings.dir = Some(super::module_dir(global, &ctx.project)?);
+    } else if global.dir.is_some() {
+        let asked = super::module_dir(global, &ctx.project)?;
+        if ctx.dir_of(global, None).ok().as_deref() != Some(asked.as_str()) {
+            return Err(BadInput::new(format!(
+                "--dir {asked}: the modules of rate limiters and counters go in the design's folder ({}); change `dir` in kvgen.toml to move them",
+                ctx.dir_of(global, None)?
+            ))
+            .into());
+        }
+    }
+    let change = Change {
+        binding: KvBinding::new(record.name()),
+        record,
+        targets,
+        settings,
+        session: false,
+    };
+    plan(cwd, global, ctx, Some(change))
 }
 
 /// The session secret the sync placed, for the next steps.
@@ -269,11 +329,11 @@ pub fn plan(
     let shown = crate::names::show_path(&root.join(design::FILE));
     let (design_text, design) = match &change {
         Some(change) => {
-            let text = design::with_namespace(
+            let text = design::with_record(
                 design_raw.as_deref(),
                 &shown,
                 &change.settings,
-                &change.namespace,
+                &change.record,
             )?;
             let design = design::parse(&text, &shown)?;
             (text, design)
@@ -310,7 +370,7 @@ pub fn plan(
     // it (with the ids the run gives), and the warm pattern's cron.
     let ids_for = |ns: &Namespace, target: &Option<String>| -> KvBinding {
         match &change {
-            Some(c) if c.namespace.binding == ns.binding && c.targets.contains(target) => {
+            Some(c) if c.record.name() == ns.binding && c.targets.contains(target) => {
                 c.binding.clone()
             }
             _ => KvBinding::new(ns.binding.clone()),
@@ -348,7 +408,9 @@ pub fn plan(
             }
         }
     }
+    edits.extend(other_binding_edits(&design, project, global.force));
     let config = generate::edit_config(&mut plan, project, &edits)?;
+    drop(edits);
 
     // The modules, one rendering per file however many namespaces want it.
     let mut next = Lock::for_design(&design);
@@ -458,6 +520,12 @@ pub fn plan(
         })
     };
 
+    // The counters' class, exported from the Worker's main module.
+    if project.lang == Lang::Ts && !design.counters.is_empty() {
+        let dir = ctx.dir_of(global, None)?;
+        counter_export(&mut plan, project, &dir)?;
+    }
+
     // The design and the lock.
     let kept = |text: &str, before: Option<&str>| crate::config::Edit {
         text: text.to_string(),
@@ -479,10 +547,11 @@ pub fn plan(
     plan.edited(&root, bases::FILE, ctx.lock_raw.clone(), lock_edit);
 
     // What a command's report needs, for its namespace.
-    let main = change
-        .as_ref()
-        .map(|c| c.namespace.binding.clone())
-        .or_else(|| design.namespaces.first().map(|n| n.binding.clone()));
+    let main = match change.as_ref().map(|c| &c.record) {
+        Some(Record::Namespace(ns)) => Some(ns.binding.clone()),
+        Some(_) => None,
+        None => design.namespaces.first().map(|n| n.binding.clone()),
+    };
     let targets = main
         .as_deref()
         .and_then(|b| design.namespace(b))
@@ -538,6 +607,166 @@ pub fn plan(
     })
 }
 
+/// Makes the Worker's main module export the counters' Durable Object
+/// class (`export { Counter } from "./kv/counter";` appended, in the
+/// project's style) unless it does; where kvgen cannot safely append to it,
+/// a note gives the line to add.
+fn counter_export(plan: &mut Plan, project: &Project, dir: &str) -> anyhow::Result<()> {
+    use crate::code_check::{EntryExport, entry_export};
+    let class = design::COUNTER_CLASS;
+    let Some(main) = project.main.as_deref() else {
+        plan.notes.push(format!(
+            "the Wrangler config has no `main`: export {class} from the Worker's main module, e.g. `export {{ {class} }} from \"./{dir}/counter\";` (a Durable Object class must be exported from it)"
+        ));
+        return Ok(());
+    };
+    let look = generate::ts_look(project);
+    let main_path = project.root.join(main);
+    let main_dir = main_path.parent().unwrap_or(&project.root);
+    let mut spec = crate::names::relative_path(&project.root.join(dir).join("counter"), main_dir);
+    if !spec.starts_with("../") {
+        spec = format!("./{spec}");
+    }
+    if look.is_some_and(|l| l.js_extensions()) {
+        spec.push_str(".js");
+    }
+    let line = format!(
+        "export {{ {class} }} from {};\n",
+        serde_json::to_string(&spec).expect("strings serialize")
+    );
+    let line = match &look {
+        Some(look) => look.apply(&line),
+        None => line,
+    };
+    let shown = crate::names::show_path(&main_path);
+    let source = read_text(&main_path, main)?;
+    let reason = match &source {
+        None => Some("it does not exist yet".to_string()),
+        Some(source) => match entry_export(&main_path, source, class, &spec) {
+            EntryExport::Present => return Ok(()),
+            EntryExport::Missing => None,
+            EntryExport::Unknown => Some(
+                "it is not an ES module kvgen can read (a service worker, or a syntax error)"
+                    .to_string(),
+            ),
+        },
+    };
+    match (reason, source) {
+        (None, Some(source)) => {
+            let eol = if source.ends_with("\r\n")
+                || (!source.ends_with('\n') && source.contains("\r\n"))
+            {
+                "\r\n"
+            } else {
+                "\n"
+            };
+            let mut text = source.clone();
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push_str(eol);
+            }
+            text.push_str(&line.replace('\n', eol));
+            plan.edited(
+                &project.root,
+                main,
+                Some(source),
+                crate::config::Edit {
+                    text,
+                    status: crate::config::EditStatus::Changed,
+                },
+            );
+        }
+        (reason, _) => plan.notes.push(format!(
+            "add `{}` to {shown}: a Durable Object class must be exported from the Worker's main module, and kvgen left it alone ({})",
+            line.trim_end(),
+            reason.unwrap_or_default()
+        )),
+    }
+    Ok(())
+}
+
+/// The config edits of the design's bindings that are not KV namespaces:
+/// rate limiters, the counters' Durable Object bindings and their class's
+/// migration, and the Analytics Engine binding of the cache metrics.
+fn other_binding_edits<'a>(
+    design: &'a Design,
+    project: &Project,
+    force: bool,
+) -> Vec<(Option<String>, ConfigEdit<'a>)> {
+    use crate::config::{self, FieldValue, List, ListEntry};
+    let mut edits: Vec<(Option<String>, ConfigEdit<'a>)> = Vec::new();
+    for r in &design.ratelimits {
+        for target in r.places.targets() {
+            edits.push((
+                target,
+                Box::new(move |format, text, env| {
+                    let id = config::unused_ratelimit_id(&config::read(format, text)?);
+                    let want = ListEntry::new(List::Ratelimits, r.name.clone())
+                        .new_only("namespace_id", FieldValue::Str(id))
+                        .field(
+                            "simple",
+                            FieldValue::Table(vec![
+                                ("limit", FieldValue::Int(r.limit as i64)),
+                                ("period", FieldValue::Int(r.period as i64)),
+                            ]),
+                        );
+                    config::ensure_entry(format, text, env, &want, force)
+                }),
+            ));
+        }
+    }
+    let mut migrated: Vec<Option<String>> = Vec::new();
+    for c in &design.counters {
+        for target in c.places.targets() {
+            edits.push((
+                target.clone(),
+                Box::new(move |format, text, env| {
+                    let want = ListEntry::new(List::DurableObjects, c.binding.clone()).field(
+                        "class_name",
+                        FieldValue::Str(design::COUNTER_CLASS.to_string()),
+                    );
+                    config::ensure_entry(format, text, env, &want, force)
+                }),
+            ));
+            // The migration: top level (environments inherit it), and in an
+            // environment that has migrations of its own.
+            let place = match target {
+                Some(env) if project.settings["env"][&env].get("migrations").is_some() => Some(env),
+                _ => None,
+            };
+            if !migrated.contains(&place) && project.settings.get("exports").is_none() {
+                migrated.push(place.clone());
+                edits.push((
+                    place,
+                    Box::new(|format, text, env| {
+                        config::ensure_sqlite_class(format, text, env, design::COUNTER_CLASS)
+                    }),
+                ));
+            }
+        }
+    }
+    let mut metered: Vec<(Option<String>, &str)> = Vec::new();
+    for ns in &design.namespaces {
+        let Some(dataset) = ns.metrics.as_deref() else {
+            continue;
+        };
+        for target in ns.targets() {
+            if metered.iter().any(|(t, _)| *t == target) {
+                continue;
+            }
+            metered.push((target.clone(), dataset));
+            edits.push((
+                target,
+                Box::new(move |format, text, env| {
+                    let want = ListEntry::new(List::AnalyticsEngine, design::METRICS_BINDING)
+                        .field("dataset", FieldValue::Str(dataset.to_string()));
+                    config::ensure_entry(format, text, env, &want, force)
+                }),
+            ));
+        }
+    }
+    edits
+}
+
 /// What a design generates: every file of its modules (path in the project
 /// -> content, and the binding of the first namespace that generates it),
 /// each namespace's module folder, and for Rust the module folder's module
@@ -579,12 +808,45 @@ pub(super) fn renderings(
         Ok(common.iter().flatten().cloned().collect::<Vec<_>>())
     };
     for ns in &design.namespaces {
-        let dir = ctx.dir_of(global, Some(ns))?;
-        dirs.insert(ns.binding.clone(), dir.clone());
+        dirs.insert(ns.binding.clone(), ctx.dir_of(global, Some(ns))?);
+    }
+    // The cache modules of a folder count lookups when a namespace of that
+    // folder has metrics (the option is there for all, a no-op unless
+    // given); the first such namespace's binding is the default index.
+    let metrics_of = |dir: &str| {
+        design
+            .namespaces
+            .iter()
+            .find(|n| n.metrics.is_some() && dirs[&n.binding] == dir)
+            .map(|n| n.binding.clone())
+    };
+    let newer = |what: &str| -> anyhow::Result<()> {
+        if project.lang == Lang::Rust {
+            let minor = crate::rust_crate::check_worker_version(&project.root)?;
+            if minor < 8 {
+                return Err(BadInput::new(format!(
+                    "{shown}: {what} is generated for workers-rs 0.8 or later, and this crate depends on worker 0.{minor}: upgrade `worker` in Cargo.toml"
+                ))
+                .into());
+            }
+        }
+        Ok(())
+    };
+    for ns in &design.namespaces {
+        let dir = dirs[&ns.binding].clone();
         if ns.modules.is_empty() {
             continue;
         }
-        let files = render(project, ns, &lang_context)?;
+        let metrics = metrics_of(&dir);
+        if metrics.is_some() {
+            newer("the cache metrics")?;
+        }
+        for module in [Module::Config, Module::Prefs] {
+            if ns.modules.contains(&module) {
+                newer(&format!("the {} module", module.word()))?;
+            }
+        }
+        let files = render(project, ns, &lang_context, metrics.as_deref())?;
         let mut styled = generate::styled(look.as_ref(), files);
         styled.extend(common_files(&mut common)?);
         styled.sort_by(|a, b| a.0.cmp(&b.0));
@@ -666,6 +928,52 @@ pub(super) fn renderings(
             wanted
                 .entry(format!("{dir}/{name}"))
                 .or_insert_with(|| (content, namespaces[0].binding.clone()));
+        }
+    }
+    // The rate limiters' and the counters' modules, in the design's folder.
+    let mut others = Vec::new();
+    if !design.ratelimits.is_empty() {
+        newer("the ratelimit module")?;
+        let periods: Vec<u64> = design.ratelimits.iter().map(|r| r.period).collect();
+        let period = periods.iter().max().copied().unwrap_or(60);
+        let limiters: Vec<Value> = design
+            .ratelimits
+            .iter()
+            .map(|r| context! { name => r.name.clone(), limit => r.limit, period => r.period })
+            .collect();
+        others.extend(crate::templates::render_folder(
+            project.lang,
+            "ratelimit",
+            context! { period, limiters, ..lang_context.clone() },
+            &|_| true,
+        )?);
+    }
+    if !design.counters.is_empty() {
+        newer("the counter module")?;
+        others.extend(crate::templates::render_folder(
+            project.lang,
+            "counter",
+            lang_context.clone(),
+            &|_| true,
+        )?);
+    }
+    if !others.is_empty() {
+        let dir = ctx.dir_of(global, None)?;
+        let owner = design
+            .ratelimits
+            .first()
+            .map(|r| r.name.clone())
+            .or_else(|| design.counters.first().map(|c| c.binding.clone()))
+            .unwrap_or_default();
+        let mut styled = generate::styled(look.as_ref(), others);
+        styled.extend(common_files(&mut common)?);
+        if project.lang == Lang::Rust {
+            declare(&mut rust.entry(dir.clone()).or_default().0, &styled);
+        }
+        for (name, content) in styled {
+            wanted
+                .entry(format!("{dir}/{name}"))
+                .or_insert_with(|| (content, owner.clone()));
         }
     }
     // Two folders of the design that are one folder on disk (a link) would
@@ -770,9 +1078,24 @@ fn render(
     project: &Project,
     ns: &Namespace,
     lang_context: &Value,
+    metrics: Option<&str>,
 ) -> anyhow::Result<Vec<crate::templates::Rendered>> {
     let mut out: Vec<crate::templates::Rendered> = Vec::new();
-    for command in ["create", "cache", "flags", "session", "bulk"] {
+    let looks_up = ns
+        .modules
+        .iter()
+        .any(|m| matches!(m, Module::Aside | Module::Swr));
+    if let (Some(binding), true) = (metrics, looks_up) {
+        out.extend(crate::templates::render_folder(
+            project.lang,
+            "metrics",
+            context! { metrics_binding => binding, ..lang_context.clone() },
+            &|_| true,
+        )?);
+    }
+    for command in [
+        "create", "cache", "flags", "session", "bulk", "config", "prefs",
+    ] {
         let modules: Vec<Module> = ns
             .modules
             .iter()
@@ -788,7 +1111,11 @@ fn render(
             None => Value::from(fallback),
         };
         let own = match command {
-            "create" | "cache" => context! { default_ttl => ttl(DEFAULT_TTL) },
+            "create" => context! { default_ttl => ttl(DEFAULT_TTL) },
+            "cache" => context! {
+                default_ttl => ttl(DEFAULT_TTL),
+                metrics => metrics.is_some(),
+            },
             "session" => context! {
                 default_ttl => ttl(super::session::DEFAULT_TTL),
                 cookie_name => ns.cookie.as_deref().unwrap_or(super::session::DEFAULT_COOKIE),
