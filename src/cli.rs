@@ -109,7 +109,7 @@ pub enum Command {
     Counter,
     /// Generate a validated configuration store on KV (binding CONFIG
     /// unless --binding says otherwise): defaults merged, memoised per
-    /// isolate; `config set NAME --json VALUE` prints the Wrangler command
+    /// isolate; `config set NAME --value JSON` prints the Wrangler command
     /// that stores a configuration.
     Config(ConfigArgs),
     /// Generate per-user preferences on KV (binding PREFS unless --binding
@@ -356,9 +356,10 @@ pub struct ConfigSetArgs {
     /// The configuration's name (letters, digits, '-', '_', '.'), the
     /// `name` a ConfigStore is given, e.g. checkout.
     pub name: String,
-    /// The value: a JSON object, e.g. '{"currency":"EUR","maxItems":20}'.
+    /// The value: a JSON object, e.g. '{"currency":"EUR","maxItems":20}'
+    /// (`--json` prints the result as JSON, as for every command).
     #[arg(long, value_name = "JSON")]
-    pub json: String,
+    pub value: String,
     /// Write the JSON to FILE (relative to the current folder) and print the
     /// `wrangler kv key put … --path FILE` command that stores it: for values
     /// too long for a command line. An existing FILE with other content is

@@ -124,6 +124,100 @@ fn crons_corpus() {
     });
 }
 
+/// The entries of the bindings that are not KV namespaces, as `kvgen
+/// ratelimit`, `kvgen counter` and `kvgen cache --metrics` add them.
+fn other_entries(raw_data: &serde_json::Value) -> Vec<(&'static str, Op)> {
+    use config::{FieldValue, List, ListEntry};
+    vec![
+        (
+            "ratelimit",
+            Op::Entry {
+                want: ListEntry::new(List::Ratelimits, "KVGEN_LIMITER")
+                    .new_only(
+                        "namespace_id",
+                        FieldValue::Str(config::unused_ratelimit_id(raw_data)),
+                    )
+                    .field(
+                        "simple",
+                        FieldValue::Table(vec![
+                            ("limit", FieldValue::Int(100)),
+                            ("period", FieldValue::Int(60)),
+                        ]),
+                    ),
+                force: false,
+            },
+        ),
+        (
+            "durable object",
+            Op::Entry {
+                want: ListEntry::new(List::DurableObjects, "KVGEN_COUNTERS")
+                    .field("class_name", FieldValue::Str("Counter".into())),
+                force: false,
+            },
+        ),
+        (
+            "analytics engine",
+            Op::Entry {
+                want: ListEntry::new(List::AnalyticsEngine, "KV_METRICS")
+                    .field("dataset", FieldValue::Str("kvgen_cache".into())),
+                force: false,
+            },
+        ),
+    ]
+}
+
+/// Every edit of the other bindings on one file, at the top level and in
+/// `envs`, each from the original; and the migration of the Counter class
+/// at the top level (and in an environment with migrations of its own).
+fn snapshot_others(path: &Path, envs: &[Option<&str>]) -> String {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    let raw = fs::read_to_string(path).unwrap();
+    let format = Format::of(path);
+    let data = config::read(format, &raw).unwrap();
+    let mut shot = String::new();
+    for env in envs {
+        for (what, op) in other_entries(&data) {
+            shot.push_str(&format!("# {what}\n"));
+            shot.push_str(&check_edit(name, format, &raw, *env, &op));
+        }
+    }
+    let mut places = vec![None];
+    for env in envs.iter().flatten() {
+        if data["env"][env].get("migrations").is_some() {
+            places.push(Some(*env));
+        }
+    }
+    for env in places {
+        shot.push_str("# migration\n");
+        shot.push_str(&check_edit(
+            name,
+            format,
+            &raw,
+            env,
+            &Op::SqliteClass("Counter".into()),
+        ));
+    }
+    shot
+}
+
+#[test]
+fn other_bindings_fixtures() {
+    settings().bind(|| {
+        insta::glob!("fixtures/configs/*", |path| {
+            insta::assert_snapshot!(snapshot_others(path, &[None, Some("staging")]));
+        });
+    });
+}
+
+#[test]
+fn other_bindings_corpus() {
+    settings().bind(|| {
+        insta::glob!("fixtures/corpus/*.{toml,json,jsonc}", |path| {
+            insta::assert_snapshot!(snapshot_others(path, &[None, Some("production")]));
+        });
+    });
+}
+
 #[test]
 fn corpus_invalid_files_are_reported_with_their_position() {
     for (file, position) in [
@@ -423,7 +517,7 @@ fn the_promise_checker_catches_broken_edits() {
     let op = kv("KV");
     let before = promise::data(T, "[vars]\n").unwrap();
     let wrong = promise::data(T, "[vars]\nkv_namespaces = [{ binding = \"KV\" }]\n").unwrap();
-    assert_ne!(promise::expected(&op, before, None), wrong);
+    assert_ne!(promise::expected(&op, before, None, None), wrong);
     // A JSON key written twice counts once, the last one.
     assert_eq!(
         promise::data(J, "{\"a\": 1, /* x */ \"a\": [2,], // y\n}").unwrap(),

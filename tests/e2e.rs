@@ -24,7 +24,10 @@ use std::process::Command;
 use common::node::*;
 
 /// Every command kvgen has, as the end-to-end tests run it. The behaviour
-/// tests use the bindings these add: E2E_KV, CACHE, FLAGS and SESSIONS.
+/// tests use the bindings these add: E2E_KV, CACHE, FLAGS, SESSIONS, the
+/// rate limiter E2E_LIMITER, the Durable Object binding COUNTERS (its class
+/// exported from the Worker's src/index.ts by `kvgen counter`), CONFIG,
+/// PREFS and the Analytics Engine binding KV_METRICS.
 const COMMANDS: &[&[&str]] = &[
     &["create", "e2e-kv"],
     &["cache"],
@@ -32,6 +35,28 @@ const COMMANDS: &[&[&str]] = &[
     &["flags"],
     &["session"],
     &["bulk", "--binding", "E2E_KV"],
+    &["ratelimit", "E2E_LIMITER", "--limit", "3", "--period", "10"],
+    &["counter"],
+    &["config"],
+    &["prefs"],
+    &["cache", "--metrics", "kvgen_cache"],
+];
+
+/// The commands of the first wave, which work on every `worker` kvgen
+/// supports; the rest need worker 0.8.
+const FIRST_WAVE: usize = 6;
+
+/// What `wrangler types` writes for each binding the commands add.
+const TYPED_BINDINGS: &[&str] = &[
+    "E2E_KV: KVNamespace",
+    "CACHE: KVNamespace",
+    "FLAGS: KVNamespace",
+    "SESSIONS: KVNamespace",
+    "CONFIG: KVNamespace",
+    "PREFS: KVNamespace",
+    "E2E_LIMITER: RateLimit",
+    "COUNTERS: DurableObjectNamespace",
+    "KV_METRICS: AnalyticsEngineDataset",
 ];
 
 /// Asserts that a generating command's report has only `identical` files.
@@ -138,22 +163,9 @@ fn typescript_worker(fixture: TsFixture<'_>) {
             .args(&env_args),
     );
     let types = std::fs::read_to_string(project.join(&types_file)).unwrap();
-    assert!(
-        types.contains("E2E_KV: KVNamespace"),
-        "wrangler types:\n{types}"
-    );
-    assert!(
-        types.contains("CACHE: KVNamespace"),
-        "wrangler types:\n{types}"
-    );
-    assert!(
-        types.contains("FLAGS: KVNamespace"),
-        "wrangler types:\n{types}"
-    );
-    assert!(
-        types.contains("SESSIONS: KVNamespace"),
-        "wrangler types:\n{types}"
-    );
+    for typed in TYPED_BINDINGS {
+        assert!(types.contains(typed), "{typed} in wrangler types:\n{types}");
+    }
     let out_dir = project.parent().unwrap().join("bundle");
     let deploy = run(
         "wrangler deploy --dry-run",
@@ -170,9 +182,19 @@ fn typescript_worker(fixture: TsFixture<'_>) {
     );
     let deploy = String::from_utf8_lossy(&deploy.stdout);
     assert!(
-        ["env.E2E_KV", "env.CACHE", "env.FLAGS", "env.SESSIONS"]
-            .iter()
-            .all(|b| deploy.contains(b)),
+        [
+            "env.E2E_KV",
+            "env.CACHE",
+            "env.FLAGS",
+            "env.SESSIONS",
+            "env.CONFIG",
+            "env.PREFS",
+            "env.E2E_LIMITER",
+            "env.COUNTERS",
+            "env.KV_METRICS",
+        ]
+        .iter()
+        .all(|b| deploy.contains(b)),
         "{deploy}"
     );
 
@@ -782,9 +804,34 @@ fn workers_rs_crate_at_the_oldest_worker_with_its_own_crate_root() {
         return;
     }
     let (_dir, project) = copy_fixture("tests/fixtures/projects/rust-worker-oldest");
-    for command in COMMANDS {
+    for command in &COMMANDS[..FIRST_WAVE] {
         kvgen(&project, command);
     }
+    // The second wave's modules are built on worker 0.8: refused, with the
+    // reason, and nothing written.
+    let before = std::fs::read_to_string(project.join("kvgen.toml")).unwrap();
+    for command in &COMMANDS[FIRST_WAVE..] {
+        let output = Command::new(assert_cmd::cargo::cargo_bin("kvgen"))
+            .current_dir(&project)
+            .args(*command)
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{command:?}: {}",
+            show(&output)
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("workers-rs 0.8 or later"),
+            "{command:?}: {stderr}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(project.join("kvgen.toml")).unwrap(),
+        before
+    );
     assert!(project.join("worker/kv/mod.rs").is_file());
     assert!(project.join("worker/kv/bulk.rs").is_file());
     assert!(!project.join("src").exists());

@@ -246,7 +246,7 @@ pub fn config(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
         CONFIG_WHY,
     )?;
     plan.next_steps.push(generate::follow_up(
-        "kvgen config set app --json '{\"maintenance\":false}'",
+        "kvgen config set app --value '{\"maintenance\":false}'",
         global,
         &binding,
         "prints the command that stores a configuration",
@@ -267,7 +267,7 @@ pub fn prefs(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     .0)
 }
 
-/// `kvgen config set NAME --json VALUE`: the value checked (a JSON object,
+/// `kvgen config set NAME --value JSON`: the value checked (a JSON object,
 /// within KV's value limit) and the Wrangler command that stores it.
 pub fn config_set(global: &GlobalArgs, args: &ConfigSetArgs) -> anyhow::Result<u8> {
     let name = names::flag(&args.name).map_err(|_| {
@@ -277,22 +277,22 @@ pub fn config_set(global: &GlobalArgs, args: &ConfigSetArgs) -> anyhow::Result<u
         ))
     })?;
     let binding = named(global, CONFIG_BINDING)?;
-    let value: serde_json::Value = serde_json::from_str(&args.json)
-        .map_err(|e| BadInput::new(format!("--json: not JSON ({e})")))?;
+    let value: serde_json::Value = serde_json::from_str(&args.value)
+        .map_err(|e| BadInput::new(format!("--value: not JSON ({e})")))?;
     if !value.is_object() {
         return Err(BadInput::new(
-            "--json: a configuration is a JSON object (its fields are merged over the ConfigStore's defaults)",
+            "--value: a configuration is a JSON object (its fields are merged over the ConfigStore's defaults)",
         )
         .into());
     }
     // The text as given, without its surrounding whitespace: what the
     // store reads back is exactly this.
     let json = serde_json::to_string(&serde_json::value::RawValue::from_string(
-        args.json.trim().to_string(),
+        args.value.trim().to_string(),
     )?)?;
     if json.len() > crate::bulk::entry::MAX_VALUE_BYTES {
         return Err(BadInput::new(format!(
-            "--json: {} bytes, over KV's value limit of 25 MiB",
+            "--value: {} bytes, over KV's value limit of 25 MiB",
             json.len()
         ))
         .into());

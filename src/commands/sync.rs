@@ -408,6 +408,7 @@ pub fn plan(
             }
         }
     }
+    check_counter_class(&design, project)?;
     edits.extend(other_binding_edits(&design, project, global.force));
     let config = generate::edit_config(&mut plan, project, &edits)?;
     drop(edits);
@@ -638,7 +639,7 @@ fn counter_export(plan: &mut Plan, project: &Project, dir: &str) -> anyhow::Resu
         Some(look) => look.apply(&line),
         None => line,
     };
-    let shown = crate::names::show_path(&main_path);
+    let shown = crate::names::show_path(std::path::Path::new(main));
     let source = read_text(&main_path, main)?;
     let reason = match &source {
         None => Some("it does not exist yet".to_string()),
@@ -680,6 +681,43 @@ fn counter_export(plan: &mut Plan, project: &Project, dir: &str) -> anyhow::Resu
             line.trim_end(),
             reason.unwrap_or_default()
         )),
+    }
+    Ok(())
+}
+
+/// kvgen's counters are the Durable Object class `Counter` of the Worker: a
+/// binding of the config to a `Counter` class of this Worker that is not one
+/// of the design's counter bindings is the Worker's own class of that name,
+/// which kvgen's would clash with (a conflict).
+fn check_counter_class(design: &Design, project: &Project) -> anyhow::Result<()> {
+    if design.counters.is_empty() {
+        return Ok(());
+    }
+    let class = design::COUNTER_CLASS;
+    let mut tables = vec![(None, &project.settings)];
+    if let Some(envs) = project.settings["env"].as_object() {
+        tables.extend(
+            envs.iter()
+                .map(|(name, table)| (Some(name.as_str()), table)),
+        );
+    }
+    for (env, table) in tables {
+        for binding in table["durable_objects"]["bindings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let name = binding["name"].as_str().unwrap_or("");
+            let own = binding["class_name"] == class && binding.get("script_name").is_none();
+            if own && design.counters.iter().all(|c| c.binding != name) {
+                let place = env.map_or("the top level".to_string(), |e| format!("env.{e}"));
+                return Err(crate::error::Conflict(format!(
+                    "{}: the Durable Object binding {name} ({place}) is bound to this Worker's own class {class}, and kvgen's counters are a class of that name: add {name} to kvgen.toml as [counters.{name}] if it is kvgen's, else rename your class (nothing was written)",
+                    project.relative(&project.config)
+                ))
+                .into());
+            }
+        }
     }
     Ok(())
 }

@@ -270,14 +270,14 @@ impl ListEntry {
     }
 
     /// The fields of a new entry, naming field first.
-    pub(crate) fn all_fields(&self) -> Vec<(&'static str, FieldValue)> {
+    pub fn all_fields(&self) -> Vec<(&'static str, FieldValue)> {
         let mut out = vec![(self.list.key_field(), FieldValue::Str(self.key.clone()))];
         out.extend(self.fields.iter().map(|f| (f.name, f.value.clone())));
         out
     }
 
     /// A new entry as data.
-    pub(crate) fn json(&self) -> serde_json::Value {
+    pub fn json(&self) -> serde_json::Value {
         serde_json::Value::Object(
             self.all_fields()
                 .into_iter()

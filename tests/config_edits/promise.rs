@@ -14,14 +14,25 @@
 
 #![allow(dead_code)]
 
-use kvgen::config::{self, Edit, EditError, EditStatus, Format, KvBinding};
+use kvgen::config::{self, ClassState, Edit, EditError, EditStatus, Format, KvBinding, ListEntry};
 use serde_json::{Map, Value, json};
 
 /// An edit under test.
 #[derive(Debug, Clone)]
 pub enum Op {
-    Binding { want: KvBinding, force: bool },
+    Binding {
+        want: KvBinding,
+        force: bool,
+    },
     Cron(String),
+    /// An entry of another list (ratelimits, durable_objects.bindings,
+    /// analytics_engine_datasets).
+    Entry {
+        want: ListEntry,
+        force: bool,
+    },
+    /// A migration that creates this Durable Object class with SQLite.
+    SqliteClass(String),
 }
 
 impl Op {
@@ -31,6 +42,8 @@ impl Op {
                 config::ensure_kv_namespace(format, raw, env, want, *force)
             }
             Op::Cron(expr) => config::ensure_cron(format, raw, env, expr),
+            Op::Entry { want, force } => config::ensure_entry(format, raw, env, want, *force),
+            Op::SqliteClass(class) => config::ensure_sqlite_class(format, raw, env, class),
         }
     }
 }
@@ -176,10 +189,61 @@ fn target_of<'v>(data: &'v mut Value, env: Option<&str>) -> &'v mut Map<String, 
         .expect("env.NAME is an object")
 }
 
-/// What the config should mean after the edit, given the status it reports.
-pub fn expected(op: &Op, mut before: Value, env: Option<&str>) -> Value {
+/// What the config should mean after the edit, given the status it reports
+/// (`after`: the edited config's data, for the tag of a new migration).
+pub fn expected(op: &Op, mut before: Value, env: Option<&str>, after: Option<&Value>) -> Value {
     let target = target_of(&mut before, env);
     match op {
+        Op::Entry { want, force } => {
+            let (leaf, parents) = want.list.path().split_last().unwrap();
+            let mut at = target;
+            for parent in parents {
+                at = at
+                    .entry(*parent)
+                    .or_insert(json!({}))
+                    .as_object_mut()
+                    .expect("the list's parent is a table");
+            }
+            let list = at
+                .entry(*leaf)
+                .or_insert(json!([]))
+                .as_array_mut()
+                .expect("the list is a list");
+            let key_field = want.list.key_field();
+            match list.iter().position(|e| e[key_field] == want.key.as_str()) {
+                None => list.push(want.json()),
+                Some(i) => {
+                    let entry = list[i].as_object_mut().expect("an entry is a table");
+                    for field in want.fields.iter().filter(|f| !f.new_only) {
+                        if *force {
+                            entry.insert(field.name.to_string(), field.value.json());
+                        } else {
+                            entry.entry(field.name).or_insert(field.value.json());
+                        }
+                    }
+                }
+            }
+        }
+        Op::SqliteClass(class) => {
+            let migrations = target
+                .entry("migrations")
+                .or_insert(json!([]))
+                .as_array_mut()
+                .expect("migrations is a list");
+            // The new migration's tag is kvgen's choice: any tag not used
+            // before.
+            let tag = after
+                .and_then(|a| {
+                    let list = match env {
+                        None => &a["migrations"],
+                        Some(env) => &a["env"][env]["migrations"],
+                    };
+                    list.as_array()?.last()?["tag"].as_str().map(str::to_string)
+                })
+                .filter(|t| !migrations.iter().any(|m| m["tag"] == t.as_str()))
+                .unwrap_or_else(|| "(a tag used before)".to_string());
+            migrations.push(json!({ "tag": tag, "new_sqlite_classes": [class] }));
+        }
         Op::Binding { want, force } => {
             let list = target
                 .entry("kv_namespaces")
@@ -273,7 +337,13 @@ pub fn check_edit(
             if edit.text != raw {
                 return Err("an unchanged edit changed the file".to_string());
             }
-            if expected(op, before.clone(), env) != before {
+            let has = match op {
+                Op::SqliteClass(class) => {
+                    config::class_state(&before, env, class) == ClassState::Sqlite
+                }
+                _ => expected(op, before.clone(), env, None) == before,
+            };
+            if !has {
                 return Err("reported unchanged, but the config lacks the change".to_string());
             }
             return Ok(());
@@ -285,10 +355,10 @@ pub fn check_edit(
         return Err("the BOM was not kept".to_string());
     }
     let meaning = data(format, after).map_err(|e| format!("the result does not parse: {e}"))?;
-    if meaning != expected(op, before.clone(), env) {
+    let wanted = expected(op, before.clone(), env, Some(&meaning));
+    if meaning != wanted {
         return Err(format!(
-            "the result does not mean the old config plus the change:\n  got      {meaning}\n  expected {}",
-            expected(op, before, env)
+            "the result does not mean the old config plus the change:\n  got      {meaning}\n  expected {wanted}"
         ));
     }
     let old = raw.strip_prefix(BOM).unwrap_or(raw);
@@ -333,6 +403,36 @@ pub fn check_edit(
 /// The values `--force` replaces: (old, new) for each field of the existing
 /// entry that differs from what is wanted.
 fn replacements(op: &Op, before: &Value, env: Option<&str>) -> Vec<(String, String)> {
+    if let Op::Entry { want, force: true } = op {
+        let target = match env {
+            None => Some(before),
+            Some(env) => before.get("env").and_then(|e| e.get(env)),
+        };
+        let list = want
+            .list
+            .path()
+            .iter()
+            .try_fold(target, |at, key| Some(at?.get(key)))
+            .flatten();
+        let key_field = want.list.key_field();
+        let Some(entry) = list
+            .and_then(Value::as_array)
+            .and_then(|l| l.iter().find(|e| e[key_field] == want.key.as_str()))
+        else {
+            return Vec::new();
+        };
+        return want
+            .fields
+            .iter()
+            .filter(|f| !f.new_only)
+            .filter_map(|f| {
+                let wanted = f.value.json();
+                let wanted = wanted.as_str()?;
+                let old = entry.get(f.name)?.as_str()?;
+                (old != wanted).then(|| (old.to_string(), wanted.to_string()))
+            })
+            .collect();
+    }
     let Op::Binding { want, force: true } = op else {
         return Vec::new();
     };
@@ -578,18 +678,32 @@ fn json_receiver(body: &str, env: Option<&str>, op: &Op) -> Option<std::ops::Ran
     }
     let mut object = &root;
     let mut path: Vec<&str> = env.map_or(Vec::new(), |e| vec!["env", e]);
-    match op {
-        Op::Binding { .. } => path.push("kv_namespaces"),
-        Op::Cron(_) => path.extend(["triggers", "crons"]),
-    }
+    let named: Option<(&str, &str)> = match op {
+        Op::Binding { want, .. } => {
+            path.push("kv_namespaces");
+            Some(("binding", want.binding.as_str()))
+        }
+        Op::Cron(_) => {
+            path.extend(["triggers", "crons"]);
+            None
+        }
+        Op::Entry { want, .. } => {
+            path.extend(want.list.path());
+            Some((want.list.key_field(), want.key.as_str()))
+        }
+        Op::SqliteClass(_) => {
+            path.push("migrations");
+            None
+        }
+    };
     for key in path {
         match get(object, key) {
             Some(V::Object(o)) => object = o,
             Some(V::Array(a)) => {
-                if let Op::Binding { want, .. } = op {
-                    let entry = a.elements.iter().filter_map(V::as_object).find(|e| {
-                        matches!(get(e, "binding"), Some(V::StringLit(s)) if s.value == want.binding)
-                    });
+                if let Some((field, name)) = named {
+                    let entry = a.elements.iter().filter_map(V::as_object).find(
+                        |e| matches!(get(e, field), Some(V::StringLit(s)) if s.value == name),
+                    );
                     if let Some(entry) = entry {
                         return Some(entry.start()..entry.end());
                     }
@@ -624,6 +738,35 @@ fn toml_receiver(body: &str, env: Option<&str>, op: &Op) -> Option<std::ops::Ran
                     None => a.span(),
                 }
             }
+            _ => None,
+        },
+        Op::Entry { want, .. } => {
+            let (leaf, parents) = want.list.path().split_last()?;
+            let key_field = want.list.key_field();
+            let mut table = table;
+            for parent in parents {
+                match table.get(parent)? {
+                    Item::Value(toml_edit::Value::InlineTable(t)) if t.get(leaf).is_none() => {
+                        return t.span();
+                    }
+                    item => table = item.as_table_like()?,
+                }
+            }
+            match table.get(leaf)? {
+                Item::Value(toml_edit::Value::Array(a)) => {
+                    let entry = a.iter().filter_map(|v| v.as_inline_table()).find(|t| {
+                        t.get(key_field).and_then(|b| b.as_str()) == Some(want.key.as_str())
+                    });
+                    match entry {
+                        Some(entry) => entry.span(),
+                        None => a.span(),
+                    }
+                }
+                _ => None,
+            }
+        }
+        Op::SqliteClass(_) => match table.get("migrations")? {
+            Item::Value(toml_edit::Value::Array(a)) => a.span(),
             _ => None,
         },
         Op::Cron(_) => match table.get("triggers")? {
