@@ -274,6 +274,13 @@ fn the_worker_s_own_code_is_read_for_kv_mistakes() {
             .unwrap()
             .contains("a get and a put of \"hits\"")
     );
+    // The fix names the command that generates the right primitive.
+    assert!(
+        findings[2]["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("run `kvgen counter`")
+    );
 }
 
 #[test]

@@ -317,7 +317,7 @@ fn code_findings(project: &Project, cwd: &Path, generated: &[String]) -> Vec<Fin
                     format!(
                         "a get and a put of {key} with arithmetic in one function: a counter kept in KV loses updates (last write wins, one write per second per key)"
                     ),
-                    "keep counters in a Durable Object, whose storage is transactional".to_string(),
+                    "run `kvgen counter`: atomic counters in a Durable Object with SQLite storage (or `kvgen ratelimit` when the count limits requests)".to_string(),
                 ),
             };
             findings.push(Finding {
