@@ -654,3 +654,54 @@ pub fn unused_ratelimit_id(data: &serde_json::Value) -> String {
     next.unwrap_or_else(|| (1001..).find(|n| !used.contains(n)).expect("a free id"))
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_class_is_what_the_last_migration_naming_it_says() {
+        let data = json!({ "migrations": [
+            { "tag": "v1", "new_classes": ["Counter"] },
+            { "tag": "v2", "deleted_classes": ["Counter"] },
+            { "tag": "v3", "new_sqlite_classes": ["Other"] },
+            { "tag": "v4", "renamed_classes": [{ "from": "Other", "to": "Counter" }] },
+        ]});
+        assert_eq!(class_state(&data, None, "Counter"), ClassState::Sqlite);
+        assert_eq!(class_state(&data, None, "Other"), ClassState::Missing);
+        let kv = json!({ "migrations": [{ "tag": "a", "new_classes": ["Counter"] }] });
+        assert_eq!(
+            class_state(&kv, None, "Counter"),
+            ClassState::KeyValue("a".into())
+        );
+        // An environment's own migrations, not the top level's.
+        let env = json!({ "migrations": [{ "tag": "v1", "new_sqlite_classes": ["Counter"] }],
+                          "env": { "x": { "migrations": [] } } });
+        assert_eq!(class_state(&env, Some("x"), "Counter"), ClassState::Missing);
+    }
+
+    #[test]
+    fn a_new_tag_is_one_no_migration_has() {
+        assert_eq!(next_tag(&json!(null)), "v1");
+        assert_eq!(next_tag(&json!([{ "tag": "v1" }, { "tag": "v7" }])), "v8");
+        // Tags of other shapes: one past their count, and unused.
+        assert_eq!(
+            next_tag(&json!([{ "tag": "init" }, { "tag": "add" }])),
+            "v3"
+        );
+        assert_eq!(next_tag(&json!([{ "tag": "x" }, { "tag": "v2" }])), "v3");
+    }
+
+    #[test]
+    fn a_new_rate_limiter_id_is_unused_in_every_environment() {
+        assert_eq!(unused_ratelimit_id(&json!({})), "1001");
+        let data = json!({
+            "ratelimits": [{ "namespace_id": "1001" }],
+            "env": { "p": { "ratelimits": [{ "namespace_id": "2000" }, { "namespace_id": 5 }] } },
+        });
+        assert_eq!(unused_ratelimit_id(&data), "2001");
+        let max = json!({ "ratelimits": [{ "namespace_id": u64::MAX.to_string() }, { "namespace_id": "1001" }] });
+        assert_eq!(unused_ratelimit_id(&max), "1002");
+    }
+}
