@@ -734,6 +734,48 @@ fn check_bindings(
         }
         seen.push((table, name));
     }
+    // The Rust ratelimit module has a constant per limiter, named after it.
+    let mut constants: Vec<(String, &str)> = Vec::new();
+    for r in &design.ratelimits {
+        use heck::ToShoutySnakeCase;
+        let constant = r.name.to_shouty_snake_case();
+        let at = place("ratelimits", &r.name);
+        let reserved = [
+            "DEFAULT_PERIOD",
+            "LIMITERS",
+            "CLIENT_IP_HEADER",
+            "UNKNOWN_CLIENT",
+        ];
+        if !constant.starts_with(|c: char| c.is_ascii_uppercase())
+            || !constant
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || reserved.contains(&constant.as_str())
+        {
+            return Err(error(
+                shown,
+                body,
+                at,
+                format!(
+                    "ratelimits.{}: the generated Rust names a constant after the limiter, and {constant:?} cannot be one (use ASCII letters, digits and '_', starting with a letter, and none of {})",
+                    r.name,
+                    reserved.join(", ")
+                ),
+            ));
+        }
+        if let Some((_, other)) = constants.iter().find(|(c, _)| *c == constant) {
+            return Err(error(
+                shown,
+                body,
+                at,
+                format!(
+                    "ratelimits.{}: ratelimits.{other} gets the same constant {constant} in the generated Rust; rename one",
+                    r.name
+                ),
+            ));
+        }
+        constants.push((constant, &r.name));
+    }
     let mut datasets = design
         .namespaces
         .iter()

@@ -166,6 +166,24 @@ fn ratelimit_arguments_are_checked_before_anything_is_written() {
         2,
         "counters.API: ratelimits.API has that binding name",
     );
+    // Names the generated Rust could not give a constant of its own.
+    project.write(
+        "kvgen.toml",
+        "[ratelimits.apiLimiter]\nlimit = 10\nperiod = 10\n\n[ratelimits.API_LIMITER]\nlimit = 1\nperiod = 60\n",
+    );
+    refused(
+        &project,
+        &["sync"],
+        2,
+        "ratelimits.API_LIMITER: ratelimits.apiLimiter gets the same constant API_LIMITER",
+    );
+    std::fs::remove_file(project.path().join("kvgen.toml")).unwrap();
+    refused(
+        &project,
+        &["ratelimit", "LIMITERS", "--limit", "1", "--period", "60"],
+        2,
+        "the generated Rust names a constant after the limiter",
+    );
 }
 
 #[test]

@@ -22,7 +22,7 @@ fn snapshot_all(
         let files = templates::render(
             lang,
             command,
-            context! { default_ttl => ttl.clone(), worker_minor => 8 },
+            context! { default_ttl => ttl.clone(), worker_minor => 8, metrics => false },
             &|_| true,
         )
         .unwrap();
@@ -117,6 +117,57 @@ fn rust_cache() {
     );
 }
 
+/// The second wave's modules, both languages: each rendered as `kvgen`
+/// renders it (the cache patterns with `metrics`).
+fn snapshot_second_wave(lang: Lang, label: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots/render");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        let limiters = vec![
+            context! { name => "API_LIMITER", limit => 100, period => 60 },
+            context! { name => "LOGIN", limit => 5, period => 10 },
+        ];
+        let cases = [
+            (
+                "cache",
+                context! { default_ttl => 3600, worker_minor => 8, metrics => true },
+            ),
+            (
+                "metrics",
+                context! { metrics_binding => "CACHE", worker_minor => 8 },
+            ),
+            (
+                "ratelimit",
+                context! { period => 60, limiters, worker_minor => 8 },
+            ),
+            ("counter", context! { worker_minor => 8 }),
+            ("config", context! { worker_minor => 8 }),
+            ("prefs", context! { worker_minor => 8 }),
+        ];
+        for (command, context) in cases {
+            let files = templates::render(lang, command, context, &|name| {
+                !name.starts_with("limits")
+                    && (command != "cache" || name.starts_with("cache") || name.starts_with("swr"))
+            })
+            .unwrap();
+            for file in files.into_iter().filter(|f| !f.name.starts_with("limits")) {
+                insta::assert_snapshot!(format!("{label}-{}", file.name), file.content);
+            }
+        }
+    });
+}
+
+#[test]
+fn typescript_second_wave() {
+    snapshot_second_wave(Lang::Ts, "ts-second-wave");
+}
+
+#[test]
+fn rust_second_wave() {
+    snapshot_second_wave(Lang::Rust, "rust-second-wave");
+}
+
 #[test]
 fn typescript_flags() {
     snapshot_all(
@@ -199,7 +250,7 @@ fn snapshot_rust_worker(minor: u64, command: &str, label: &str, only: &dyn Fn(&s
         // Sessions default to a day, as `kvgen session` writes them.
         let ttl = if command == "session" { 86400 } else { 3600 };
         let context = context! {
-            default_ttl => ttl, cookie_name => "session", worker_minor => minor
+            default_ttl => ttl, cookie_name => "session", worker_minor => minor, metrics => false
         };
         let files = templates::render(Lang::Rust, command, context, &|_| true).unwrap();
         for file in files.into_iter().filter(|f| only(&f.name)) {
@@ -309,7 +360,16 @@ fn typescript_bulk_in_a_styled_node_project() {
 fn every_typescript_line_of_code_fits_80_columns_with_four_wide_tabs() {
     let contexts = [
         ("create", context! { default_ttl => 3600 }),
-        ("cache", context! { default_ttl => 3600 }),
+        ("cache", context! { default_ttl => 3600, metrics => false }),
+        ("cache", context! { default_ttl => 3600, metrics => true }),
+        ("metrics", context! { metrics_binding => "CACHE" }),
+        (
+            "ratelimit",
+            context! { period => 60, limiters => vec![context! { name => "API_LIMITER", limit => 100, period => 60 }] },
+        ),
+        ("counter", context! {}),
+        ("config", context! {}),
+        ("prefs", context! {}),
         ("flags", context! { default_ttl => () }),
         ("bulk", context! { default_ttl => () }),
         (

@@ -68,6 +68,7 @@ fn known_files(lang: Lang) -> anyhow::Result<Vec<Known>> {
             default_ttl => sync::DEFAULT_TTL,
             cookie_name => super::session::DEFAULT_COOKIE,
             worker_minor => 8,
+            metrics => false,
         }
     };
     let known = |name: String, module: Option<Module>, content: &str| {
@@ -201,16 +202,20 @@ struct Found {
 
 /// The roles of namespaces, each with the binding its command uses by
 /// default.
-const ROLES: [(&str, &str); 3] = [
+const ROLES: [(&str, &str); 5] = [
     ("session", "SESSIONS"),
     ("flags", "FLAGS"),
     ("cache", "CACHE"),
+    ("config", "CONFIG"),
+    ("prefs", "PREFS"),
 ];
 
 fn role(module: Module) -> Option<&'static str> {
     match module {
         Module::Session => Some("session"),
         Module::Flags => Some("flags"),
+        Module::Config => Some("config"),
+        Module::Prefs => Some("prefs"),
         Module::Store | Module::Bulk => None,
         _ => Some("cache"),
     }
@@ -409,6 +414,8 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
             Purpose::Sessions
         } else if modules.contains(&Module::Flags) {
             Purpose::Flags
+        } else if modules.contains(&Module::Config) {
+            Purpose::Config
         } else {
             Purpose::Data
         };
@@ -681,7 +688,9 @@ mod tests {
                 "warm.ts",
                 "flags.ts",
                 "session.ts",
-                "bulk.ts"
+                "bulk.ts",
+                "config.ts",
+                "prefs.ts"
             ]
         );
         let swr = ts.iter().find(|k| k.name == "swr.ts").unwrap();
@@ -791,7 +800,12 @@ mod tests {
                 let files = crate::templates::render(
                     lang,
                     module.command(),
-                    context! { default_ttl => 1234, cookie_name => "c_1", worker_minor => 8 },
+                    context! {
+                        default_ttl => 1234,
+                        cookie_name => "c_1",
+                        worker_minor => 8,
+                        metrics => false,
+                    },
                     &keep,
                 )
                 .unwrap();
