@@ -371,13 +371,25 @@ pub fn run(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<u8> {
     // The Env types know every binding of the design.
     if let (Some(design), Lang::Ts) = (&design, project.lang) {
         let types = super::spec::EnvTypes::read(&project);
-        for ns in &design.namespaces {
-            if let Err(why) = types.find(&ns.binding) {
+        let metrics = design
+            .namespaces
+            .iter()
+            .any(|n| n.metrics.is_some())
+            .then_some(design::METRICS_BINDING);
+        let bindings = design
+            .namespaces
+            .iter()
+            .map(|n| n.binding.as_str())
+            .chain(design.ratelimits.iter().map(|r| r.name.as_str()))
+            .chain(design.counters.iter().map(|c| c.binding.as_str()))
+            .chain(metrics);
+        for binding in bindings {
+            if let Err(why) = types.find(binding) {
                 findings.push(Finding {
                     severity: Severity::Warning,
                     file: "worker-configuration.d.ts".to_string(),
                     line: None,
-                    message: format!("{}: {why}", ns.binding),
+                    message: format!("{binding}: {why}"),
                     fix: "npx wrangler types".to_string(),
                 });
             }
