@@ -360,21 +360,32 @@ mod tests {
 }
 
 /// What a Worker's main module says about an export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryExport {
-    /// It exports the name already (declared, re-exported, or through
-    /// `export * from` the module given).
+    /// It exports the name from the module given already (re-exported,
+    /// imported then exported, or through `export * from` it).
     Present,
     /// An ES module without it: a line can be appended.
     Missing,
+    /// It exports another thing of that name: what (`its own class
+    /// Counter`, `Counter from "./do"`).
+    Foreign(String),
     /// Not a module kvgen can append to: it does not parse, has no ES
     /// module syntax (a service worker), or nests too deep to read.
     Unknown,
 }
 
-/// Whether the module `source` (at `path`, for its syntax) exports `name`;
-/// `from` is the specifier of the module that defines it, so that
-/// `export * from` it counts.
+/// A module specifier without its extension, for comparing the way a
+/// bundler resolves them (`./kv/counter.js` is `./kv/counter`).
+fn without_extension(spec: &str) -> &str {
+    [".js", ".mjs", ".ts", ".mts"]
+        .iter()
+        .find_map(|ext| spec.strip_suffix(ext))
+        .unwrap_or(spec)
+}
+
+/// Whether the module `source` (at `path`, for its syntax) exports `name`,
+/// and from where; `from` is the specifier of the module that defines it.
 pub fn entry_export(path: &std::path::Path, source: &str, name: &str, from: &str) -> EntryExport {
     let Ok(source_type) = SourceType::from_path(path) else {
         return EntryExport::Unknown;
@@ -388,21 +399,40 @@ pub fn entry_export(path: &std::path::Path, source: &str, name: &str, from: &str
     if parsed.panicked || !parsed.diagnostics.is_empty() || !record.has_module_syntax {
         return EntryExport::Unknown;
     }
-    let exported = record.exported_bindings.keys().any(|k| k.as_str() == name)
-        || record
-            .local_export_entries
-            .iter()
-            .chain(record.indirect_export_entries.iter())
-            .any(
-                |e| matches!(&e.export_name, ExportExportName::Name(n) if n.name.as_str() == name),
-            )
-        || record.star_export_entries.iter().any(|e| {
-            matches!(e.export_name, ExportExportName::Null)
-                && e.module_request
-                    .as_ref()
-                    .is_some_and(|m| m.name.as_str() == from)
+    let ours = |request: &str| without_extension(request) == without_extension(from);
+    let named = |e: &oxc_syntax::module_record::ExportEntry<'_>| matches!(&e.export_name, ExportExportName::Name(n) if n.name.as_str() == name);
+    if let Some(entry) = record.indirect_export_entries.iter().find(|e| named(e)) {
+        let request = entry
+            .module_request
+            .as_ref()
+            .map_or("", |m| m.name.as_str());
+        return if ours(request) {
+            EntryExport::Present
+        } else {
+            EntryExport::Foreign(format!("{name} from {request:?}"))
+        };
+    }
+    if let Some(entry) = record.local_export_entries.iter().find(|e| named(e)) {
+        // `import { Counter } from "./kv/counter"; export { Counter };`
+        let local = match &entry.local_name {
+            oxc_syntax::module_record::ExportLocalName::Name(n) => Some(n.name.as_str()),
+            _ => None,
+        };
+        let imported = record.import_entries.iter().find(|i| {
+            Some(i.local_name.name.as_str()) == local && ours(i.module_request.name.as_str())
         });
-    if exported {
+        return match imported {
+            Some(_) => EntryExport::Present,
+            None => EntryExport::Foreign(format!("its own {name}")),
+        };
+    }
+    let star = record.star_export_entries.iter().any(|e| {
+        matches!(e.export_name, ExportExportName::Null)
+            && e.module_request
+                .as_ref()
+                .is_some_and(|m| ours(m.name.as_str()))
+    });
+    if star {
         EntryExport::Present
     } else {
         EntryExport::Missing

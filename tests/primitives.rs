@@ -319,7 +319,7 @@ fn a_class_of_that_name_the_worker_has_is_a_conflict() {
         &project,
         &["counter"],
         1,
-        "migration v1 creates the Durable Object class Counter with new_classes",
+        "migration v1 creates the Durable Object class Counter with the key-value storage backend",
     );
 }
 
@@ -563,4 +563,136 @@ fn sync_reproduces_every_binding_the_commands_added() {
     );
     assert_eq!(project.read("src/index.ts"), index);
     project.kvgen(&["sync", "--check"]).assert_code(0);
+}
+
+#[test]
+fn a_counter_class_the_worker_exports_itself_is_a_conflict() {
+    let config = "name = \"w\"\nmain = \"src/index.ts\"\ncompatibility_date = \"2025-01-01\"\n";
+    for (entry, words) in [
+        (
+            "import { DurableObject } from \"cloudflare:workers\";\nexport class Counter extends DurableObject {}\nexport default {};\n",
+            "exports its own Counter",
+        ),
+        (
+            "export { Counter } from \"./do\";\nexport default {};\n",
+            "exports Counter from \"./do\"",
+        ),
+    ] {
+        let project = Project::with_files(&[
+            ("package.json", "{}"),
+            ("wrangler.toml", config),
+            ("src/index.ts", entry),
+        ]);
+        refused(&project, &["counter"], 1, words);
+    }
+    // kvgen's class exported another way: nothing to add.
+    let entry =
+        "import { Counter } from \"./kv/counter.js\";\nexport { Counter };\nexport default {};\n";
+    let project = Project::with_files(&[
+        ("package.json", "{}"),
+        ("wrangler.toml", config),
+        ("src/index.ts", entry),
+    ]);
+    project.kvgen(&["counter"]).assert_code(0);
+    assert_eq!(project.read("src/index.ts"), entry);
+    // A key-value Counter renamed from another class is key-value still.
+    let project = Project::with_files(&[
+        ("package.json", "{}"),
+        (
+            "wrangler.toml",
+            &format!(
+                "{config}\n[[migrations]]\ntag = \"v1\"\nnew_classes = [\"Old\"]\n\n[[migrations]]\ntag = \"v2\"\nrenamed_classes = [{{ from = \"Old\", to = \"Counter\" }}]\n"
+            ),
+        ),
+        ("src/index.ts", "export default {};\n"),
+    ]);
+    let message = refused(
+        &project,
+        &["counter", "--force"],
+        1,
+        "key-value storage backend",
+    );
+    assert!(!message.contains("--force to overwrite"), "{message}");
+}
+
+#[test]
+fn a_binding_name_another_binding_has_is_refused() {
+    let project = Project::with_files(&[
+        ("package.json", "{}"),
+        (
+            "wrangler.toml",
+            "name = \"w\"\nmain = \"src/index.ts\"\ncompatibility_date = \"2025-01-01\"\n\n[[r2_buckets]]\nbinding = \"FILES\"\nbucket_name = \"f\"\n\n[vars]\nMODE = \"x\"\n",
+        ),
+        ("src/index.ts", "export default {};\n"),
+    ]);
+    refused(
+        &project,
+        &["ratelimit", "FILES", "--limit", "1", "--period", "10"],
+        2,
+        "FILES is the name of a binding in `r2_buckets` already",
+    );
+    refused(
+        &project,
+        &["counter", "--binding", "MODE"],
+        2,
+        "in `vars` already",
+    );
+    refused(
+        &project,
+        &["config", "--binding", "FILES"],
+        2,
+        "in `r2_buckets` already",
+    );
+}
+
+#[test]
+fn a_rate_limiter_written_with_a_table_of_its_own_is_read_as_it_means() {
+    let project = Project::with_files(&[
+        ("package.json", "{}"),
+        (
+            "wrangler.toml",
+            "name = \"w\"\nmain = \"src/index.ts\"\ncompatibility_date = \"2025-01-01\"\n\n[[ratelimits]]\nname = \"RL\"\nnamespace_id = \"7\"\n\n[ratelimits.simple]\nlimit = 3\nperiod = 10\n",
+        ),
+        ("src/index.ts", "export default {};\n"),
+    ]);
+    let before = project.read("wrangler.toml");
+    project
+        .kvgen(&["ratelimit", "RL", "--limit", "3", "--period", "10"])
+        .assert_code(0);
+    assert_eq!(project.read("wrangler.toml"), before);
+    refused(
+        &project,
+        &[
+            "ratelimit",
+            "RL",
+            "--limit",
+            "4",
+            "--period",
+            "10",
+            "--force",
+        ],
+        2,
+        "`simple` of rate limiter RL is written as a table of its own",
+    );
+}
+
+#[test]
+fn a_limiter_with_another_period_than_the_default_passes_its_own() {
+    let project = Project::copy(SAMPLE);
+    project
+        .kvgen(&["ratelimit", "SLOW", "--limit", "5", "--period", "60"])
+        .assert_code(0);
+    let run = project.kvgen(&["ratelimit", "FAST", "--limit", "5", "--period", "10"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("new RateLimiter(env.FAST, { period: LIMITS.FAST.period })"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        project
+            .read("src/kv/ratelimit.ts")
+            .contains("FAST: { limit: 5, period: 10 }")
+    );
 }

@@ -107,13 +107,27 @@ pub fn ratelimit(cwd: &Path, global: &GlobalArgs, args: &RatelimitArgs) -> anyho
             ));
         }
     }
-    let usage = match project.lang {
-        Lang::Ts => format!(
+    // The module's default period is the longest of the design's; a
+    // limiter with another one passes its own (for Retry-After).
+    let default_period = synced.design.ratelimits.iter().map(|r| r.period).max();
+    let own = default_period != Some(period);
+    let usage = match (project.lang, own) {
+        (Lang::Ts, false) => format!(
             "const limited = await new RateLimiter(env.{name}).check(request); if (limited) return limited;"
         ),
-        Lang::Rust => format!(
+        (Lang::Ts, true) => format!(
+            "const limited = await new RateLimiter(env.{name}, {{ period: LIMITS.{name}.period }}).check(request); if (limited) return limited;"
+        ),
+        (Lang::Rust, false) => format!(
             "let limiter = RateLimiter::new(env.rate_limiter(\"{name}\")?); if let Some(limited) = limiter.check(&req, None).await? {{ return Ok(limited); }}"
         ),
+        (Lang::Rust, true) => {
+            use heck::ToShoutySnakeCase;
+            format!(
+                "let limiter = RateLimiter::with_config(env.rate_limiter(\"{name}\")?, &{}); if let Some(limited) = limiter.check(&req, None).await? {{ return Ok(limited); }}",
+                name.to_shouty_snake_case()
+            )
+        }
     };
     steps.extend(types_steps(
         &prepared,

@@ -646,6 +646,12 @@ fn counter_export(plan: &mut Plan, project: &Project, dir: &str) -> anyhow::Resu
         Some(source) => match entry_export(&main_path, source, class, &spec) {
             EntryExport::Present => return Ok(()),
             EntryExport::Missing => None,
+            EntryExport::Foreign(what) => {
+                return Err(crate::error::Conflict(format!(
+                    "{shown} exports {what}, and kvgen's counters are a Durable Object class {class} that must be exported from it: rename your class, or remove that export if it is an earlier copy of kvgen's (nothing was written)"
+                ))
+                .into());
+            }
             EntryExport::Unknown => Some(
                 "it is not an ES module kvgen can read (a service worker, or a syntax error)"
                     .to_string(),
@@ -694,6 +700,28 @@ fn check_counter_class(design: &Design, project: &Project) -> anyhow::Result<()>
         return Ok(());
     }
     let class = design::COUNTER_CLASS;
+    // A Counter created with the key-value backend cannot take the SQLite
+    // calls kvgen's makes; no flag can change a deployed class's storage.
+    let mut places = vec![None];
+    if let Some(envs) = project.settings["env"].as_object() {
+        places.extend(
+            envs.iter()
+                .filter(|(_, t)| t.get("migrations").is_some())
+                .map(|(name, _)| Some(name.as_str())),
+        );
+    }
+    for env in places {
+        if let crate::config::ClassState::KeyValue(tag) =
+            crate::config::class_state(&project.settings, env, class)
+        {
+            let place = env.map_or(String::new(), |e| format!(" of env.{e}"));
+            return Err(crate::error::Conflict(format!(
+                "{}: migration {tag}{place} creates the Durable Object class {class} with the key-value storage backend (new_classes), and kvgen's {class} uses SQLite storage, which a deployed class cannot switch to: rename your class (nothing was written)",
+                project.relative(&project.config)
+            ))
+            .into());
+        }
+    }
     let mut tables = vec![(None, &project.settings)];
     if let Some(envs) = project.settings["env"].as_object() {
         tables.extend(

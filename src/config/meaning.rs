@@ -25,7 +25,7 @@ fn of_table(table: &Table) -> Value {
     )
 }
 
-fn of_item(item: &Item) -> Option<Value> {
+pub(crate) fn of_item(item: &Item) -> Option<Value> {
     match item {
         Item::None => None,
         Item::Value(v) => Some(of_toml_value(v)),

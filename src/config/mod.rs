@@ -340,6 +340,31 @@ pub fn ensure_entry(
     force: bool,
 ) -> Result<Edit, EditError> {
     let text = Text::new(raw);
+    if want.list != List::Migrations {
+        let data = meaning::read(format, text.body)?;
+        let table = match env {
+            None => Some(&data),
+            Some(env) => data.get("env").and_then(|e| e.get(env)),
+        };
+        if let Some(other) = table.and_then(|t| taken_by(t, &want.key, want.list)) {
+            let quoted = [format!("\"{}\"", want.key), format!("'{}'", want.key)];
+            let at = quoted
+                .iter()
+                .filter_map(|q| text.body.find(q.as_str()))
+                .min()
+                .unwrap_or(0);
+            let place = env.map_or(String::new(), |e| format!(" in env.{e}"));
+            return Err(EditError::at(
+                text.body,
+                at,
+                format!(
+                    "{} is the name of a binding in `{other}`{place} already, and the Worker's env has one binding per name: choose another name for the {}",
+                    want.key,
+                    want.list.noun()
+                ),
+            ));
+        }
+    }
     let planned = match format {
         Format::Toml => toml::plan_entry(text.body, env, want, force)?,
         Format::Jsonc => jsonc::plan_entry(text.body, env, want, force)?,
@@ -503,6 +528,40 @@ impl Effect {
     }
 }
 
+/// The list of `table` (the top level or an environment) other than `own`
+/// that has a binding called `name`, if one does.
+fn taken_by(table: &serde_json::Value, name: &str, own: List) -> Option<String> {
+    let own_key = own.path()[0];
+    let named = |entry: &serde_json::Value| {
+        ["binding", "name"]
+            .iter()
+            .any(|field| entry.get(field).and_then(|v| v.as_str()) == Some(name))
+    };
+    for key in BINDING_KEYS.iter().copied().chain(["vars"]) {
+        let Some(value) = table.get(key) else {
+            continue;
+        };
+        let found = match (key, value) {
+            (_, serde_json::Value::Array(entries)) => entries.iter().any(named),
+            ("vars", serde_json::Value::Object(vars)) => vars.contains_key(name),
+            ("durable_objects", v) => v["bindings"]
+                .as_array()
+                .is_some_and(|entries| entries.iter().any(named)),
+            ("queues", v) => v["producers"]
+                .as_array()
+                .is_some_and(|entries| entries.iter().any(named)),
+            (_, v @ serde_json::Value::Object(_)) => {
+                v.get("binding").and_then(|b| b.as_str()) == Some(name)
+            }
+            _ => false,
+        };
+        if found && key != own_key {
+            return Some(key.to_string());
+        }
+    }
+    None
+}
+
 /// Keys under which Wrangler configs list bindings; a new `kv_namespaces`
 /// goes next to them.
 pub(crate) const BINDING_KEYS: &[&str] = &[
@@ -542,36 +601,49 @@ pub enum ClassState {
 }
 
 /// The class as the `migrations` of the top level (`env` = None) or of
-/// `env.NAME` leave it, read in order.
+/// `env.NAME` leave it, read in order: each class's storage follows it
+/// through renames, and a deleted one is gone.
 pub fn class_state(data: &serde_json::Value, env: Option<&str>, class: &str) -> ClassState {
     let migrations = match env {
         None => &data["migrations"],
         Some(env) => &data["env"][env]["migrations"],
     };
-    let has = |m: &serde_json::Value, field: &str| {
+    let names = |m: &serde_json::Value, field: &str| -> Vec<String> {
         m[field]
             .as_array()
-            .is_some_and(|l| l.iter().any(|c| c.as_str() == Some(class)))
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str().map(str::to_string))
+            .collect()
     };
-    let mut state = ClassState::Missing;
+    let mut classes: std::collections::HashMap<String, ClassState> = Default::default();
     for m in migrations.as_array().into_iter().flatten() {
-        if has(m, "new_sqlite_classes") {
-            state = ClassState::Sqlite;
-        } else if has(m, "new_classes") {
-            state = ClassState::KeyValue(m["tag"].as_str().unwrap_or("").to_string());
+        let tag = m["tag"].as_str().unwrap_or("").to_string();
+        for name in names(m, "new_sqlite_classes") {
+            classes.insert(name, ClassState::Sqlite);
+        }
+        for name in names(m, "new_classes") {
+            classes.insert(name, ClassState::KeyValue(tag.clone()));
         }
         for renamed in m["renamed_classes"].as_array().into_iter().flatten() {
-            if renamed["to"].as_str() == Some(class) {
-                state = ClassState::Sqlite;
-            } else if renamed["from"].as_str() == Some(class) {
-                state = ClassState::Missing;
+            let (Some(from), Some(to)) = (renamed["from"].as_str(), renamed["to"].as_str()) else {
+                continue;
+            };
+            // A class not created here (by hand, or before these
+            // migrations) is taken for SQLite: kvgen cannot know.
+            let state = classes.remove(from).unwrap_or(ClassState::Sqlite);
+            classes.insert(to.to_string(), state);
+        }
+        for moved in m["transferred_classes"].as_array().into_iter().flatten() {
+            if let Some(to) = moved["to"].as_str() {
+                classes.insert(to.to_string(), ClassState::Sqlite);
             }
         }
-        if has(m, "deleted_classes") {
-            state = ClassState::Missing;
+        for name in names(m, "deleted_classes") {
+            classes.remove(&name);
         }
     }
-    state
+    classes.remove(class).unwrap_or(ClassState::Missing)
 }
 
 /// A tag no migration of the list has: `v<N>` after the highest `v<N>`.
@@ -670,6 +742,15 @@ mod tests {
         ]});
         assert_eq!(class_state(&data, None, "Counter"), ClassState::Sqlite);
         assert_eq!(class_state(&data, None, "Other"), ClassState::Missing);
+        // A key-value class renamed keeps its storage.
+        let renamed = json!({ "migrations": [
+            { "tag": "v1", "new_classes": ["Old"] },
+            { "tag": "v2", "renamed_classes": [{ "from": "Old", "to": "Counter" }] },
+        ]});
+        assert_eq!(
+            class_state(&renamed, None, "Counter"),
+            ClassState::KeyValue("v1".into())
+        );
         let kv = json!({ "migrations": [{ "tag": "a", "new_classes": ["Counter"] }] });
         assert_eq!(
             class_state(&kv, None, "Counter"),

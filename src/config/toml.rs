@@ -126,11 +126,7 @@ impl EntryAt<'_> {
     /// A field's value as data.
     fn json(&self, field: &str) -> Option<serde_json::Value> {
         match self {
-            EntryAt::Table(t) => t.get(field).map(|item| match item {
-                Item::Value(v) => super::meaning::of_toml_value(v),
-                // A field written as a sub-table: data kvgen never writes.
-                _ => serde_json::Value::Null,
-            }),
+            EntryAt::Table(t) => t.get(field).and_then(super::meaning::of_item),
             EntryAt::Inline(t) => t.get(field).map(super::meaning::of_toml_value),
         }
     }
@@ -844,6 +840,22 @@ pub fn plan_entry(
         let (changes, status) = reconcile(&|k| entry.at.json(k), want, force);
         if changes.is_empty() {
             return Ok(Planned::nothing(status));
+        }
+        // A field written as a table of its own (`[ratelimits.simple]`, or
+        // dotted keys): kvgen replaces values only.
+        if let EntryAt::Table(t) = &entry.at
+            && let Some((field, _)) = changes
+                .iter()
+                .find(|(field, _)| t.get(field).is_some_and(|item| item.as_value().is_none()))
+        {
+            return Err(EditError::at(
+                body,
+                t.key(field).and_then(Key::span).map_or(0, |s| s.start),
+                format!(
+                    "`{field}` of {} is written as a table of its own; kvgen changes values only, so change it by hand",
+                    want.what()
+                ),
+            ));
         }
         set_fields(&mut splice, &layout, &entry.at, &changes);
         return Ok(Planned {

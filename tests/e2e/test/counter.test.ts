@@ -35,6 +35,15 @@ describe("counters", () => {
 		expect(await c.get(name)).toBe(6);
 	});
 
+	it("a sum past the safe integers changes nothing and is a RangeError", async () => {
+		const c = counters(env.COUNTERS);
+		const name = unique("big");
+		expect(await c.increment(name, Number.MAX_SAFE_INTEGER)).toBe(Number.MAX_SAFE_INTEGER);
+		await expect(c.increment(name, 1)).rejects.toThrow("not be a safe integer");
+		expect(await c.get(name)).toBe(Number.MAX_SAFE_INTEGER);
+		expect(await c.increment(name, -1)).toBe(Number.MAX_SAFE_INTEGER - 1);
+	});
+
 	it("get of a counter never incremented is 0", async () => {
 		const c = counters(env.COUNTERS);
 		expect(await c.get(unique("never"))).toBe(0);

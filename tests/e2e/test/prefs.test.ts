@@ -123,9 +123,30 @@ describe("PreferencesStore.update", () => {
 		expect(counts.put).toBe(1);
 		expect(counts.getWithMetadata + counts.get).toBe(1);
 		expect(total(counts)).toBe(2);
+		// Stored: the user's own fields, not the defaults.
 		const { value, metadata } = await env.PREFS.getWithMetadata("prefs:u1", "json");
-		expect(value).toEqual(written);
+		expect(value).toEqual({ theme: "dark", language: "es" });
 		expect(metadata).toEqual({ v: 1 });
+	});
+
+	it("a default changed later still reaches the fields the user never set", async () => {
+		await new PreferencesStore(env.PREFS, { defaults }).update("u1", { language: "fr" });
+		const changed = { ...defaults, theme: "system" };
+		expect(await new PreferencesStore(env.PREFS, { defaults: changed }).get("u1")).toEqual({
+			...changed,
+			language: "fr",
+		});
+	});
+
+	it("an older store keeps the newer version of data a newer one wrote", async () => {
+		await env.PREFS.put("prefs:u1", JSON.stringify({ theme: "dark" }), { metadata: { v: 3 } });
+		const migrate = vi.fn((stored: unknown) => stored as Prefs);
+		const older = new PreferencesStore(env.PREFS, { defaults, version: 2, migrate });
+		await older.update("u1", { language: "it" });
+		const { value, metadata } = await env.PREFS.getWithMetadata("prefs:u1", "json");
+		expect(value).toEqual({ theme: "dark", language: "it" });
+		expect(metadata).toEqual({ v: 3 });
+		expect(migrate).not.toHaveBeenCalled();
 	});
 
 	it("stores without expiry by default, and with the ttl given", async () => {
@@ -153,7 +174,7 @@ describe("PreferencesStore.update", () => {
 		expect(await pending).toEqual({ ...defaults, theme: "dark" });
 		expect(puts()).toBe(3);
 		vi.useRealTimers();
-		expect(await env.PREFS.get("prefs:u1", "json")).toEqual({ ...defaults, theme: "dark" });
+		expect(await env.PREFS.get("prefs:u1", "json")).toEqual({ theme: "dark" });
 	});
 
 	it("gives up after 3 retries, and does not retry other errors", async () => {
