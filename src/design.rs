@@ -283,6 +283,10 @@ impl Places {
         targets
     }
 
+    fn parts(&mut self) -> (&mut Vec<String>, &mut bool) {
+        (&mut self.envs, &mut self.top_level)
+    }
+
     fn fields(&self, out: &mut Vec<(&'static str, String)>) {
         if !self.envs.is_empty() {
             out.push(("envs", string_array(self.envs.iter().map(String::as_str))));
@@ -502,13 +506,13 @@ fn read_place(
     key: &str,
     item: &Item,
     at: usize,
-    places: &mut Places,
+    (envs, top_level): (&mut Vec<String>, &mut bool),
 ) -> Result<bool, BadInput> {
     match key {
         "envs" => {
             for (value, at) in strings(shown, body, item, at, key)? {
                 crate::names::env(value).map_err(|e| error(shown, body, at, e.0))?;
-                if places.envs.iter().any(|e| e == value) {
+                if envs.iter().any(|e| e == value) {
                     return Err(error(
                         shown,
                         body,
@@ -516,12 +520,12 @@ fn read_place(
                         format!("envs lists {} twice", crate::names::show(value)),
                     ));
                 }
-                places.envs.push(value.to_string());
+                envs.push(value.to_string());
             }
             Ok(true)
         }
         "top_level" => {
-            places.top_level = item
+            *top_level = item
                 .as_bool()
                 .ok_or_else(|| error(shown, body, at, "top_level: expected true or false"))?;
             Ok(true)
@@ -535,9 +539,9 @@ fn bound_somewhere(
     body: &str,
     at: usize,
     path: &str,
-    places: &Places,
+    (envs, top_level): (&[String], bool),
 ) -> Result<(), BadInput> {
-    if !places.top_level && places.envs.is_empty() {
+    if !top_level && envs.is_empty() {
         return Err(error(
             shown,
             body,
@@ -571,7 +575,7 @@ fn read_ratelimit(
     let (mut limit, mut period) = (None, None);
     for (key, item) in table.iter() {
         let at = item_at(item).unwrap_or_else(|| key_at(table, key));
-        if read_place(shown, body, key, item, at, &mut places)? {
+        if read_place(shown, body, key, item, at, places.parts())? {
             continue;
         }
         match key {
@@ -613,7 +617,13 @@ fn read_ratelimit(
     let missing = |field: &str| error(shown, body, at, format!("ratelimits.{name} has no {field}"));
     let limit = limit.ok_or_else(|| missing("limit"))?;
     let period = period.ok_or_else(|| missing("period"))?;
-    bound_somewhere(shown, body, at, &format!("ratelimits.{name}"), &places)?;
+    bound_somewhere(
+        shown,
+        body,
+        at,
+        &format!("ratelimits.{name}"),
+        (&places.envs, places.top_level),
+    )?;
     Ok(RateLimit {
         name: name.to_string(),
         limit,
@@ -642,7 +652,7 @@ fn read_counter(
     let mut places = Places::default();
     for (key, item) in table.iter() {
         let at = item_at(item).unwrap_or_else(|| key_at(table, key));
-        if !read_place(shown, body, key, item, at, &mut places)? {
+        if !read_place(shown, body, key, item, at, places.parts())? {
             return Err(error(
                 shown,
                 body,
@@ -654,7 +664,13 @@ fn read_counter(
             ));
         }
     }
-    bound_somewhere(shown, body, at, &format!("counters.{binding}"), &places)?;
+    bound_somewhere(
+        shown,
+        body,
+        at,
+        &format!("counters.{binding}"),
+        (&places.envs, places.top_level),
+    )?;
     Ok(Counter {
         binding: binding.to_string(),
         places,
@@ -901,6 +917,16 @@ fn read_namespace(
     let mut modules_at = at;
     for (key, item) in table.iter() {
         let at = item_at(item).unwrap_or_else(|| key_at(table, key));
+        if read_place(
+            shown,
+            body,
+            key,
+            item,
+            at,
+            (&mut ns.envs, &mut ns.top_level),
+        )? {
+            continue;
+        }
         match key {
             "title" => {
                 let title = string(shown, body, item, at, key)?;
@@ -925,25 +951,6 @@ fn read_namespace(
                             )
                         })?,
                 );
-            }
-            "envs" => {
-                for (value, at) in strings(shown, body, item, at, key)? {
-                    crate::names::env(value).map_err(|e| error(shown, body, at, e.0))?;
-                    if ns.envs.iter().any(|e| e == value) {
-                        return Err(error(
-                            shown,
-                            body,
-                            at,
-                            format!("envs lists {} twice", crate::names::show(value)),
-                        ));
-                    }
-                    ns.envs.push(value.to_string());
-                }
-            }
-            "top_level" => {
-                ns.top_level = item
-                    .as_bool()
-                    .ok_or_else(|| error(shown, body, at, "top_level: expected true or false"))?;
             }
             "default_ttl" => {
                 ttl_at = at;
@@ -1036,16 +1043,13 @@ fn read_namespace(
             }
         }
     }
-    if !ns.top_level && ns.envs.is_empty() {
-        return Err(error(
-            shown,
-            body,
-            at,
-            format!(
-                "namespaces.{binding} is bound nowhere: top_level = false and no envs; list the environments that get it"
-            ),
-        ));
-    }
+    bound_somewhere(
+        shown,
+        body,
+        at,
+        &format!("namespaces.{binding}"),
+        (&ns.envs, ns.top_level),
+    )?;
     if ns.cron.is_some() && !ns.modules.contains(&Module::Warm) {
         return Err(error(
             shown,

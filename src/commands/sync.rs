@@ -987,14 +987,13 @@ pub(super) fn renderings(
         ];
         let mut styled = generate::styled(look.as_ref(), files);
         styled.extend(common_files(&mut common)?);
-        if project.lang == Lang::Rust {
-            declare(&mut rust.entry(dir.clone()).or_default().0, &styled);
-        }
-        for (name, content) in styled {
-            wanted
-                .entry(format!("{dir}/{name}"))
-                .or_insert_with(|| (content, namespaces[0].binding.clone()));
-        }
+        add_folder(
+            (&mut wanted, &mut rust),
+            project.lang,
+            dir,
+            styled,
+            &namespaces[0].binding,
+        );
     }
     // The rate limiters' and the counters' modules, in the design's folder.
     let mut others = Vec::new();
@@ -1033,14 +1032,7 @@ pub(super) fn renderings(
             .unwrap_or_default();
         let mut styled = generate::styled(look.as_ref(), others);
         styled.extend(common_files(&mut common)?);
-        if project.lang == Lang::Rust {
-            declare(&mut rust.entry(dir.clone()).or_default().0, &styled);
-        }
-        for (name, content) in styled {
-            wanted
-                .entry(format!("{dir}/{name}"))
-                .or_insert_with(|| (content, owner.clone()));
-        }
+        add_folder((&mut wanted, &mut rust), project.lang, &dir, styled, &owner);
     }
     // Two folders of the design that are one folder on disk (a link) would
     // have their files written twice over.
@@ -1081,6 +1073,33 @@ pub(super) fn renderings(
         dirs,
         rust,
     })
+}
+
+/// Generated files: path in the project -> (content, the binding of the
+/// first namespace that generates it).
+type Wanted = BTreeMap<String, (String, String)>;
+
+/// Per Rust module folder: its module list and the dependencies they need.
+type RustFolders = BTreeMap<String, (Vec<String>, Vec<Dependency>)>;
+
+/// The files of a module folder (`owner` the binding they are generated
+/// for) in what a design generates; a file wanted already keeps its first
+/// rendering. For Rust, their modules are declared in the folder's list.
+fn add_folder(
+    (wanted, rust): (&mut Wanted, &mut RustFolders),
+    lang: Lang,
+    dir: &str,
+    files: Vec<(String, String)>,
+    owner: &str,
+) {
+    if lang == Lang::Rust {
+        declare(&mut rust.entry(dir.to_string()).or_default().0, &files);
+    }
+    for (name, content) in files {
+        wanted
+            .entry(format!("{dir}/{name}"))
+            .or_insert_with(|| (content, owner.to_string()));
+    }
 }
 
 /// Adds the Rust modules among `files` to a module folder's list, once each.
