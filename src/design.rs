@@ -220,13 +220,19 @@ impl Namespace {
 
     /// Where the binding goes: None is the top level.
     pub fn targets(&self) -> Vec<Option<String>> {
-        let mut targets = Vec::new();
-        if self.top_level {
-            targets.push(None);
-        }
-        targets.extend(self.envs.iter().cloned().map(Some));
-        targets
+        targets(&self.envs, self.top_level)
     }
+}
+
+/// Where a binding goes: the top level (None) when `top_level`, then each
+/// environment of `envs`.
+fn targets(envs: &[String], top_level: bool) -> Vec<Option<String>> {
+    let mut targets = Vec::new();
+    if top_level {
+        targets.push(None);
+    }
+    targets.extend(envs.iter().cloned().map(Some));
+    targets
 }
 
 /// The title a binding gets when none is given: `USER_CACHE` ->
@@ -275,12 +281,7 @@ impl Default for Places {
 impl Places {
     /// Where the binding goes: None is the top level.
     pub fn targets(&self) -> Vec<Option<String>> {
-        let mut targets = Vec::new();
-        if self.top_level {
-            targets.push(None);
-        }
-        targets.extend(self.envs.iter().cloned().map(Some));
-        targets
+        targets(&self.envs, self.top_level)
     }
 
     fn parts(&mut self) -> (&mut Vec<String>, &mut bool) {
@@ -554,6 +555,38 @@ fn bound_somewhere(
     Ok(())
 }
 
+/// A table of a binding that is not a namespace (`[TABLE.NAME]`): the
+/// name checked, `envs` and `top_level` read, every other key given to
+/// `field` (false: unknown, and `has` lists what the table has).
+fn read_binding_table(
+    (shown, body): (&str, &str),
+    (table_name, name): (&str, &str),
+    (item, at): (&Item, usize),
+    has: &str,
+    field: &mut dyn FnMut(&str, &Item, usize) -> Result<bool, BadInput>,
+) -> Result<Places, BadInput> {
+    crate::names::binding(name).map_err(|e| error(shown, body, at, e.0))?;
+    let path = format!("{table_name}.{name}");
+    let table = item
+        .as_table_like()
+        .ok_or_else(|| error(shown, body, at, format!("`{path}` is not a table")))?;
+    let mut places = Places::default();
+    for (key, item) in table.iter() {
+        let at = item_at(item).unwrap_or_else(|| key_at(table, key));
+        if read_place(shown, body, key, item, at, places.parts())? || field(key, item, at)? {
+            continue;
+        }
+        return Err(error(
+            shown,
+            body,
+            key_at(table, key),
+            format!("unknown key {} in [{path}]: {has}", crate::names::show(key)),
+        ));
+    }
+    bound_somewhere(shown, body, at, &path, (&places.envs, places.top_level))?;
+    Ok(places)
+}
+
 /// A `[ratelimits.NAME]` table.
 fn read_ratelimit(
     shown: &str,
@@ -562,72 +595,49 @@ fn read_ratelimit(
     item: &Item,
     at: usize,
 ) -> Result<RateLimit, BadInput> {
-    crate::names::binding(name).map_err(|e| error(shown, body, at, e.0))?;
-    let table = item.as_table_like().ok_or_else(|| {
-        error(
-            shown,
-            body,
-            at,
-            format!("`ratelimits.{name}` is not a table"),
-        )
-    })?;
-    let mut places = Places::default();
     let (mut limit, mut period) = (None, None);
-    for (key, item) in table.iter() {
-        let at = item_at(item).unwrap_or_else(|| key_at(table, key));
-        if read_place(shown, body, key, item, at, places.parts())? {
-            continue;
-        }
-        match key {
-            "limit" => {
-                let value = item.as_integer().filter(|n| *n >= 1).ok_or_else(|| {
-                    error(
-                        shown,
-                        body,
-                        at,
-                        "limit: expected a whole number of requests, at least 1",
-                    )
-                })?;
-                limit = Some(value as u64);
+    let places = read_binding_table(
+        (shown, body),
+        ("ratelimits", name),
+        (item, at),
+        "a rate limiter has limit, period, envs, top_level",
+        &mut |key, item, at| {
+            match key {
+                "limit" => {
+                    let value = item.as_integer().filter(|n| *n >= 1).ok_or_else(|| {
+                        error(
+                            shown,
+                            body,
+                            at,
+                            "limit: expected a whole number of requests, at least 1",
+                        )
+                    })?;
+                    limit = Some(value as u64);
+                }
+                "period" => {
+                    let value =
+                        item.as_integer()
+                            .filter(|n| matches!(n, 10 | 60))
+                            .ok_or_else(|| {
+                                error(
+                                    shown,
+                                    body,
+                                    at,
+                                    "period: expected 10 or 60 (seconds): the only periods the Rate Limiting binding has",
+                                )
+                            })?;
+                    period = Some(value as u64);
+                }
+                _ => return Ok(false),
             }
-            "period" => {
-                let value = item.as_integer().filter(|n| matches!(n, 10 | 60)).ok_or_else(|| {
-                    error(
-                        shown,
-                        body,
-                        at,
-                        "period: expected 10 or 60 (seconds): the only periods the Rate Limiting binding has",
-                    )
-                })?;
-                period = Some(value as u64);
-            }
-            other => {
-                return Err(error(
-                    shown,
-                    body,
-                    key_at(table, other),
-                    format!(
-                        "unknown key {} in [ratelimits.{name}]: a rate limiter has limit, period, envs, top_level",
-                        crate::names::show(other)
-                    ),
-                ));
-            }
-        }
-    }
-    let missing = |field: &str| error(shown, body, at, format!("ratelimits.{name} has no {field}"));
-    let limit = limit.ok_or_else(|| missing("limit"))?;
-    let period = period.ok_or_else(|| missing("period"))?;
-    bound_somewhere(
-        shown,
-        body,
-        at,
-        &format!("ratelimits.{name}"),
-        (&places.envs, places.top_level),
+            Ok(true)
+        },
     )?;
+    let missing = |field: &str| error(shown, body, at, format!("ratelimits.{name} has no {field}"));
     Ok(RateLimit {
         name: name.to_string(),
-        limit,
-        period,
+        limit: limit.ok_or_else(|| missing("limit"))?,
+        period: period.ok_or_else(|| missing("period"))?,
         places,
     })
 }
@@ -640,36 +650,12 @@ fn read_counter(
     item: &Item,
     at: usize,
 ) -> Result<Counter, BadInput> {
-    crate::names::binding(binding).map_err(|e| error(shown, body, at, e.0))?;
-    let table = item.as_table_like().ok_or_else(|| {
-        error(
-            shown,
-            body,
-            at,
-            format!("`counters.{binding}` is not a table"),
-        )
-    })?;
-    let mut places = Places::default();
-    for (key, item) in table.iter() {
-        let at = item_at(item).unwrap_or_else(|| key_at(table, key));
-        if !read_place(shown, body, key, item, at, places.parts())? {
-            return Err(error(
-                shown,
-                body,
-                key_at(table, key),
-                format!(
-                    "unknown key {} in [counters.{binding}]: a counter binding has envs, top_level",
-                    crate::names::show(key)
-                ),
-            ));
-        }
-    }
-    bound_somewhere(
-        shown,
-        body,
-        at,
-        &format!("counters.{binding}"),
-        (&places.envs, places.top_level),
+    let places = read_binding_table(
+        (shown, body),
+        ("counters", binding),
+        (item, at),
+        "a counter binding has envs, top_level",
+        &mut |_, _, _| Ok(false),
     )?;
     Ok(Counter {
         binding: binding.to_string(),
