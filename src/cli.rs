@@ -121,7 +121,8 @@ pub enum Command {
     /// UTF-8 text), `expiration`, `metadata`, exactly what `kvgen bulk put`
     /// reads. `--local` reads the state `wrangler dev` keeps in
     /// .wrangler/state (the namespace's preview_id, else id, else the binding
-    /// name, as wrangler dev uses).
+    /// name, as wrangler dev uses); `--remote` reads the namespace in
+    /// Cloudflare (its id) through the REST API.
     Export(ExportArgs),
     /// Make the Wrangler config and the generated code match kvgen.toml, the
     /// KV design every generating command records: each namespace's binding
@@ -240,10 +241,22 @@ pub struct SyncArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Read the local state in .wrangler/state/v3/kv (the only source so
-    /// far).
-    #[arg(long, required = true)]
+    /// Read the local state in .wrangler/state/v3/kv.
+    #[arg(long, conflicts_with = "remote", required_unless_present = "remote")]
     pub local: bool,
+    /// Read the namespace in Cloudflare (the binding's `id`) through its
+    /// REST API, with the credentials wrangler uses: CLOUDFLARE_API_TOKEN
+    /// and CLOUDFLARE_ACCOUNT_ID. It sends the requests wrangler 4.86 sends
+    /// (`kv key list`, `kv bulk get`) and has been tested against a local
+    /// server that answers in the shapes Cloudflare's API documents, not
+    /// against a live account.
+    #[arg(long)]
+    pub remote: bool,
+    /// With --remote --out FILE: continue an export that was interrupted,
+    /// from FILE.partial and its state file, without writing a key twice or
+    /// missing one.
+    #[arg(long, requires = "remote")]
+    pub resume: bool,
     /// Only keys that start with PREFIX.
     #[arg(long, value_name = "PREFIX")]
     pub prefix: Option<String>,

@@ -160,6 +160,12 @@ pub trait Sink {
         let _ = emitted;
         Ok(())
     }
+    /// How many bytes of output the records so far made, when the sink
+    /// knows (kept in the state file: a resumed run cuts its output back to
+    /// it, since a sink may leave records out).
+    fn position(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for &mut S {
@@ -168,6 +174,9 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     }
     fn checkpoint(&mut self, emitted: u64) -> io::Result<()> {
         (**self).checkpoint(emitted)
+    }
+    fn position(&self) -> Option<u64> {
+        (**self).position()
     }
 }
 
@@ -182,6 +191,9 @@ pub struct ResumeState {
     pub cursor: String,
     /// Records emitted before that page.
     pub emitted: u64,
+    /// The sink's output, in bytes, before that page (see [`Sink::position`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_bytes: Option<u64>,
 }
 
 impl ResumeState {
@@ -350,6 +362,7 @@ impl RemoteExport {
                             prefix: prefix.clone(),
                             cursor,
                             emitted: summary.emitted,
+                            output_bytes: sink.position(),
                         }
                         .save(path)?;
                     }

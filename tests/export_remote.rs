@@ -662,6 +662,7 @@ fn a_state_file_of_another_export_is_refused() {
         prefix: String::new(),
         cursor: "cur c 3+/=".into(),
         emitted: 3,
+        output_bytes: None,
     }
     .save(&state_file)
     .unwrap();
@@ -681,4 +682,259 @@ fn a_refused_token_is_reported_at_once_naming_the_variables() {
     assert!(err.contains("Authentication error [code: 10000]"), "{err}");
     assert!(err.contains("CLOUDFLARE_API_TOKEN"), "{err}");
     assert_eq!(server.log().len(), 1, "a 401 is not retried");
+}
+
+/// A Worker whose config binds USERS to the namespace the server serves,
+/// and NOID without an id.
+fn worker() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("package.json"), "{}").unwrap();
+    std::fs::write(
+        dir.path().join("wrangler.jsonc"),
+        format!(
+            "{{\n  \"name\": \"w\",\n  \"main\": \"src/index.ts\",\n  \"kv_namespaces\": [\n    {{ \"binding\": \"USERS\", \"id\": \"{NAMESPACE}\" }},\n    {{ \"binding\": \"NOID\" }}\n  ]\n}}\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+/// The real binary in `dir`, with the credentials and the server's base.
+fn kvgen(
+    dir: &std::path::Path,
+    server: &Server,
+    args: &[&str],
+    input: &[u8],
+) -> std::process::Output {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kvgen"))
+        .current_dir(dir)
+        .args(args)
+        .env("CLOUDFLARE_API_TOKEN", TOKEN)
+        .env("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
+        .env("KVGEN_CLOUDFLARE_API_BASE", &server.base)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Every line of an NDJSON export against the entries it came from, in
+/// key order.
+fn assert_export(text: &str, entries: &BTreeMap<String, Entry>) {
+    use base64::Engine;
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let keys: Vec<&str> = lines.iter().map(|l| l["key"].as_str().unwrap()).collect();
+    let expected: Vec<&str> = entries.keys().map(String::as_str).collect();
+    assert_eq!(keys, expected);
+    for line in &lines {
+        let entry = &entries[line["key"].as_str().unwrap()];
+        let value = line["value"].as_str().unwrap();
+        let bytes = if line["base64"] == json!(true) {
+            base64::engine::general_purpose::STANDARD
+                .decode(value)
+                .unwrap()
+        } else {
+            value.as_bytes().to_vec()
+        };
+        assert_eq!(bytes, entry.value, "{line}");
+        assert_eq!(line["expiration"].as_u64(), entry.expiration, "{line}");
+        assert_eq!(line.get("metadata"), entry.metadata.as_ref(), "{line}");
+    }
+}
+
+#[test]
+fn the_binary_exports_a_remote_namespace_that_bulk_put_reads_back() {
+    let entries = sample(23);
+    let server = Server::start(kv(entries.clone(), 10));
+    let dir = worker();
+    let out = kvgen(
+        dir.path(),
+        &server,
+        &["export", "--remote", "--binding", "USERS"],
+        b"",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_export(&text, &entries);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("exported 23 keys"), "{stderr}");
+    // Every request carries the token; it is never printed.
+    assert!(
+        server
+            .log()
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some("Bearer test-token"))
+    );
+    assert!(!stderr.contains(TOKEN));
+    // What `kvgen bulk put` makes of it: every entry, checked.
+    let put = kvgen(
+        dir.path(),
+        &server,
+        &[
+            "bulk",
+            "put",
+            "-",
+            "--format",
+            "ndjson",
+            "--binding",
+            "USERS",
+            "--out",
+            "up",
+        ],
+        text.as_bytes(),
+    );
+    assert_eq!(
+        put.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("up"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .collect();
+    let uploaded: Vec<Value> = files
+        .iter()
+        .flat_map(|f| {
+            serde_json::from_slice::<Vec<Value>>(&std::fs::read(f.path()).unwrap()).unwrap()
+        })
+        .collect();
+    assert_eq!(uploaded.len(), entries.len());
+}
+
+#[test]
+fn an_interrupted_export_to_a_file_is_resumed_with_no_key_twice_and_none_missed() {
+    let entries = sample(35);
+    let mut served = kv(entries.clone(), 10);
+    // The third page is refused once (a 403 is not tried again): the first
+    // run stops after two pages.
+    served.faults.push(Fault {
+        matches: "cursor=cur+c+20".into(),
+        status: 403,
+        retry_after: None,
+        times: 1,
+    });
+    let server = Server::start(served);
+    let dir = worker();
+    let args = [
+        "export",
+        "--remote",
+        "--binding",
+        "USERS",
+        "--out",
+        "users.ndjson",
+    ];
+    let first = kvgen(dir.path(), &server, &args, b"");
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_ne!(first.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    assert!(
+        !dir.path().join("users.ndjson").exists(),
+        "never half a file"
+    );
+    let partial = std::fs::read_to_string(dir.path().join("users.ndjson.partial")).unwrap();
+    assert_eq!(partial.lines().count(), 20);
+    assert!(dir.path().join("users.ndjson.partial.state").is_file());
+    // Resumed: from the third page on, not from the start.
+    let lists_before = server
+        .log()
+        .iter()
+        .filter(|r| r.target.contains("/keys?"))
+        .count();
+    let second = kvgen(
+        dir.path(),
+        &server,
+        &[&args[..], &["--resume"]].concat(),
+        b"",
+    );
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(String::from_utf8_lossy(&second.stderr).contains("resumed after 20 keys"));
+    let text = std::fs::read_to_string(dir.path().join("users.ndjson")).unwrap();
+    assert_export(&text, &entries);
+    assert!(!dir.path().join("users.ndjson.partial").exists());
+    assert!(!dir.path().join("users.ndjson.partial.state").exists());
+    let log = server.log();
+    let resumed_lists: Vec<&Logged> = log
+        .iter()
+        .filter(|r| r.target.contains("/keys?"))
+        .skip(lists_before)
+        .collect();
+    assert!(
+        resumed_lists[0].target.contains("cursor=cur+c+20"),
+        "{:?}",
+        resumed_lists[0].target
+    );
+    // Nothing left to resume.
+    let again = kvgen(
+        dir.path(),
+        &server,
+        &[&args[..], &["--resume", "--force"]].concat(),
+        b"",
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no interrupted export"));
+}
+
+#[test]
+fn the_binary_refuses_a_remote_export_it_cannot_make_before_any_request() {
+    let server = Server::start(kv(sample(3), 10));
+    let dir = worker();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["export", "--remote", "--binding", "NOID"],
+            "binding NOID of wrangler.jsonc has no id",
+        ),
+        (
+            vec!["export", "--remote", "--local", "--binding", "USERS"],
+            "cannot be used with",
+        ),
+        (vec!["export", "--binding", "USERS"], "--local"),
+        (
+            vec!["export", "--local", "--resume", "--binding", "USERS"],
+            "--remote",
+        ),
+        (
+            vec!["export", "--remote", "--resume", "--binding", "USERS"],
+            "--resume continues an export into --out FILE",
+        ),
+    ];
+    for (args, words) in cases {
+        let out = kvgen(dir.path(), &server, &args, b"");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(words), "{args:?}: {stderr}");
+    }
+    // Without credentials: the variables named, nothing asked of the server.
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("kvgen"))
+        .current_dir(dir.path())
+        .args(["export", "--remote", "--binding", "USERS"])
+        .env_remove("CLOUDFLARE_API_TOKEN")
+        .env_remove("CLOUDFLARE_ACCOUNT_ID")
+        .env("KVGEN_CLOUDFLARE_API_BASE", &server.base)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID"),
+        "{stderr}"
+    );
+    assert!(server.log().is_empty());
 }

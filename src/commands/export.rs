@@ -1,6 +1,6 @@
-//! `kvgen export --local`: every live key of a namespace, in key order, as
-//! the NDJSON `kvgen bulk put` reads, or (`--format bulk`) as the files
-//! `kvgen bulk put` writes for `wrangler kv bulk put`.
+//! `kvgen export --local | --remote`: every live key of a namespace, in key
+//! order, as the NDJSON `kvgen bulk put` reads, or (`--format bulk`) as the
+//! files `kvgen bulk put` writes for `wrangler kv bulk put`.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -12,6 +12,7 @@ use crate::cli::{BulkDataArgs, BulkPutArgs, ExportArgs, ExportFormat, GlobalArgs
 use crate::config;
 use crate::error::{BadInput, EXIT_CONFLICT, EXIT_OK};
 use crate::export::{Record, local::Local, write_line};
+use crate::export_remote::{Credentials, RemoteExport, ResumeState, Sink};
 use crate::names;
 use crate::project::{Lang, Project};
 use crate::transaction::{Expect, Fingerprint, NewMode, Temp, Transaction};
@@ -41,9 +42,32 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result
     let env = env.as_deref();
     let project = Project::discover(cwd, global.config.as_deref(), Some(Lang::Ts))?;
     let here = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
-    let (binding, id) = namespace(&project, &here, global, env)?;
-    let local = Local::new(&project.root, &id);
+    let (binding, entry) = namespace(&project, &here, global, env)?;
     let prefix = args.prefix.clone().unwrap_or_default();
+    let (source, from) = if args.remote {
+        let shown = names::relative_path(&project.config, &here);
+        let place = env.map_or(shown.clone(), |e| format!("{shown} (env.{e})"));
+        let id = entry.id.clone().ok_or_else(|| {
+            BadInput::new(format!(
+                "--remote: binding {binding} of {place} has no id, so there is no namespace in Cloudflare to read: create it (`npx wrangler kv namespace create`) and put its id in the config"
+            ))
+        })?;
+        let mut export = RemoteExport::new(Credentials::from_env()?, id.clone());
+        export.prefix = args.prefix.clone();
+        (
+            Source::Remote(export),
+            format!("{binding} (namespace {id})"),
+        )
+    } else {
+        if args.resume {
+            return Err(BadInput::new("--resume continues a --remote export").into());
+        }
+        let id = entry.local_id();
+        (
+            Source::Local(Local::new(&project.root, &id)),
+            format!("{binding} (local namespace {id})"),
+        )
+    };
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
@@ -59,7 +83,6 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result
         write_line(&mut WriteRef(out), &record)?;
         Ok(())
     };
-    let from = format!("{binding} (local namespace {id})");
     match args.format {
         ExportFormat::Ndjson => {
             let to = match args.out.as_deref() {
@@ -68,9 +91,15 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result
                 Some(path) => Some(path),
             };
             let Some(to) = to else {
+                if args.resume {
+                    return Err(BadInput::new(
+                        "--resume continues an export into --out FILE: standard output cannot be taken back to where it stopped",
+                    )
+                    .into());
+                }
                 let stdout = std::io::stdout();
                 let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-                local.for_each(&prefix, now, &mut |record| write(&mut out, record))?;
+                source.for_each(&prefix, now, &mut |record| write(&mut out, record))?;
                 out.flush().context("cannot write to standard output")?;
                 drop(out);
                 report(&from, "standard output", &counts);
@@ -84,8 +113,33 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result
                 eprintln!("conflict: {shown}: exists (add --force to replace it)");
                 return Ok(EXIT_CONFLICT);
             }
+            if let (Source::Remote(export), false) = (&source, global.dry_run) {
+                let expect = existing.map_or(Expect::Absent, |(_, meta)| {
+                    Expect::Seen(Fingerprint::of(&meta))
+                });
+                let place = Place {
+                    lock_root: &lock_root,
+                    path: &path,
+                    shown: &shown,
+                    expect,
+                };
+                let resumed = remote_to_file(export, place, args.resume, &mut |out, record| {
+                    write(out, record)
+                })?;
+                if resumed > 0 {
+                    eprintln!("resumed after {resumed} keys an earlier run had read");
+                }
+                report(&from, &shown, &counts);
+                return Ok(EXIT_OK);
+            }
+            if args.resume {
+                return Err(BadInput::new(
+                    "--resume continues a --remote export into --out FILE (a dry run writes nothing to continue)",
+                )
+                .into());
+            }
             if global.dry_run {
-                local.for_each(&prefix, now, &mut |record| {
+                source.for_each(&prefix, now, &mut |record| {
                     write(&mut std::io::sink(), record)
                 })?;
                 report(
@@ -108,7 +162,7 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result
                 .with_context(|| format!("cannot write next to {shown}"))?;
             {
                 let mut out = BufWriter::with_capacity(1 << 16, &file);
-                local.for_each(&prefix, now, &mut |record| write(&mut out, record))?;
+                source.for_each(&prefix, now, &mut |record| write(&mut out, record))?;
                 out.flush()
                     .with_context(|| format!("cannot write {shown}"))?;
             }
@@ -133,7 +187,7 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result
                 let handle =
                     std::fs::File::create(&file).context("cannot write a temporary file")?;
                 let mut out = BufWriter::with_capacity(1 << 16, handle);
-                local.for_each(&prefix, now, &mut |record| write(&mut out, record))?;
+                source.for_each(&prefix, now, &mut |record| write(&mut out, record))?;
                 out.flush().context("cannot write a temporary file")?;
             }
             report(&from, "kvgen bulk put", &counts);
@@ -159,6 +213,241 @@ pub fn run(cwd: &Path, global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result
     }
 }
 
+/// Where the records come from.
+enum Source {
+    Local(Local),
+    Remote(RemoteExport),
+}
+
+impl Source {
+    /// Every live record under `prefix`, in key order (`now` in ms decides
+    /// what is expired locally).
+    fn for_each(
+        &self,
+        prefix: &str,
+        now: i64,
+        f: &mut dyn FnMut(Record) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        match self {
+            Source::Local(local) => local.for_each(prefix, now, f),
+            Source::Remote(export) => {
+                let mut sink = Each {
+                    f,
+                    progress: Progress::new(),
+                };
+                let result = export.run(&mut sink);
+                sink.progress.done();
+                result.map(|_| ())
+            }
+        }
+    }
+}
+
+/// A count of records on stderr, rewritten in place, when stderr is a
+/// terminal (a remote export of many keys takes a while).
+struct Progress {
+    shown: bool,
+    on: bool,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            shown: false,
+            on: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn update(&mut self, emitted: u64) {
+        if self.on {
+            eprint!("\r{emitted} keys read…");
+            self.shown = true;
+        }
+    }
+
+    fn done(&mut self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+            self.shown = false;
+        }
+    }
+}
+
+/// The records of a remote export, each given to `f`.
+struct Each<'f> {
+    f: &'f mut dyn FnMut(Record) -> anyhow::Result<()>,
+    progress: Progress,
+}
+
+impl Sink for Each<'_> {
+    fn record(&mut self, record: Record) -> std::io::Result<()> {
+        (self.f)(record).map_err(std::io::Error::other)
+    }
+
+    fn checkpoint(&mut self, emitted: u64) -> std::io::Result<()> {
+        self.progress.update(emitted);
+        Ok(())
+    }
+}
+
+/// The file an export goes to.
+struct Place<'a> {
+    /// The folder whose lock the run holds.
+    lock_root: &'a Path,
+    path: &'a Path,
+    shown: &'a str,
+    /// What the file is before the run.
+    expect: Expect,
+}
+
+/// A remote export into a file: the records go to `FILE.partial`, and
+/// after each list page its state (the next cursor, the records and bytes
+/// so far) to `FILE.partial.state`; the whole file is renamed into place
+/// at the end, and the state removed. An interrupted run leaves both, and
+/// `resume` continues from them (the partial file cut back to the state's
+/// bytes: no key twice, none missed). Returns how many records the
+/// resumed run had read.
+fn remote_to_file(
+    export: &RemoteExport,
+    place: Place<'_>,
+    resume: bool,
+    write: &mut dyn FnMut(&mut dyn Write, Record) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
+    let name = place
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let partial = place.path.with_file_name(format!("{name}.partial"));
+    let state = place.path.with_file_name(format!("{name}.partial.state"));
+    let shown_partial = names::show_path(&partial);
+    let (file, start, resumed) = if resume {
+        let saved = ResumeState::load(&state)?.ok_or_else(|| {
+            BadInput::new(format!(
+                "--resume: no interrupted export of {} to continue ({} is missing); run without --resume to start it",
+                place.shown,
+                names::show_path(&state)
+            ))
+        })?;
+        let bytes = saved.output_bytes.ok_or_else(|| {
+            BadInput::new(format!(
+                "--resume: {} does not say how much of {shown_partial} is done; remove both to start over",
+                names::show_path(&state)
+            ))
+        })?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&partial)
+            .with_context(|| format!("--resume: cannot open {shown_partial}"))?;
+        let length = file.metadata()?.len();
+        if length < bytes {
+            return Err(BadInput::new(format!(
+                "--resume: {shown_partial} is shorter ({length} bytes) than its state says ({bytes}); remove both to start over"
+            ))
+            .into());
+        }
+        file.set_len(bytes)?;
+        (file, bytes, saved.emitted)
+    } else {
+        match std::fs::remove_file(&state) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot remove {}", names::show_path(&state)));
+            }
+        }
+        let file = std::fs::File::create(&partial)
+            .with_context(|| format!("cannot write {shown_partial}"))?;
+        (file, 0, 0)
+    };
+    let mut export = export.clone();
+    export.state_file = Some(state);
+    let mut sink = FileSink {
+        out: BufWriter::with_capacity(
+            1 << 16,
+            Counted {
+                file: &file,
+                bytes: start,
+            },
+        ),
+        write,
+        progress: Progress::new(),
+    };
+    {
+        use std::io::Seek;
+        (&file).seek(std::io::SeekFrom::Start(start))?;
+    }
+    let result = export.run(&mut sink);
+    sink.progress.done();
+    let flushed = sink.out.flush();
+    if let Err(error) = result {
+        return Err(error.context(format!(
+            "the export stopped; {shown_partial} holds what was read: run the same command with --resume to continue"
+        )));
+    }
+    flushed.with_context(|| format!("cannot write {shown_partial}"))?;
+    drop(sink);
+    file.sync_all()
+        .with_context(|| format!("cannot write {shown_partial}"))?;
+    drop(file);
+    let tx = Transaction::begin(place.lock_root);
+    tx.stage_temp(
+        &partial,
+        place.path,
+        place.shown,
+        place.expect,
+        NewMode::Normal,
+    )
+    .with_context(|| format!("cannot write {}", place.shown))?;
+    tx.commit()?;
+    Ok(resumed)
+}
+
+/// A file, and how many bytes have been written to it.
+struct Counted<'a> {
+    file: &'a std::fs::File,
+    bytes: u64,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// The records of a remote export into a file; flushed and synced at each
+/// checkpoint, so the state written after it never says more than the file
+/// holds.
+struct FileSink<'a, 'w> {
+    out: BufWriter<Counted<'a>>,
+    write: &'w mut dyn FnMut(&mut dyn Write, Record) -> anyhow::Result<()>,
+    progress: Progress,
+}
+
+impl Sink for FileSink<'_, '_> {
+    fn record(&mut self, record: Record) -> std::io::Result<()> {
+        (self.write)(&mut self.out, record).map_err(std::io::Error::other)
+    }
+
+    fn checkpoint(&mut self, emitted: u64) -> std::io::Result<()> {
+        self.out.flush()?;
+        self.out.get_ref().file.sync_data()?;
+        self.progress.update(emitted);
+        Ok(())
+    }
+
+    fn position(&self) -> Option<u64> {
+        Some(self.out.get_ref().bytes + self.out.buffer().len() as u64)
+    }
+}
+
 /// `&mut dyn Write` as a sized writer.
 struct WriteRef<'a>(&'a mut dyn Write);
 
@@ -172,14 +461,13 @@ impl Write for WriteRef<'_> {
 }
 
 /// The binding to export (`--binding`, else the only KV binding of the top
-/// level or `env.NAME`) and the id of its local namespace: what `wrangler
-/// dev` uses, `preview_id`, else `id`, else the binding name.
+/// level or `env.NAME`) and its entry in the config.
 fn namespace(
     project: &Project,
     here: &Path,
     global: &GlobalArgs,
     env: Option<&str>,
-) -> anyhow::Result<(String, String)> {
+) -> anyhow::Result<(String, config::KvBinding)> {
     let shown = names::relative_path(&project.config, here);
     let raw = crate::files::read_text(&project.config, &shown)?
         .ok_or_else(|| BadInput::new(format!("{shown}: cannot read the Wrangler config")))?;
@@ -196,8 +484,7 @@ fn namespace(
     let entry = entries.iter().find(|e| e.binding == name).ok_or_else(|| {
         BadInput::new(format!("--binding {name}: {place} has no such KV binding"))
     })?;
-    let id = entry.local_id();
-    Ok((entry.binding.clone(), id))
+    Ok((entry.binding.clone(), entry.clone()))
 }
 
 /// Says on stderr what was exported (stdout may be the data).
