@@ -812,6 +812,37 @@ fn the_binary_exports_a_remote_namespace_that_bulk_put_reads_back() {
         })
         .collect();
     assert_eq!(uploaded.len(), entries.len());
+    // Or the upload files straight from the remote namespace.
+    let bulk = kvgen(
+        dir.path(),
+        &server,
+        &[
+            "export",
+            "--remote",
+            "--binding",
+            "USERS",
+            "--format",
+            "bulk",
+            "--out",
+            "direct",
+        ],
+        b"",
+    );
+    assert_eq!(
+        bulk.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&bulk.stderr)
+    );
+    let direct: Vec<Value> = std::fs::read_dir(dir.path().join("direct"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .flat_map(|f| {
+            serde_json::from_slice::<Vec<Value>>(&std::fs::read(f.path()).unwrap()).unwrap()
+        })
+        .collect();
+    assert_eq!(direct, uploaded);
 }
 
 #[test]
