@@ -150,11 +150,23 @@ pub enum Command {
     /// Typed key patterns of the design: `key add` records one in
     /// kvgen.toml, then syncs (schema and namespaces modules).
     Key(KeyArgs),
+    /// Print the completion script of SHELL on standard output, e.g.
+    /// `kvgen completions bash > ~/.local/share/bash-completion/completions/kvgen`,
+    /// `kvgen completions zsh > "${fpath[1]}/_kvgen"`,
+    /// `kvgen completions fish > ~/.config/fish/completions/kvgen.fish`.
+    Completions(CompletionsArgs),
     /// Write kvgen.toml (and kvgen.lock) for a project whose KV code kvgen
     /// generated before kvgen.toml existed: its KV bindings from the
     /// Wrangler config and its generated modules, recognised by their first
     /// line. `kvgen sync` then finds everything up to date.
     Init,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish or powershell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -2152,3 +2152,90 @@ fn session_says_to_list_the_secret_where_the_config_lists_required_secrets() {
     run.assert_code(0);
     assert!(!run.stdout.contains("secrets.required"), "{}", run.stdout);
 }
+
+/// `kvgen completions SHELL`: the bash script loads in bash and completes a
+/// subcommand; the others name the commands too.
+#[test]
+fn completion_scripts_load_and_complete_subcommands() {
+    let script = |shell: &str| {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("kvgen"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let bash = dir.path().join("kvgen.bash");
+    std::fs::write(&bash, script("bash")).unwrap();
+    let completed = |line: &str| {
+        let words: Vec<&str> = line.split(' ').collect();
+        let program = format!(
+            "source {}; COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE='{line}'; COMP_POINT={}; _kvgen kvgen '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            bash.display(),
+            words.join(" "),
+            words.len() - 1,
+            line.len(),
+            words[words.len() - 1],
+            words[words.len() - 2],
+        );
+        let out = std::process::Command::new("bash")
+            .args(["--norc", "-c", &program])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(completed("kvgen rate").trim(), "ratelimit");
+    let export = completed("kvgen export --re");
+    assert!(export.lines().any(|l| l == "--remote"), "{export}");
+    assert!(export.lines().any(|l| l == "--resume"), "{export}");
+    for shell in ["zsh", "fish", "powershell"] {
+        let text = script(shell);
+        assert!(
+            text.contains("ratelimit") && text.contains("completions"),
+            "{shell}"
+        );
+    }
+}
+
+/// What `cargo install kvgen` gets from crates.io: the sources and the
+/// templates they embed, and none of the tests' fixtures and snapshots.
+#[test]
+fn the_published_crate_holds_what_a_build_needs_and_no_test_data() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["package", "--list", "--allow-dirty", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = String::from_utf8(out.stdout).unwrap();
+    let files: Vec<&str> = list.lines().collect();
+    for needed in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "README.md",
+        "build.rs",
+        "src/main.rs",
+        "templates/ts/common/limits.ts.j2",
+        "templates/rust/counter/counter.rs.j2",
+    ] {
+        assert!(files.contains(&needed), "{needed} missing:\n{list}");
+    }
+    for file in &files {
+        assert!(
+            !["tests/", "snapshots/", "benches/", "examples/", "fuzz/"]
+                .iter()
+                .any(|dir| file.starts_with(dir)),
+            "{file} should not be published"
+        );
+    }
+}

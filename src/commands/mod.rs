@@ -60,6 +60,21 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         },
         Command::Prefs => ("prefs", primitives::prefs(&cwd, &cli.global)?),
         Command::Export(args) => return export::run(&cwd, &cli.global, args),
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            // Made in memory: clap_complete panics on a failed write, and a
+            // reader that closes the pipe early is no error.
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "kvgen", &mut script);
+            let mut out = std::io::stdout().lock();
+            match out.write_all(&script).and_then(|()| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(e).context("cannot write to standard output");
+                }
+                _ => return Ok(EXIT_OK),
+            }
+        }
         Command::Sync(args) => return sync::run(&cwd, &cli.global, args),
         Command::Spec(args) => return spec::run(&cwd, &cli.global, args),
         Command::Doctor => return doctor::run(&cwd, &cli.global),
