@@ -340,31 +340,6 @@ pub fn ensure_entry(
     force: bool,
 ) -> Result<Edit, EditError> {
     let text = Text::new(raw);
-    if want.list != List::Migrations {
-        let data = meaning::read(format, text.body)?;
-        let table = match env {
-            None => Some(&data),
-            Some(env) => data.get("env").and_then(|e| e.get(env)),
-        };
-        if let Some(other) = table.and_then(|t| taken_by(t, &want.key, want.list)) {
-            let quoted = [format!("\"{}\"", want.key), format!("'{}'", want.key)];
-            let at = quoted
-                .iter()
-                .filter_map(|q| text.body.find(q.as_str()))
-                .min()
-                .unwrap_or(0);
-            let place = env.map_or(String::new(), |e| format!(" in env.{e}"));
-            return Err(EditError::at(
-                text.body,
-                at,
-                format!(
-                    "{} is the name of a binding in `{other}`{place} already, and the Worker's env has one binding per name: choose another name for the {}",
-                    want.key,
-                    want.list.noun()
-                ),
-            ));
-        }
-    }
     let planned = match format {
         Format::Toml => toml::plan_entry(text.body, env, want, force)?,
         Format::Jsonc => jsonc::plan_entry(text.body, env, want, force)?,
@@ -379,7 +354,40 @@ pub fn ensure_entry(
                 want.what()
             )
         },
-        |data, effect| meaning::with_entry(data, env, want, effect),
+        |data, effect| {
+            // A new entry must not take the name of another binding of its
+            // table: read from the data the check of the edit reads anyway.
+            if matches!(effect, Effect::NewEntry) && want.list != List::Migrations {
+                let table = match env {
+                    None => Some(&data),
+                    Some(env) => data.get("env").and_then(|e| e.get(env)),
+                };
+                if let Some(other) = table.and_then(|t| taken_by(t, &want.key, want.list)) {
+                    return Err(name_taken(text.body, env, want, &other));
+                }
+            }
+            Ok(meaning::with_entry(data, env, want, effect))
+        },
+    )
+}
+
+/// A new entry named like a binding of another list of its table.
+fn name_taken(body: &str, env: Option<&str>, want: &ListEntry, other: &str) -> EditError {
+    let quoted = [format!("\"{}\"", want.key), format!("'{}'", want.key)];
+    let at = quoted
+        .iter()
+        .filter_map(|q| body.find(q.as_str()))
+        .min()
+        .unwrap_or(0);
+    let place = env.map_or(String::new(), |e| format!(" in env.{e}"));
+    EditError::at(
+        body,
+        at,
+        format!(
+            "{} is the name of a binding in `{other}`{place} already, and the Worker's env has one binding per name: choose another name for the {}",
+            want.key,
+            want.list.noun()
+        ),
     )
 }
 
@@ -411,7 +419,7 @@ pub fn ensure_cron(
                 "kvgen could not add the cron trigger {expr:?} to this file without changing its meaning; please add it by hand"
             )
         },
-        |data, _| meaning::with_cron(data, env, expr),
+        |data, _| Ok(meaning::with_cron(data, env, expr)),
     )
 }
 
@@ -423,7 +431,7 @@ fn finish(
     raw: &str,
     planned: Planned,
     refusal: &dyn Fn() -> String,
-    expect: impl Fn(serde_json::Value, &Effect) -> Option<serde_json::Value>,
+    expect: impl Fn(serde_json::Value, &Effect) -> Result<Option<serde_json::Value>, EditError>,
 ) -> Result<Edit, EditError> {
     let text = Text::new(raw);
     if planned.splice.is_empty() {
@@ -435,7 +443,7 @@ fn finish(
     let before = meaning::read(format, text.body)?;
     let body = planned.splice.apply(text.body);
     let after = meaning::read(format, &body).ok();
-    let expected = expect(before, &planned.effect);
+    let expected = expect(before, &planned.effect)?;
     if after.is_none() || after != expected {
         return Err(EditError {
             line: 1,
