@@ -886,15 +886,17 @@ pub(super) fn renderings(
             .find(|n| n.metrics.is_some() && dirs[&n.binding] == dir)
             .map(|n| n.binding.clone())
     };
+    // The crate's `worker` minor, read once with the language's context.
+    let worker_minor = lang_context
+        .get_attr("worker_minor")
+        .ok()
+        .and_then(|v| u64::try_from(v).ok());
     let newer = |what: &str| -> anyhow::Result<()> {
-        if project.lang == Lang::Rust {
-            let minor = crate::rust_crate::check_worker_version(&project.root)?;
-            if minor < 8 {
-                return Err(BadInput::new(format!(
-                    "{shown}: {what} is generated for workers-rs 0.8 or later, and this crate depends on worker 0.{minor}: upgrade `worker` in Cargo.toml"
-                ))
-                .into());
-            }
+        if let Some(minor) = worker_minor.filter(|m| *m < 8) {
+            return Err(BadInput::new(format!(
+                "{shown}: {what} is generated for workers-rs 0.8 or later, and this crate depends on worker 0.{minor}: upgrade `worker` in Cargo.toml"
+            ))
+            .into());
         }
         Ok(())
     };
