@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::project::{Lang, Project};
+use crate::project::Project;
 
 /// The file `wrangler types` writes by default.
 const GENERATED_TYPES: &str = "worker-configuration.d.ts";
@@ -53,7 +53,7 @@ pub fn typed_steps(
 ) -> Vec<String> {
     let bindings: Vec<&str> = typed.iter().map(|(b, _)| *b).collect();
     let bindings = &bindings[..];
-    if project.lang != Lang::Ts {
+    if !project.lang.is_typescript_family() {
         return Vec::new();
     }
     let mut steps = Vec::new();
@@ -133,10 +133,12 @@ pub fn usage(command: &str, binding: &str, planned: &[&str]) -> Option<String> {
         "cache" => ["cache-aside", "write-through", "swr", "invalidate"]
             .into_iter()
             .find(|stem| {
-                let file = format!("/{stem}.ts");
-                planned
-                    .iter()
-                    .any(|p| p.ends_with(&file) || *p == &file[1..])
+                ["ts", "js"].iter().any(|ext| {
+                    let file = format!("/{stem}.{ext}");
+                    planned
+                        .iter()
+                        .any(|p| p.ends_with(&file) || *p == &file[1..])
+                })
             })?,
         other => other,
     };
@@ -153,6 +155,10 @@ pub fn usage(command: &str, binding: &str, planned: &[&str]) -> Option<String> {
         ),
         "invalidate" => format!("await invalidate(env.{binding}, key);"),
         "flags" => format!("const flags = new FeatureFlags(env.{binding});"),
+        // The session data's type, where TypeScript can say it.
+        "session" if planned.iter().any(|p| p.ends_with(".js")) => format!(
+            "const sessions = new SessionStore(env.{binding}, {{ secrets: [env.SESSION_SECRET] }});"
+        ),
         "session" => format!(
             "const sessions = new SessionStore<{{ userId: string }}>(env.{binding}, {{ secrets: [env.SESSION_SECRET] }});"
         ),
@@ -686,6 +692,7 @@ fn hono_context(usage: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::project::Lang;
     use crate::project::temp_project;
 
     const USAGE: &str = "const store = new KVStore(env.APP_DATA);";

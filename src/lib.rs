@@ -19,6 +19,7 @@ pub mod error;
 pub mod export;
 pub mod export_remote;
 pub mod files;
+pub mod js;
 pub mod keys;
 pub mod lock;
 pub mod names;

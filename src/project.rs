@@ -16,6 +16,9 @@ pub const CONFIG_NAMES: [&str; 3] = ["wrangler.json", "wrangler.jsonc", "wrangle
 pub enum Lang {
     /// TypeScript (a `package.json` or `tsconfig.json` in the project root).
     Ts,
+    /// JavaScript: ES modules with JSDoc types (a Worker whose `main` is
+    /// JavaScript, with no tsconfig.json).
+    Js,
     /// Rust with workers-rs (a `Cargo.toml` that depends on `worker`).
     Rust,
 }
@@ -33,6 +36,23 @@ pub struct Project {
     pub main: Option<String>,
     /// What the config means as data, as Wrangler reads it.
     pub settings: serde_json::Value,
+}
+
+impl Lang {
+    /// TypeScript or JavaScript: the same modules, rendered from the
+    /// TypeScript templates.
+    pub fn is_typescript_family(self) -> bool {
+        matches!(self, Lang::Ts | Lang::Js)
+    }
+
+    /// The extension of the generated modules.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Lang::Ts => "ts",
+            Lang::Js => "js",
+            Lang::Rust => "rs",
+        }
+    }
 }
 
 impl Project {
@@ -55,6 +75,7 @@ impl Project {
             Some(name) => root.join(name),
             None => config,
         };
+        let detected = lang.is_none();
         let lang = match lang {
             Some(lang) => lang,
             None => detect_lang(&root)?,
@@ -70,14 +91,19 @@ impl Project {
             .get("main")
             .and_then(serde_json::Value::as_str)
             .map(|main| main.trim_start_matches("./").to_string());
-        Ok(Project {
+        let mut project = Project {
             format,
             root,
             config,
             lang,
             main,
             settings,
-        })
+        };
+        // Detected TypeScript whose Worker is JavaScript: JavaScript.
+        if detected && project.lang == Lang::Ts && project.is_javascript_worker() {
+            project.lang = Lang::Js;
+        }
+        Ok(project)
     }
 
     /// The environments of the config (`env.NAME`), sorted.
@@ -110,18 +136,24 @@ impl Project {
             .is_some_and(|entries| entries.iter().any(|e| e["binding"] == binding))
     }
 
-    /// A Worker whose entry is JavaScript, with no tsconfig.json from its
-    /// folder up to the workspace root.
+    /// A Worker whose entry is JavaScript, with no TypeScript from its folder
+    /// up to the workspace root: no tsconfig.json, no `typescript` in a
+    /// package.json's dependencies.
     pub fn is_javascript_worker(&self) -> bool {
-        let js = self.lang == Lang::Ts
+        let js = self.lang != Lang::Rust
             && self.main.as_deref().is_some_and(|main| {
                 [".js", ".mjs", ".cjs", ".jsx"]
                     .iter()
                     .any(|ext| main.ends_with(ext))
             });
-        js && !workspace_dirs(&self.root)
-            .iter()
-            .any(|dir| crate::files::is_regular(&dir.join("tsconfig.json")))
+        js && !workspace_dirs(&self.root).iter().any(|dir| {
+            crate::files::is_regular(&dir.join("tsconfig.json"))
+                || json_file(&dir.join("package.json")).is_some_and(|package| {
+                    ["dependencies", "devDependencies"]
+                        .iter()
+                        .any(|deps| package[deps].get("typescript").is_some())
+                })
+        })
     }
 
     /// A path relative to the project root, with `/` separators, for messages.

@@ -21,7 +21,7 @@ pub struct Rendered {
 
 fn lang_dir(lang: Lang) -> &'static str {
     match lang {
-        Lang::Ts => "ts",
+        Lang::Ts | Lang::Js => "ts",
         Lang::Rust => "rust",
     }
 }

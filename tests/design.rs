@@ -609,7 +609,7 @@ fn round_trip_javascript_worker() {
         worker: "",
         config: "wrangler.toml",
         modules: "src/kv",
-        store: TS,
+        store: "store.js",
     });
 }
 

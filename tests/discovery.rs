@@ -137,7 +137,12 @@ fn without_a_usable_main_kvgen_asks_for_dir_and_changes_nothing() {
         project
             .kvgen(&["create", "app-data", "--dir", "src/kv"])
             .assert_code(0);
-        assert!(project.path().join("src/kv/store.ts").is_file());
+        // No TypeScript in the project, and a JavaScript main: JavaScript.
+        let store = match main {
+            Some(main) if main.ends_with(".js") || main.ends_with(".mjs") => "src/kv/store.js",
+            _ => "src/kv/store.ts",
+        };
+        assert!(project.path().join(store).is_file(), "{main:?}");
     }
 }
 
@@ -306,27 +311,64 @@ fn other_configs_next_to_the_chosen_one_are_named() {
 }
 
 #[test]
-fn a_javascript_worker_is_told_typescript_modules_are_added() {
-    let project = Project::with_files(&[
+fn a_javascript_worker_gets_javascript_modules() {
+    let files: &[(&str, &str)] = &[
         (
             "wrangler.jsonc",
             r#"{ "name": "js", "main": "src/index.js" }"#,
         ),
         ("package.json", r#"{ "name": "js" }"#),
         ("src/index.js", "export default {};\n"),
-    ]);
+    ];
+    let project = Project::with_files(files);
     let run = project.kvgen(&["create", "app-data"]);
     run.assert_code(0);
     assert!(
-        run.stdout
-            .contains("note: the Worker is JavaScript (src/index.js)"),
+        run.stdout.contains("JavaScript Worker in ."),
         "{}",
         run.stdout
     );
-    // With a tsconfig, it is a TypeScript project that has JavaScript too.
+    for module in ["store", "keys", "limits"] {
+        assert!(project.path().join(format!("src/kv/{module}.js")).is_file());
+        assert!(!project.path().join(format!("src/kv/{module}.ts")).exists());
+    }
+    let store = project.read("src/kv/store.js");
+    assert!(store.contains("@param {KVNamespace} kv"), "{store}");
+    assert!(store.contains("from \"./keys.js\""), "{store}");
+    assert!(project.read("kvgen.toml").contains("lang = \"js\""));
+    // The design keeps it JavaScript once a tsconfig appears.
     project.write("tsconfig.json", "{}");
-    let run = project.kvgen(&["create", "app-data"]);
-    assert!(!run.stdout.contains("is JavaScript"), "{}", run.stdout);
+    project.kvgen(&["flags"]).assert_code(0);
+    assert!(project.path().join("src/kv/flags.js").is_file());
+
+    // --lang ts on a JavaScript Worker: TypeScript, and a note saying so.
+    let project = Project::with_files(files);
+    let run = project.kvgen(&["create", "app-data", "--lang", "ts"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("note: the Worker is JavaScript (src/index.js) and kvgen writes TypeScript"),
+        "{}",
+        run.stdout
+    );
+    assert!(project.path().join("src/kv/store.ts").is_file());
+
+    // TypeScript in the project (a tsconfig, or the typescript package):
+    // a TypeScript project that has JavaScript too.
+    for (file, text) in [
+        ("tsconfig.json", "{}"),
+        (
+            "package.json",
+            r#"{ "devDependencies": { "typescript": "5.9.3" } }"#,
+        ),
+    ] {
+        let project = Project::with_files(files);
+        project.write(file, text);
+        let run = project.kvgen(&["create", "app-data"]);
+        run.assert_code(0);
+        assert!(run.stdout.contains("TypeScript Worker"), "{}", run.stdout);
+        assert!(project.path().join("src/kv/store.ts").is_file(), "{file}");
+    }
 }
 
 const ENVS: &str = r#"name = "envs"

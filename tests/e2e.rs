@@ -259,6 +259,134 @@ fn toml_worker_with_environments() {
     });
 }
 
+#[test]
+fn javascript_worker() {
+    if skipped() {
+        return;
+    }
+    // A Worker written in JavaScript (no tsconfig, no typescript package):
+    // every module comes out as JavaScript with JSDoc types.
+    node_workspace();
+    let (dir, project) = copy_fixture("tests/fixtures/projects/javascript-worker");
+    std::os::unix::fs::symlink(e2e_dir().join("node_modules"), project.join("node_modules"))
+        .unwrap();
+    for command in COMMANDS {
+        kvgen(&project, command);
+        let again = kvgen(&project, command);
+        assert_unchanged(command, &again);
+    }
+    add_typed_keys_in(&project, "src/kv", "js");
+    let design = std::fs::read_to_string(project.join("kvgen.toml")).unwrap();
+    assert!(design.contains("lang = \"js\""), "{design}");
+    let mut modules: Vec<String> = std::fs::read_dir(project.join("src/kv"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    modules.sort();
+    assert!(
+        modules.iter().all(|m| m.ends_with(".js")),
+        "only JavaScript modules: {modules:?}"
+    );
+    assert!(modules.len() >= 18, "{modules:?}");
+    let main = std::fs::read_to_string(project.join("src/index.js")).unwrap();
+    assert!(
+        main.contains("export { Counter } from \"./kv/counter.js\";"),
+        "{main}"
+    );
+
+    // tsc --checkJs, strict, over the generated modules: the JSDoc types are
+    // complete and right, on TypeScript 5.9 and 5.0.
+    for (tsc, lib) in [("tsc", "es2024"), ("tsc-5.0", "es2022")] {
+        let config = dir.path().join(format!("check-{tsc}.json"));
+        let settings = serde_json::json!({
+            "compilerOptions": {
+                "allowJs": true,
+                "checkJs": true,
+                "strict": true,
+                "noEmit": true,
+                "skipLibCheck": true,
+                "target": "es2022",
+                "module": "es2022",
+                "moduleResolution": "bundler",
+                "lib": [lib],
+                "types": ["@cloudflare/workers-types"],
+                "typeRoots": [project.join("node_modules/@types"), project.join("node_modules")],
+            },
+            "include": [project.join("src/kv/*.js")],
+        });
+        std::fs::write(&config, settings.to_string()).unwrap();
+        run(
+            &format!("{tsc} --checkJs"),
+            tool(tsc, &project).args(["-p", config.to_str().unwrap()]),
+        );
+    }
+
+    // prettier (defaults: the fixture has no config) leaves them alone.
+    let generated: Vec<String> = modules.iter().map(|m| format!("src/kv/{m}")).collect();
+    run(
+        "prettier --check",
+        tool("prettier", &project).arg("--check").args(&generated),
+    );
+
+    // wrangler bundles every module with the Worker: an entry that imports
+    // them all (and exports them, so none is left out as unused).
+    let entry = project.join("src/all.js");
+    let mut all = String::new();
+    for (i, m) in modules.iter().enumerate() {
+        all.push_str(&format!("import * as m{i} from \"./kv/{m}\";\n"));
+    }
+    let names: Vec<String> = (0..modules.len()).map(|i| format!("m{i}")).collect();
+    all.push_str(&format!(
+        "export const modules = [{}];\nexport * from \"./index.js\";\nexport {{ default }} from \"./index.js\";\n",
+        names.join(", ")
+    ));
+    std::fs::write(&entry, all).unwrap();
+    let out_dir = dir.path().join("bundle");
+    let deploy = run(
+        "wrangler deploy --dry-run",
+        tool("wrangler", &project).args([
+            "deploy",
+            "--dry-run",
+            "--outdir",
+            out_dir.to_str().unwrap(),
+            "--config",
+            "wrangler.toml",
+            "src/all.js",
+        ]),
+    );
+    let deploy = String::from_utf8_lossy(&deploy.stdout);
+    assert!(
+        [
+            "env.E2E_KV",
+            "env.COUNTERS",
+            "env.E2E_LIMITER",
+            "env.KV_METRICS"
+        ]
+        .iter()
+        .all(|b| deploy.contains(b)),
+        "{deploy}"
+    );
+    let bundle = std::fs::read_to_string(out_dir.join("all.js")).unwrap();
+    for marker in [
+        "INSERT INTO counters",
+        "SessionStore",
+        "staleWhileRevalidate",
+    ] {
+        assert!(bundle.contains(marker), "{marker} in the bundle");
+    }
+    std::fs::remove_file(&entry).unwrap();
+
+    // The behaviour tests, in workerd, against the JavaScript modules.
+    let mut vitest = tool("vitest", &e2e_dir());
+    vitest
+        .args(["run", "--reporter=dot"])
+        .env("KVGEN_E2E_PROJECT", &project)
+        .env("KVGEN_E2E_CONFIG", "wrangler.toml")
+        .env("KVGEN_E2E_MAIN", "src/index.js");
+    run("vitest in workerd", &mut vitest);
+}
+
 /// Runs the Wrangler command kvgen printed, against local storage.
 fn printed_wrangler(project: &Path, step: &str) {
     let args: Vec<&str> = step

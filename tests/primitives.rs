@@ -341,7 +341,7 @@ fn an_entry_kvgen_cannot_append_to_gets_the_line_printed() {
     assert_eq!(project.read("src/index.js"), source);
     assert!(
         run.stdout
-            .contains("add `export { Counter } from './kv/counter';` to src/index.js"),
+            .contains("add `export { Counter } from './kv/counter.js';` to src/index.js"),
         "{}",
         run.stdout
     );

@@ -176,7 +176,7 @@ pub fn hit_rate_sql(dataset: &str) -> String {
 /// How to use and read the cache metrics.
 fn metrics_steps(lang: Lang, dataset: &str, dir: &str) -> Vec<String> {
     let option = match lang {
-        Lang::Ts => {
+        Lang::Ts | Lang::Js => {
             "pass `metrics: env.KV_METRICS` in the options of cacheAside and staleWhileRevalidate: one data point per lookup (function, key prefix, hit/miss/stale/error, milliseconds), written without waiting and never failing the lookup"
         }
         Lang::Rust => {
@@ -279,7 +279,7 @@ fn scheduled_handler(
     existing: Option<&Existing>,
 ) -> String {
     match (lang, existing) {
-        (Lang::Ts, None) => {
+        (Lang::Ts | Lang::Js, None) => {
             format!(
                 "add a scheduled handler to your Worker's default export, e.g.:\n\
                  \x20   import {{ warm }} from \"{import}\";\n\
@@ -289,7 +289,7 @@ fn scheduled_handler(
             )
         }
         (
-            Lang::Ts,
+            Lang::Ts | Lang::Js,
             Some(Existing {
                 file,
                 runs_on_cron: true,
@@ -308,7 +308,7 @@ fn scheduled_handler(
                  \x20   }},"
             )
         }
-        (Lang::Ts, Some(Existing { file, .. })) => {
+        (Lang::Ts | Lang::Js, Some(Existing { file, .. })) => {
             let case = js_string(cron);
             format!(
                 "{file} has a scheduled handler already: dispatch on the cron there, the \
@@ -430,7 +430,7 @@ fn import_path(main: Option<&str>, dir: &str, module: &str) -> String {
 /// file of the crate with an `#[event(scheduled)]` function.
 fn existing_scheduled(project: &Project) -> Option<String> {
     match project.lang {
-        Lang::Ts => {
+        Lang::Ts | Lang::Js => {
             let main = project.main.as_deref()?;
             let source = crate::files::peek_text(&project.root.join(main))?;
             scheduled::in_script(&source).then(|| main.to_string())

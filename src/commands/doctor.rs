@@ -261,7 +261,7 @@ fn config_findings(
 /// without declaration files and kvgen's module folders.
 fn sources(project: &Project, generated: &[String]) -> Vec<std::path::PathBuf> {
     let exts: &[&str] = match project.lang {
-        Lang::Ts => &["ts", "tsx", "mts", "cts", "js", "mjs", "cjs", "jsx"],
+        Lang::Ts | Lang::Js => &["ts", "tsx", "mts", "cts", "js", "mjs", "cjs", "jsx"],
         Lang::Rust => &["rs"],
     };
     super::source_files(
@@ -295,7 +295,7 @@ fn code_findings(project: &Project, cwd: &Path, generated: &[String]) -> Vec<Fin
             continue;
         }
         let found = match project.lang {
-            Lang::Ts => check_ts(&path, &text),
+            Lang::Ts | Lang::Js => check_ts(&path, &text),
             Lang::Rust => check_rust(&text),
         };
         for f in found {

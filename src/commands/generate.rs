@@ -143,6 +143,8 @@ pub fn kv_binding(binding: &KvBinding, force: bool) -> ConfigEdit<'_> {
 pub struct TsLook {
     style: ts_style::Style,
     js_extensions: bool,
+    /// JavaScript modules (`.js`, types in JSDoc) from the TypeScript.
+    javascript: bool,
 }
 
 impl TsLook {
@@ -159,13 +161,16 @@ impl TsLook {
 
 pub fn ts_look(project: &Project) -> Option<TsLook> {
     match project.lang {
-        Lang::Ts => {
+        Lang::Ts | Lang::Js => {
             // The Worker's folder, then those above it up to the workspace
             // root, where a monorepo keeps its formatter config and tsconfig.
             let dirs = crate::project::workspace_dirs(&project.root);
+            let javascript = project.lang == Lang::Js;
             Some(TsLook {
                 style: ts_style::read(&dirs),
-                js_extensions: ts_style::imports_need_extension(&dirs),
+                // ES modules name the files they import.
+                js_extensions: javascript || ts_style::imports_need_extension(&dirs),
+                javascript,
             })
         }
         Lang::Rust => None,
@@ -173,8 +178,12 @@ pub fn ts_look(project: &Project) -> Option<TsLook> {
 }
 
 /// The rendered files as they are written: TypeScript in the project's
-/// style (`look`), Rust as rendered.
-pub fn styled(look: Option<&TsLook>, files: Vec<Rendered>) -> Vec<(String, String)> {
+/// style (`look`), as JavaScript for a JavaScript Worker (`name.ts` becomes
+/// `name.js`), Rust as rendered.
+pub fn styled(
+    look: Option<&TsLook>,
+    files: Vec<Rendered>,
+) -> anyhow::Result<Vec<(String, String)>> {
     files
         .into_iter()
         .map(|file| match look {
@@ -183,9 +192,18 @@ pub fn styled(look: Option<&TsLook>, files: Vec<Rendered>) -> Vec<(String, Strin
                 if look.js_extensions {
                     content = ts_style::with_js_extensions(&content);
                 }
-                (file.name, content)
+                if !look.javascript {
+                    return Ok((file.name, content));
+                }
+                let content = crate::js::from_typescript(&content)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.name))?;
+                let name = match file.name.strip_suffix(".ts") {
+                    Some(stem) => format!("{stem}.js"),
+                    None => file.name,
+                };
+                Ok((name, content))
             }
-            None => (file.name, file.content),
+            None => Ok((file.name, file.content)),
         })
         .collect()
 }
@@ -257,7 +275,7 @@ pub(super) fn rust_wiring(
 /// (`worker_minor`), after refusing a crate whose `worker` is too old.
 pub fn lang_context(project: &Project) -> Result<minijinja::Value, BadInput> {
     Ok(match project.lang {
-        Lang::Ts => minijinja::context! {},
+        Lang::Ts | Lang::Js => minijinja::context! {},
         Lang::Rust => minijinja::context! {
             worker_minor => rust_crate::check_worker_version(&project.root)?,
         },
@@ -320,6 +338,7 @@ pub fn binding_next_steps(
         // The same run otherwise: where its modules went and their language.
         let lang = global.lang.map(|lang| match lang {
             Lang::Ts => "ts",
+            Lang::Js => "js",
             Lang::Rust => "rust",
         });
         let same = command_line(

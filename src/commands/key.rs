@@ -80,7 +80,7 @@ fn summary(
         None => "KV's default (60 s)".to_string(),
     };
     let accessor = match lang {
-        crate::project::Lang::Ts => format!(
+        crate::project::Lang::Ts | crate::project::Lang::Js => format!(
             "{}(env.{binding}).{}",
             crate::keys::ts_namespaces::factory_name(binding),
             crate::keys::ts_namespaces::property_name(&key.name)

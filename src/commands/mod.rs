@@ -321,9 +321,9 @@ pub(crate) fn discovery_notes(cwd: &Path, project: &Project) -> Vec<String> {
             ),
         });
     }
-    if project.is_javascript_worker() {
+    if project.lang == Lang::Ts && project.is_javascript_worker() {
         notes.push(format!(
-            "the Worker is JavaScript ({}): kvgen adds TypeScript modules, which wrangler bundles with it; import them from your entry as they are",
+            "the Worker is JavaScript ({}) and kvgen writes TypeScript for it (--lang ts, or lang = \"ts\" in kvgen.toml): wrangler bundles the modules with it; lang = \"js\" writes JavaScript instead",
             crate::names::terminal_text(project.main.as_deref().unwrap_or_default())
         ));
     }
@@ -371,7 +371,7 @@ pub(crate) fn module_dir(global: &GlobalArgs, project: &Project) -> Result<Strin
     let lang = project.lang;
     let rust_parent = match lang {
         Lang::Rust => Some(crate::rust_crate::rust_module_parent(&project.root)?),
-        Lang::Ts => None,
+        Lang::Ts | Lang::Js => None,
     };
     let default = match rust_parent.as_deref() {
         Some("") => "kv".to_string(),
@@ -611,6 +611,7 @@ pub(crate) fn finish(command: &str, mut plan: Plan, global: &GlobalArgs) -> anyh
     if let Some(header) = &plan.header {
         let lang = match header.lang {
             Lang::Ts => "TypeScript",
+            Lang::Js => "JavaScript",
             Lang::Rust => "Rust",
         };
         out.push_str(&format!(

@@ -112,10 +112,10 @@ pub fn ratelimit(cwd: &Path, global: &GlobalArgs, args: &RatelimitArgs) -> anyho
     let default_period = synced.design.ratelimits.iter().map(|r| r.period).max();
     let own = default_period != Some(period);
     let usage = match (project.lang, own) {
-        (Lang::Ts, false) => format!(
+        (Lang::Ts | Lang::Js, false) => format!(
             "const limited = await new RateLimiter(env.{name}).check(request); if (limited) return limited;"
         ),
-        (Lang::Ts, true) => format!(
+        (Lang::Ts | Lang::Js, true) => format!(
             "const limited = await new RateLimiter(env.{name}, {{ period: LIMITS.{name}.period }}).check(request); if (limited) return limited;"
         ),
         (Lang::Rust, false) => format!(
@@ -190,7 +190,7 @@ pub fn counter(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
             generate::wrangler(global, "deploy", None)
         ));
     }
-    if project.lang == Lang::Ts {
+    if project.lang.is_typescript_family() {
         let date = project.settings["compatibility_date"]
             .as_str()
             .unwrap_or("");
@@ -205,7 +205,9 @@ pub fn counter(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
         }
     }
     let usage = match project.lang {
-        Lang::Ts => format!("const hits = await counters(env.{binding}).increment(\"hits\");"),
+        Lang::Ts | Lang::Js => {
+            format!("const hits = await counters(env.{binding}).increment(\"hits\");")
+        }
         Lang::Rust => format!(
             "let hits = counters(env.durable_object(\"{binding}\")?).increment(\"hits\", 1).await?;"
         ),

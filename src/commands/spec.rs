@@ -255,10 +255,7 @@ fn namespace_report(
         None
     };
 
-    let ext = match project.lang {
-        Lang::Ts => "ts",
-        Lang::Rust => "rs",
-    };
+    let ext = project.lang.extension();
     let mut checklist = Vec::new();
     let unbound: Vec<String> = environments
         .iter()
@@ -337,7 +334,7 @@ fn namespace_report(
     });
     let types = match project.lang {
         Lang::Rust => Ok("workers-rs looks bindings up by name".to_string()),
-        Lang::Ts => types.find(&ns.binding),
+        Lang::Ts | Lang::Js => types.find(&ns.binding),
     };
     checklist.push(Check {
         item: "types up to date",

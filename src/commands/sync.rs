@@ -522,7 +522,7 @@ pub fn plan(
     };
 
     // The counters' class, exported from the Worker's main module.
-    if project.lang == Lang::Ts && !design.counters.is_empty() {
+    if project.lang.is_typescript_family() && !design.counters.is_empty() {
         let dir = ctx.dir_of(global, None)?;
         counter_export(&mut plan, project, &dir)?;
     }
@@ -869,7 +869,7 @@ pub(super) fn renderings(
                 lang_context.clone(),
                 &|_| true,
             )?;
-            *common = Some(generate::styled(look.as_ref(), files));
+            *common = Some(generate::styled(look.as_ref(), files)?);
         }
         Ok(common.iter().flatten().cloned().collect::<Vec<_>>())
     };
@@ -915,7 +915,7 @@ pub(super) fn renderings(
             }
         }
         let files = render(project, ns, &lang_context, metrics.as_deref())?;
-        let mut styled = generate::styled(look.as_ref(), files);
+        let mut styled = generate::styled(look.as_ref(), files)?;
         styled.extend(common_files(&mut common)?);
         styled.sort_by(|a, b| a.0.cmp(&b.0));
         if project.lang == Lang::Rust {
@@ -954,7 +954,7 @@ pub(super) fn renderings(
     }
     for (dir, namespaces) in &keyed {
         let (schema, typed) = match project.lang {
-            Lang::Ts => (
+            Lang::Ts | Lang::Js => (
                 crate::keys::ts_schema::schema_ts(&design.types),
                 crate::keys::ts_namespaces::namespaces_ts(namespaces),
             ),
@@ -973,10 +973,7 @@ pub(super) fn renderings(
                 )
             }
         };
-        let ext = match project.lang {
-            Lang::Ts => "ts",
-            Lang::Rust => "rs",
-        };
+        let ext = project.lang.extension();
         let files = vec![
             crate::templates::Rendered {
                 name: format!("schema.{ext}"),
@@ -987,7 +984,7 @@ pub(super) fn renderings(
                 content: typed,
             },
         ];
-        let mut styled = generate::styled(look.as_ref(), files);
+        let mut styled = generate::styled(look.as_ref(), files)?;
         styled.extend(common_files(&mut common)?);
         add_folder(
             (&mut wanted, &mut rust),
@@ -1032,7 +1029,7 @@ pub(super) fn renderings(
             .map(|r| r.name.clone())
             .or_else(|| design.counters.first().map(|c| c.binding.clone()))
             .unwrap_or_default();
-        let mut styled = generate::styled(look.as_ref(), others);
+        let mut styled = generate::styled(look.as_ref(), others)?;
         styled.extend(common_files(&mut common)?);
         add_folder((&mut wanted, &mut rust), project.lang, &dir, styled, &owner);
     }

@@ -197,7 +197,7 @@ function typedKey<P extends Params, T>(kv: KV, spec: Spec<T>): TypedKey<P, T> {
 			for (;;) {
 				const result = await kv.list(page);
 				for (const listed of result.keys) {
-					const entry = listedKey<P>(spec.pieces, listed);
+					const entry: ListedKey<P> | null = listedKey(spec.pieces, listed);
 					if (entry !== null) {
 						yield entry;
 					}
@@ -226,9 +226,9 @@ async function fetchHeld(kv: KV, key: string, read: Read) {
 	// The local simulator may answer a missing key with null.
 	let got: KVNamespaceGetWithMetadataResult<Stored, Meta> | null;
 	if (type === "text") {
-		got = await kv.getWithMetadata<Meta>(key, { type, ...cache });
+		got = await kv.getWithMetadata(key, { type, ...cache });
 	} else {
-		got = await kv.getWithMetadata<Meta>(key, { type, ...cache });
+		got = await kv.getWithMetadata(key, { type, ...cache });
 	}
 	if (got === null || got.value === null) {
 		return null;
