@@ -31,8 +31,10 @@ pub struct GlobalArgs {
     /// or wrangler.toml found walking up from the current folder].
     #[arg(long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
-    /// Language of the generated code [default: detected: a Cargo.toml that
-    /// depends on `worker` is rust, a package.json or tsconfig.json is ts].
+    /// Language of the generated code [default: kvgen.toml's, else detected:
+    /// a Cargo.toml that depends on `worker` is rust, a package.json or
+    /// tsconfig.json is ts, or js when the Worker's main is JavaScript and
+    /// the project has no TypeScript].
     #[arg(long, value_enum, global = true)]
     pub lang: Option<Lang>,
     /// Where the modules go, relative to the project root [default: `kv`

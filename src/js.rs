@@ -751,7 +751,7 @@ impl<'a> Visit<'a> for Strip<'_> {
 
     fn visit_ts_type_alias_declaration(&mut self, it: &TSTypeAliasDeclaration<'a>) {
         let anchor = self.anchor(it.span.start);
-        let end = self.statement_end(anchor, it.span.end);
+        let end = self.statement_end(it.span.end);
         if it.declare {
             self.error(it.span.start, "`declare type`");
         }
@@ -778,7 +778,7 @@ impl<'a> Visit<'a> for Strip<'_> {
 
     fn visit_ts_interface_declaration(&mut self, it: &TSInterfaceDeclaration<'a>) {
         let anchor = self.anchor(it.span.start);
-        let end = self.statement_end(anchor, it.span.end);
+        let end = self.statement_end(it.span.end);
         if it.declare {
             self.error(it.span.start, "`declare interface`");
         }
@@ -1214,7 +1214,7 @@ impl<'a> Strip<'_> {
     }
 
     /// The end of a statement, with its `;`.
-    fn statement_end(&self, _anchor: u32, end: u32) -> u32 {
+    fn statement_end(&self, end: u32) -> u32 {
         let rest = &self.src[end as usize..];
         if rest.starts_with(';') { end + 1 } else { end }
     }
@@ -1261,6 +1261,168 @@ mod tests {
         assert_eq!(
             out,
             "/**\n * Reads.\n * @template T\n * @param {KVNamespace} kv The binding.\n * @param {string} key\n * @param {number} [ttl]\n * @param {...string} rest\n * @returns {Promise<T | null>} The value.\n */\nexport async function read(kv, key, ttl, ...rest) {\n\treturn /** @type {T | null} */ (await kv.get(key, \"json\"));\n}\n"
+        );
+    }
+
+    #[test]
+    fn types_become_typedefs_with_their_member_docs() {
+        let out = js(concat!(
+            "import type { A, B as C } from \"./a.js\";\n",
+            "import { x, type D } from \"./d.js\";\n",
+            "/** Options. */\n",
+            "export interface Opts {\n",
+            "\t/** The prefix. */\n",
+            "\tprefix?: string;\n",
+            "\tlimit: number;\n",
+            "}\n",
+            "type Pair<T = string> = [T, T];\n",
+            "export type Codec<T> = { encode(value: T): string };\n",
+            "export const y = x;\n",
+        ));
+        assert_eq!(
+            out,
+            concat!(
+                "/** @typedef {import(\"./a.js\").A} A */\n",
+                "/** @typedef {import(\"./a.js\").B} C */\n",
+                "import { x } from \"./d.js\";\n",
+                "/** @typedef {import(\"./d.js\").D} D */\n",
+                "/**\n",
+                " * Options.\n",
+                " * @typedef {object} Opts\n",
+                " * @property {string} [prefix]\n",
+                " *   The prefix.\n",
+                " * @property {number} limit\n",
+                " */\n",
+                "/**\n",
+                " * @template [T=string]\n",
+                " * @typedef {[T, T]} Pair\n",
+                " */\n",
+                "/**\n",
+                " * @template T\n",
+                " * @typedef {{ encode(value: T): string }} Codec\n",
+                " */\n",
+                "export const y = x;\n",
+            )
+        );
+    }
+
+    #[test]
+    fn classes_keep_their_code_and_get_typed_members() {
+        let out = js(concat!(
+            "export class Store<T extends object> extends Base<T> {\n",
+            "\t/** The binding. */\n",
+            "\treadonly #kv: KVNamespace;\n",
+            "\tprivate cache = new Map<string, T>();\n",
+            "\tdeclare readonly key?: string;\n",
+            "\tconstructor(kv: KVNamespace, key?: string) {\n",
+            "\t\tsuper();\n",
+            "\t\tthis.#kv = kv;\n",
+            "\t\tif (key !== undefined) this.key = key;\n",
+            "\t}\n",
+            "\t/** Reads. */\n",
+            "\tget(key: string): Promise<T>;\n",
+            "\tasync get(key: string) {\n",
+            "\t\tconst seen = (this.cache.get(key) as T | undefined) ?? null;\n",
+            "\t\treturn seen satisfies T | null;\n",
+            "\t}\n",
+            "}\n",
+        ));
+        assert_eq!(
+            out,
+            concat!(
+                "/**\n",
+                " * @template {object} T\n",
+                " * @extends {Base<T>}\n",
+                " */\n",
+                "export class Store extends Base {\n",
+                "\t/**\n",
+                "\t * The binding.\n",
+                "\t * @readonly\n",
+                "\t * @type {KVNamespace}\n",
+                "\t */\n",
+                "\t#kv;\n",
+                "\t/**\n",
+                "\t * @private\n",
+                "\t * @type {Map<string, T>}\n",
+                "\t */\n",
+                "\tcache = new Map();\n",
+                "\t/**\n",
+                "\t * @param {KVNamespace} kv\n",
+                "\t * @param {string} [key]\n",
+                "\t */\n",
+                "\tconstructor(kv, key) {\n",
+                "\t\tsuper();\n",
+                "\t\tthis.#kv = kv;\n",
+                "\t\tif (key !== undefined) this.key = key;\n",
+                "\t}\n",
+                "\t/**\n",
+                "\t * Reads.\n",
+                "\t * @param {string} key\n",
+                "\t * @returns {Promise<T>}\n",
+                "\t */\n",
+                "\tasync get(key) {\n",
+                "\t\tconst seen = /** @type {T | undefined} */ (this.cache.get(key)) ?? null;\n",
+                "\t\treturn /** @satisfies {T | null} */ (seen);\n",
+                "\t}\n",
+                "}\n",
+            )
+        );
+    }
+
+    #[test]
+    fn arrows_get_inline_jsdoc_and_variables_their_type() {
+        let out = js(concat!(
+            "const n: number | null = 1;\n",
+            "export const f = async (a: string, b = 2): Promise<number> => a.length + b;\n",
+            "[1].map((v: number) => v * 2);\n",
+            "try { f(\"\"); } catch (e: unknown) { throw e; }\n",
+        ));
+        assert_eq!(
+            out,
+            concat!(
+                "/** @type {number | null} */\n",
+                "const n = 1;\n",
+                "/**\n",
+                " * @param {string} a\n",
+                " * @returns {Promise<number>}\n",
+                " */\n",
+                "export const f = async (a, b = 2) => a.length + b;\n",
+                "[1].map(/** @param {number} v */ (v) => v * 2);\n",
+                "try { f(\"\"); } catch (e) { throw e; }\n",
+            )
+        );
+    }
+
+    #[test]
+    fn what_jsdoc_cannot_say_is_refused_with_its_line() {
+        for (ts, what) in [
+            ("const a = [1][0]!;\n", "line 1: a non-null assertion"),
+            ("\nenum E { A }\n", "line 2: an enum"),
+            (
+                "declare const k: number;\nkv.get<T>(k);\n",
+                "line 2: type arguments of a call",
+            ),
+            (
+                "class A {\n\tconstructor(private k: string) {}\n}\n",
+                "line 2: a parameter property",
+            ),
+            (
+                "function f(a: string): void;\nfunction f(a: string) {}\n",
+                "line 1: a function without a body",
+            ),
+            ("namespace N {}\n", "line 1: a namespace"),
+            (
+                "const b: unknown = (x as any)!;\n",
+                "line 1: a non-null assertion",
+            ),
+        ] {
+            let error = from_typescript(ts).expect_err(ts);
+            assert!(error.contains(what), "{ts}: {error}");
+        }
+        assert!(
+            from_typescript("const = ;")
+                .unwrap_err()
+                .contains("does not parse")
         );
     }
 }

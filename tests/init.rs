@@ -591,3 +591,17 @@ fn a_missing_session_secret_is_left_to_sync() {
     check.assert_code(0);
     assert!(!check.stdout.contains("SESSION_SECRET"), "{}", check.stdout);
 }
+
+#[test]
+fn javascript_worker_round_trips() {
+    // JavaScript modules (the TypeScript ones under `.js` names, types in
+    // JSDoc) are recognised and their options read back.
+    let (project, _) = round_trip(
+        "tests/fixtures/projects/javascript-worker",
+        None,
+        EVERYTHING,
+        false,
+    );
+    assert!(project.read("kvgen.toml").contains("lang = \"js\""));
+    assert!(project.path().join("src/kv/store.js").is_file());
+}

@@ -394,3 +394,80 @@ fn every_typescript_line_of_code_fits_80_columns_with_four_wide_tabs() {
     }
     assert!(wide.is_empty(), "{}", wide.join("\n"));
 }
+
+/// Every TypeScript module, in every style kvgen writes, converts to
+/// JavaScript (src/js.rs refuses what JSDoc cannot say, and the result is
+/// parsed again), and no statement starts with a cast's parenthesis, which
+/// a line without a semicolon before it would call.
+#[test]
+fn every_typescript_module_converts_to_javascript() {
+    use kvgen::ts_style::{Indent, Quote, Style, TrailingComma};
+    let styles = [
+        Style::default(),
+        Style {
+            indent: Indent::Tab,
+            quote: Quote::Single,
+            semi: false,
+            trailing_comma: TrailingComma::None,
+            arrow_parens: false,
+            bracket_spacing: false,
+        },
+        Style {
+            indent: Indent::Spaces(4),
+            ..Style::default()
+        },
+    ];
+    let mut converted = 0;
+    let mut rendered = std::collections::BTreeSet::new();
+    for command in [
+        "create",
+        "cache",
+        "flags",
+        "session",
+        "bulk",
+        "ratelimit",
+        "counter",
+        "config",
+        "prefs",
+        "metrics",
+        "common",
+    ] {
+        for metrics in [false, true] {
+            let limiters = vec![
+                context! { name => "API_LIMITER", limit => 100, period => 60 },
+                context! { name => "LOGIN", limit => 5, period => 10 },
+            ];
+            let context = context! {
+                default_ttl => 3600,
+                worker_minor => 8,
+                metrics => metrics,
+                metrics_binding => "CACHE",
+                cookie_name => "session",
+                period => 60,
+                limiters,
+            };
+            let Ok(files) = templates::render(Lang::Ts, command, context, &|_| true) else {
+                continue;
+            };
+            rendered.insert(command);
+            for file in files {
+                for style in &styles {
+                    let ts = kvgen::ts_style::apply(&file.content, style);
+                    let js = kvgen::js::from_typescript(&ts)
+                        .unwrap_or_else(|e| panic!("{command}/{}: {e}", file.name));
+                    for line in js.lines() {
+                        let line = line.trim_start();
+                        assert!(
+                            !(line.starts_with("/** @") && line.contains("*/ (")),
+                            "{command}/{}: a statement starts with a cast:\n{line}",
+                            file.name
+                        );
+                    }
+                    converted += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(rendered.len(), 11, "{rendered:?}");
+    assert!(converted >= 60, "{converted}");
+}

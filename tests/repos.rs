@@ -104,6 +104,8 @@ struct Fixture {
     entry: &'static str,
     /// The extension of relative imports (`.js` under `nodenext`).
     import_ext: &'static str,
+    /// The extension of the generated modules (`js` in a JavaScript Worker).
+    module_ext: &'static str,
     types: Types,
     /// The type-check: the e2e workspace's `tsc` (`tsc-5.0` for TypeScript
     /// 5.0), its arguments, where it runs (relative to the repo).
@@ -198,7 +200,7 @@ fn import_line(entry: &str, modules: &str, module: &str, ext: &str) -> (String, 
     let below = Path::new(modules)
         .strip_prefix(entry_dir)
         .unwrap_or_else(|_| panic!("{modules} is not below the entry's folder"));
-    let stem = module.trim_end_matches(".ts");
+    let stem = module.trim_end_matches(".ts").trim_end_matches(".js");
     let name = format!("kv_{}", stem.replace('-', "_"));
     let line = format!(
         "import * as {name} from \"./{}/{stem}{ext}\";\n",
@@ -297,19 +299,20 @@ fn worker_repo(fixture: Fixture) {
         .unwrap_or_else(|e| panic!("{}: {}: {e}\n{said}", fixture.name, fixture.modules))
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".ts"))
+        .filter(|name| name.ends_with(&format!(".{}", fixture.module_ext)))
         .collect();
     for module in [
-        "store.ts",
-        "flags.ts",
-        "session.ts",
-        "bulk.ts",
-        "swr.ts",
-        "schema.ts",
-        "namespaces.ts",
+        "store",
+        "flags",
+        "session",
+        "bulk",
+        "swr",
+        "schema",
+        "namespaces",
     ] {
+        let module = format!("{module}.{}", fixture.module_ext);
         assert!(
-            modules.iter().any(|m| m == module),
+            modules.contains(&module),
             "{}: {module} not in {}: {modules:?}",
             fixture.name,
             fixture.modules
@@ -482,6 +485,7 @@ const PLAIN: Fixture = Fixture {
     modules: "src/kv",
     entry: "src/index.ts",
     import_ext: "",
+    module_ext: "ts",
     types: Types::Generated("npm run cf-typegen"),
     typecheck: Some(("tsc", &["-p", "tsconfig.json"], "")),
     typecheck_before: false,
@@ -615,13 +619,15 @@ fn prettier_without_semicolons() {
 }
 
 #[test]
-fn javascript_worker_bundles_the_typescript_modules() {
+fn javascript_worker_bundles_the_javascript_modules() {
     if skipped() {
         return;
     }
     worker_repo(Fixture {
         name: "javascript-worker",
         entry: "src/index.js",
+        import_ext: ".js",
+        module_ext: "js",
         types: Types::Untyped,
         typecheck: None,
         says: &["JavaScript"],

@@ -71,11 +71,17 @@ fn known_files(lang: Lang) -> anyhow::Result<Vec<Known>> {
             metrics => false,
         }
     };
+    // JavaScript modules are the TypeScript ones under their own name.
+    let named = |name: String| match (lang, name.strip_suffix(".ts")) {
+        (Lang::Js, Some(stem)) => format!("{stem}.js"),
+        _ => name,
+    };
     let known = |name: String, module: Option<Module>, content: &str| {
         let mut first_lines = vec![first_line(content).to_string()];
         if lang == Lang::Ts {
             first_lines.push(old_ts_first_line(module));
         }
+
         Known {
             name,
             module,
@@ -85,7 +91,7 @@ fn known_files(lang: Lang) -> anyhow::Result<Vec<Known>> {
     // The shared files: those of no command's own folder.
     let mut out: Vec<Known> = crate::templates::render(lang, "create", values(), &|_| false)?
         .into_iter()
-        .map(|file| known(file.name, None, &file.content))
+        .map(|file| known(named(file.name), None, &file.content))
         .collect();
     for module in Module::ALL {
         let keep = |name: &str| {
@@ -93,8 +99,9 @@ fn known_files(lang: Lang) -> anyhow::Result<Vec<Known>> {
             module.stem().is_none_or(|own| own == stem)
         };
         for file in crate::templates::render(lang, module.command(), values(), &keep)? {
-            if !out.iter().any(|k| k.name == file.name) {
-                out.push(known(file.name, Some(module), &file.content));
+            let name = named(file.name);
+            if !out.iter().any(|k| k.name == name) {
+                out.push(known(name, Some(module), &file.content));
             }
         }
     }
@@ -115,7 +122,9 @@ struct Options {
 fn options(lang: Lang, module: Module, text: &str) -> Options {
     let (ttl_prefix, cookie_prefix) = match (lang, module) {
         (Lang::Ts | Lang::Js, Module::Session) => ("const DEFAULT_TTL = ", Some("const NAME = ")),
-        (Lang::Ts | Lang::Js, _) => ("const DEFAULT_TTL: number | null = ", None),
+        (Lang::Ts, _) => ("const DEFAULT_TTL: number | null = ", None),
+        // The type is in the JSDoc above it.
+        (Lang::Js, _) => ("const DEFAULT_TTL = ", None),
         (Lang::Rust, Module::Session) => (
             "pub const DEFAULT_TTL: u64 = ",
             Some("pub const DEFAULT_COOKIE_NAME: &str = "),
