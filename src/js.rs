@@ -33,6 +33,12 @@ use oxc_syntax::scope::ScopeFlags;
 
 /// The JavaScript module for the TypeScript module `source`.
 pub fn from_typescript(source: &str) -> Result<String, String> {
+    convert(source, false).map(|js| examples(&js))
+}
+
+/// `source` converted; an `example` (code in a doc comment) loses the type
+/// arguments of its calls, which only say what a caller expects.
+fn convert(source: &str, example: bool) -> Result<String, String> {
     let allocator = Allocator::default();
     let parsed = Parser::new(&allocator, source, SourceType::ts()).parse();
     if let Some(error) = parsed.diagnostics.first() {
@@ -49,6 +55,7 @@ pub fn from_typescript(source: &str) -> Result<String, String> {
         allowed_type_args: HashSet::new(),
         seq: 0,
         quiet: false,
+        example,
     };
     strip.visit_program(&parsed.program);
     strip.render_docs();
@@ -66,6 +73,73 @@ pub fn from_typescript(source: &str) -> Result<String, String> {
         ));
     }
     Ok(out)
+}
+
+/// The TypeScript examples of the doc comments (```ts blocks) as
+/// JavaScript (```js), where they convert to plain code: one that would
+/// need a JSDoc comment of its own (inside the doc comment) stays as it is.
+fn examples(js: &str) -> String {
+    let mut out = String::with_capacity(js.len());
+    let mut lines = js.split_inclusive('\n').peekable();
+    while let Some(line) = lines.next() {
+        let Some((prefix, "```ts")) = line.trim_end().rsplit_once(' ') else {
+            out.push_str(line);
+            continue;
+        };
+        if prefix.trim() != "*" {
+            out.push_str(line);
+            continue;
+        }
+        let mut block = Vec::new();
+        let mut closed = false;
+        for inner in lines.by_ref() {
+            block.push(inner);
+            if inner
+                .trim_end()
+                .trim_start()
+                .strip_prefix('*')
+                .map(str::trim)
+                == Some("```")
+            {
+                closed = true;
+                break;
+            }
+        }
+        let body = &block[..block.len().saturating_sub(usize::from(closed))];
+        let code: String = body
+            .iter()
+            .map(|l| {
+                let l = l.trim_start();
+                let l = l.strip_prefix('*').unwrap_or(l);
+                let l = l.strip_prefix(' ').unwrap_or(l);
+                if l.trim().is_empty() { "\n" } else { l }
+            })
+            .collect();
+        let converted = convert(&code, true)
+            .ok()
+            .filter(|js| !js.contains("/*") || code.contains("/*"));
+        match (closed, converted) {
+            (true, Some(js)) => {
+                out.push_str(&line.replacen("```ts", "```js", 1));
+                let indent = &prefix[..prefix.len() - 1];
+                for l in js.lines() {
+                    out.push_str(indent);
+                    out.push('*');
+                    if !l.is_empty() {
+                        out.push(' ');
+                        out.push_str(l);
+                    }
+                    out.push('\n');
+                }
+                out.push_str(block.last().expect("closed"));
+            }
+            _ => {
+                out.push_str(line);
+                block.iter().for_each(|l| out.push_str(l));
+            }
+        }
+    }
+    out
 }
 
 #[derive(Debug)]
@@ -137,6 +211,8 @@ struct Strip<'s> {
     seq: usize,
     /// Tags only, no edits (an overload signature, removed whole).
     quiet: bool,
+    /// Converting an example in a doc comment.
+    example: bool,
 }
 
 /// Modifiers JavaScript does not have, and the JSDoc tag of each.
@@ -331,6 +407,9 @@ impl<'s> Strip<'s> {
         let Some(Expression::NewExpression(new)) = init else {
             return None;
         };
+        if self.example {
+            return None;
+        }
         let args = new.type_arguments.as_ref()?;
         self.allowed_type_args.insert(args.span.start);
         self.remove(args.span);
@@ -1087,7 +1166,11 @@ impl<'a> Visit<'a> for Strip<'_> {
     }
 
     fn visit_call_expression(&mut self, it: &CallExpression<'a>) {
-        if let Some(args) = &it.type_arguments {
+        if let Some(args) = &it.type_arguments
+            && self.example
+        {
+            self.remove(args.span);
+        } else if let Some(args) = &it.type_arguments {
             self.error(
                 args.span.start,
                 "type arguments of a call (cast the result with `as` instead)",
@@ -1101,6 +1184,11 @@ impl<'a> Visit<'a> for Strip<'_> {
 
     fn visit_new_expression(&mut self, it: &NewExpression<'a>) {
         if let Some(args) = &it.type_arguments
+            && self.example
+            && !self.allowed_type_args.contains(&args.span.start)
+        {
+            self.remove(args.span);
+        } else if let Some(args) = &it.type_arguments
             && !self.allowed_type_args.contains(&args.span.start)
         {
             self.error(
@@ -1423,6 +1511,49 @@ mod tests {
             from_typescript("const = ;")
                 .unwrap_err()
                 .contains("does not parse")
+        );
+    }
+
+    #[test]
+    fn examples_in_doc_comments_become_javascript_where_they_can() {
+        let ts = concat!(
+            "/**\n",
+            " * ```ts\n",
+            " * const store = new KVStore<User>(kv);\n",
+            " * const user = await store.get<User>(key);\n",
+            " *\n",
+            " * ```\n",
+            " *\n",
+            " * ```ts\n",
+            " * const user: User = await store.get(key);\n",
+            " * ```\n",
+            " *\n",
+            " * ```ts\n",
+            " * async scheduled(controller, env) { ... }\n",
+            " * ```\n",
+            " */\n",
+            "export const x = 1;\n",
+        );
+        assert_eq!(
+            js(ts),
+            concat!(
+                "/**\n",
+                " * ```js\n",
+                " * const store = new KVStore(kv);\n",
+                " * const user = await store.get(key);\n",
+                " *\n",
+                " * ```\n",
+                " *\n",
+                " * ```ts\n",
+                " * const user: User = await store.get(key);\n",
+                " * ```\n",
+                " *\n",
+                " * ```ts\n",
+                " * async scheduled(controller, env) { ... }\n",
+                " * ```\n",
+                " */\n",
+                "export const x = 1;\n",
+            )
         );
     }
 }

@@ -163,6 +163,57 @@ fn the_checklist_says_what_is_missing() {
 }
 
 #[test]
+fn a_javascript_worker_has_types_to_keep_up_only_when_it_checks_them() {
+    let project = Project::with_files(&[
+        ("wrangler.toml", "name = \"x\"\nmain = \"src/index.js\"\n"),
+        ("package.json", "{}"),
+        ("src/index.js", "export default {};\n"),
+    ]);
+    project.kvgen(&["create", "users"]).assert_code(0);
+    let types = |project: &Project| {
+        let report = json(project, &["spec"]);
+        report["namespaces"][0]["checklist"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["item"] == "types up to date")
+            .unwrap()
+            .clone()
+    };
+    let check = types(&project);
+    assert_eq!(check["ok"], true, "{check}");
+    assert!(
+        check["detail"]
+            .as_str()
+            .unwrap()
+            .contains("without type checking")
+    );
+    let doctor = project.kvgen(&["doctor"]);
+    assert!(!doctor.stdout.contains("USERS:"), "{}", doctor.stdout);
+
+    // With a jsconfig.json the Worker checks its types: the binding must be
+    // in them.
+    project.write(
+        "jsconfig.json",
+        "{ \"compilerOptions\": { \"checkJs\": true } }\n",
+    );
+    assert_eq!(types(&project)["ok"], false);
+    let doctor = project.kvgen(&["doctor"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("warning: worker-configuration.d.ts: USERS:"),
+        "{}",
+        doctor.stdout
+    );
+    project.write(
+        "worker-configuration.d.ts",
+        "interface Env {\n\tUSERS: KVNamespace;\n}\n",
+    );
+    assert_eq!(types(&project)["ok"], true);
+}
+
+#[test]
 fn spec_refuses_what_it_cannot_read() {
     let project =
         Project::with_files(&[("wrangler.toml", "name = \"x\"\nmain = \"src/index.ts\"\n")]);

@@ -369,7 +369,12 @@ pub fn run(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<u8> {
     findings.extend(code_findings(&project, cwd, &generated));
 
     // The Env types know every binding of the design.
-    if let (Some(design), Lang::Ts) = (&design, project.lang) {
+    let typed = match project.lang {
+        Lang::Ts => true,
+        Lang::Js => super::spec::checks_types(&project),
+        Lang::Rust => false,
+    };
+    if let (Some(design), true) = (&design, typed) {
         let types = super::spec::EnvTypes::read(&project);
         let metrics = design
             .namespaces

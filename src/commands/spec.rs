@@ -334,6 +334,10 @@ fn namespace_report(
     });
     let types = match project.lang {
         Lang::Rust => Ok("workers-rs looks bindings up by name".to_string()),
+        Lang::Js if !checks_types(project) => Ok(
+            "JavaScript without type checking (no jsconfig.json, no worker-configuration.d.ts)"
+                .to_string(),
+        ),
         Lang::Ts | Lang::Js => types.find(&ns.binding),
     };
     checklist.push(Check {
@@ -676,4 +680,13 @@ fn markdown(report: &Report) -> String {
         }
     }
     out
+}
+
+/// Whether a JavaScript Worker type-checks its code: a jsconfig.json from
+/// its folder up to the workspace root, or a worker-configuration.d.ts.
+pub(crate) fn checks_types(project: &Project) -> bool {
+    project.root.join("worker-configuration.d.ts").is_file()
+        || crate::project::workspace_dirs(&project.root)
+            .iter()
+            .any(|dir| dir.join("jsconfig.json").is_file())
 }

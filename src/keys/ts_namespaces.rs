@@ -197,9 +197,9 @@ function typedKey<P extends Params, T>(kv: KV, spec: Spec<T>): TypedKey<P, T> {
 			for (;;) {
 				const result = await kv.list(page);
 				for (const listed of result.keys) {
-					const entry: ListedKey<P> | null = listedKey(spec.pieces, listed);
+					const entry = listedKey(spec.pieces, listed);
 					if (entry !== null) {
-						yield entry;
+						yield entry as ListedKey<P>;
 					}
 				}
 				if (result.list_complete) {
