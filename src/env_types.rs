@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::project::Project;
+use crate::project::{Lang, Project};
 
 /// The file `wrangler types` writes by default.
 const GENERATED_TYPES: &str = "worker-configuration.d.ts";
@@ -58,7 +58,7 @@ pub fn typed_steps(
     }
     let mut steps = Vec::new();
     let mut context_env = false;
-    if !project.is_javascript_worker() {
+    if !project.is_javascript_worker() || project.checks_javascript_types() {
         let workspace = workspace_root(&project.root);
         let script = typegen_script(project, &workspace);
         let generated = generated_types(project, script.as_ref());
@@ -127,7 +127,7 @@ pub fn typed_steps(
 /// files it planned (the cache pattern shown is the first one generated).
 /// None for a command whose module is used otherwise (`cache warm` runs from
 /// a scheduled handler; `bulk` from scripts).
-pub fn usage(command: &str, binding: &str, planned: &[&str]) -> Option<String> {
+pub fn usage(command: &str, binding: &str, planned: &[&str], lang: Lang) -> Option<String> {
     let module = match command.split_whitespace().next()? {
         "create" => "store",
         "cache" => ["cache-aside", "write-through", "swr", "invalidate"]
@@ -156,7 +156,7 @@ pub fn usage(command: &str, binding: &str, planned: &[&str]) -> Option<String> {
         "invalidate" => format!("await invalidate(env.{binding}, key);"),
         "flags" => format!("const flags = new FeatureFlags(env.{binding});"),
         // The session data's type, where TypeScript can say it.
-        "session" if planned.iter().any(|p| p.ends_with(".js")) => format!(
+        "session" if lang == Lang::Js => format!(
             "const sessions = new SessionStore(env.{binding}, {{ secrets: [env.SESSION_SECRET] }});"
         ),
         "session" => format!(
@@ -692,7 +692,6 @@ fn hono_context(usage: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::project::Lang;
     use crate::project::temp_project;
 
     const USAGE: &str = "const store = new KVStore(env.APP_DATA);";
@@ -1188,40 +1187,52 @@ mod tests {
     #[test]
     fn each_command_has_its_usage_line() {
         assert_eq!(
-            usage("create user-cache", "USER_CACHE", &["src/kv/store.ts"]).as_deref(),
+            usage(
+                "create user-cache",
+                "USER_CACHE",
+                &["src/kv/store.ts"],
+                Lang::Ts
+            )
+            .as_deref(),
             Some("const store = new KVStore(env.USER_CACHE);")
         );
         assert_eq!(
-            usage("flags", "FLAGS", &[]).as_deref(),
+            usage("flags", "FLAGS", &[], Lang::Ts).as_deref(),
             Some("const flags = new FeatureFlags(env.FLAGS);")
         );
+        assert_eq!(
+            usage("session", "SESSIONS", &[], Lang::Js).as_deref(),
+            Some(
+                "const sessions = new SessionStore(env.SESSIONS, { secrets: [env.SESSION_SECRET] });"
+            )
+        );
         assert!(
-            usage("session", "SESSIONS", &[])
+            usage("session", "SESSIONS", &[], Lang::Ts)
                 .unwrap()
                 .contains("(env.SESSIONS, { secrets: [env.SESSION_SECRET] })")
         );
         // The cache pattern shown is one the run generated.
         let all = ["src/kv/cache-aside.ts", "src/kv/swr.ts", "src/kv/warm.ts"];
         assert!(
-            usage("cache", "CACHE", &all)
+            usage("cache", "CACHE", &all, Lang::Ts)
                 .unwrap()
                 .contains("cacheAside(env.CACHE,")
         );
         let swr = ["worker/kv/limits.ts", "worker/kv/swr.ts"];
         assert!(
-            usage("cache", "CACHE", &swr)
+            usage("cache", "CACHE", &swr, Lang::Ts)
                 .unwrap()
                 .contains("staleWhileRevalidate(env.CACHE,")
         );
         let invalidate = ["invalidate.ts"];
         assert!(
-            usage("cache", "C", &invalidate)
+            usage("cache", "C", &invalidate, Lang::Ts)
                 .unwrap()
                 .contains("invalidate(env.C,")
         );
         // Warming runs from a scheduled handler, which its own step shows.
-        assert_eq!(usage("cache", "CACHE", &["src/kv/warm.ts"]), None);
-        assert_eq!(usage("bulk", "E2E_KV", &["src/kv/bulk.ts"]), None);
+        assert_eq!(usage("cache", "CACHE", &["src/kv/warm.ts"], Lang::Ts), None);
+        assert_eq!(usage("bulk", "E2E_KV", &["src/kv/bulk.ts"], Lang::Ts), None);
     }
 
     #[test]

@@ -80,13 +80,16 @@ fn convert(source: &str, example: bool) -> Result<String, String> {
 /// need a JSDoc comment of its own (inside the doc comment) stays as it is.
 fn examples(js: &str) -> String {
     let mut out = String::with_capacity(js.len());
-    let mut lines = js.split_inclusive('\n').peekable();
+    let mut lines = js.split_inclusive('\n');
     while let Some(line) = lines.next() {
-        let Some((prefix, "```ts")) = line.trim_end().rsplit_once(' ') else {
+        // `{indent}*{gap}```ts`
+        let fence = line.trim_end();
+        let Some((indent, rest)) = fence.split_once('*') else {
             out.push_str(line);
             continue;
         };
-        if prefix.trim() != "*" {
+        let gap = &rest[..rest.len() - rest.trim_start().len()];
+        if !indent.trim().is_empty() || gap.is_empty() || rest.trim_start() != "```ts" {
             out.push_str(line);
             continue;
         }
@@ -94,13 +97,8 @@ fn examples(js: &str) -> String {
         let mut closed = false;
         for inner in lines.by_ref() {
             block.push(inner);
-            if inner
-                .trim_end()
-                .trim_start()
-                .strip_prefix('*')
-                .map(str::trim)
-                == Some("```")
-            {
+            let text = inner.trim();
+            if text.strip_prefix('*').map(str::trim) == Some("```") {
                 closed = true;
                 break;
             }
@@ -111,7 +109,7 @@ fn examples(js: &str) -> String {
             .map(|l| {
                 let l = l.trim_start();
                 let l = l.strip_prefix('*').unwrap_or(l);
-                let l = l.strip_prefix(' ').unwrap_or(l);
+                let l = l.strip_prefix(gap).unwrap_or(l.trim_start());
                 if l.trim().is_empty() { "\n" } else { l }
             })
             .collect();
@@ -121,12 +119,11 @@ fn examples(js: &str) -> String {
         match (closed, converted) {
             (true, Some(js)) => {
                 out.push_str(&line.replacen("```ts", "```js", 1));
-                let indent = &prefix[..prefix.len() - 1];
                 for l in js.lines() {
                     out.push_str(indent);
                     out.push('*');
                     if !l.is_empty() {
-                        out.push(' ');
+                        out.push_str(gap);
                         out.push_str(l);
                     }
                     out.push('\n');
@@ -140,6 +137,24 @@ fn examples(js: &str) -> String {
         }
     }
     out
+}
+
+/// A specifier of an import or export.
+#[derive(Debug)]
+struct Specifier {
+    span: Span,
+    is_type: bool,
+    imported: String,
+    local: String,
+    kind: SpecifierKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SpecifierKind {
+    /// `{ a as b }`
+    Braced,
+    /// A default or namespace import.
+    Other,
 }
 
 #[derive(Debug)]
@@ -265,9 +280,21 @@ impl<'s> Strip<'s> {
         line.trim().is_empty()
     }
 
+    /// The white space that starts the line of `at`.
     fn indent(&self, at: u32) -> &'s str {
         let before = &self.src[..at as usize];
-        &before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
+        &line[..line.len() - line.trim_start().len()]
+    }
+
+    /// Where the removal of a statement starting at `at` starts: its line's
+    /// indentation too when nothing else is before it on the line.
+    fn line_start(&self, at: u32) -> u32 {
+        if self.starts_line(at) {
+            at - self.indent(at).len() as u32
+        } else {
+            at
+        }
     }
 
     /// The text of a type, on one line and without comments.
@@ -281,11 +308,13 @@ impl<'s> Strip<'s> {
             }
         }
         text.push_str(&self.src[at as usize..span.end as usize]);
-        let mut one = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut one = one_line(&text);
         if let Some(rest) = one.strip_prefix("| ") {
             one = rest.to_string();
         }
-        one
+        // In a comment, `*/` would end it: only a string type can hold it,
+        // where `\/` is the same `/`.
+        one.replace("*/", "*\\/")
     }
 
     fn annotation(&self, annotation: &TSTypeAnnotation) -> String {
@@ -434,67 +463,70 @@ impl<'s> Strip<'s> {
     }
 
     /// Type-only specifiers of an import or export: each becomes a
-    /// `@typedef` after the statement; the statement keeps the others.
+    /// `@typedef` after the statement, which keeps the others.
     fn type_specifiers(
         &mut self,
         statement: Span,
+        keyword: &str,
         source: Option<&StringLiteral>,
         all_types: bool,
-        specifiers: &[(Span, bool, String, String)],
+        specifiers: &[Specifier],
     ) {
-        let types: Vec<&(Span, bool, String, String)> =
-            specifiers.iter().filter(|s| all_types || s.1).collect();
-        if types.is_empty() {
+        let is_type = |s: &Specifier| all_types || s.is_type;
+        if !specifiers.iter().any(is_type) {
             return;
         }
         let indent = self.indent(statement.start).to_string();
+        let source = source.map(|s| &self.src[s.span.start as usize..s.span.end as usize]);
         let typedefs: Vec<String> = match source {
-            Some(source) => {
-                let source = &self.src[source.span.start as usize..source.span.end as usize];
-                types
-                    .iter()
-                    .map(|(_, _, imported, local)| self.typedef_import(source, imported, local))
-                    .collect()
-            }
+            Some(source) => specifiers
+                .iter()
+                .filter(|s| is_type(s))
+                .map(|s| self.typedef_import(source, &s.imported, &s.local))
+                .collect(),
             // `export type { T }`: a local typedef is exported already.
             None => Vec::new(),
         };
-        let values: Vec<String> = specifiers
-            .iter()
-            .filter(|s| !(all_types || s.1))
-            .map(|(span, _, _, _)| {
-                self.src[span.start as usize..span.end as usize]
-                    .trim_start_matches("type ")
-                    .to_string()
-            })
-            .collect();
+        let text = &self.src[statement.start as usize..statement.end as usize];
+        let values: Vec<&Specifier> = specifiers.iter().filter(|s| !is_type(s)).collect();
         if values.is_empty() {
             // The whole statement goes, and its line with it when empty.
             let mut end = statement.end;
-            if typedefs.is_empty() && self.src[end as usize..].starts_with('\n') {
-                end += 1;
+            let mut start = statement.start;
+            if typedefs.is_empty() {
+                start = self.line_start(start);
+                if start < statement.start && self.src[end as usize..].starts_with('\n') {
+                    end += 1;
+                }
             }
-            let start = if typedefs.is_empty() {
-                statement.start - indent.len() as u32
-            } else {
-                statement.start
-            };
             self.edit(start, end, typedefs.join(&format!("\n{indent}")));
             return;
         }
-        let first = specifiers.first().expect("not empty").0.start;
-        let last = specifiers.last().expect("not empty").0.end;
-        self.edit(first, last, values.join(", "));
-        if !typedefs.is_empty() {
-            self.edit(
-                statement.end,
-                statement.end,
-                typedefs
-                    .iter()
-                    .map(|t| format!("\n{indent}{t}"))
-                    .collect::<String>(),
-            );
+        // The statement again, with its value specifiers only.
+        let (open, close) = if text.contains("{ ") {
+            ("{ ", " }")
+        } else {
+            ("{", "}")
+        };
+        let mut parts = Vec::new();
+        let mut braced = Vec::new();
+        for value in values {
+            let written = &self.src[value.span.start as usize..value.span.end as usize];
+            match value.kind {
+                SpecifierKind::Braced => braced.push(written.trim_start_matches("type ").trim()),
+                SpecifierKind::Other => parts.push(written.to_string()),
+            }
         }
+        if !braced.is_empty() {
+            parts.push(format!("{open}{}{close}", braced.join(", ")));
+        }
+        let from = source.map(|s| format!(" from {s}")).unwrap_or_default();
+        let semi = if text.ends_with(';') { ";" } else { "" };
+        let mut rebuilt = format!("{keyword} {}{from}{semi}", parts.join(", "));
+        for typedef in typedefs {
+            rebuilt.push_str(&format!("\n{indent}{typedef}"));
+        }
+        self.edit(statement.start, statement.end, rebuilt);
     }
 
     /// The members of an object type as `@property` tags, when each can be
@@ -589,8 +621,18 @@ impl<'s> Strip<'s> {
                         match lines.iter_mut().find(|l| names_param(l, name)) {
                             Some(line) => {
                                 let text = line["@param".len()..].trim_start();
-                                let text =
-                                    text.strip_prefix(name.as_str()).unwrap_or(text).to_string();
+                                // `[name=default]` as written, else the name
+                                // (`[name]` when optional).
+                                let (shown, text) = match text.strip_prefix('[') {
+                                    Some(_) => match text.find(']') {
+                                        Some(close) => (&text[..=close], &text[close + 1..]),
+                                        None => (shown.as_str(), text),
+                                    },
+                                    None => (
+                                        shown.as_str(),
+                                        text.strip_prefix(name.as_str()).unwrap_or(text),
+                                    ),
+                                };
                                 *line = format!("@param {{{ty}}} {shown}{text}");
                             }
                             None => {
@@ -634,7 +676,10 @@ impl<'s> Strip<'s> {
             }
             let text = if doc.block {
                 let one = format!("/** {} */", lines.join(" "));
-                if lines.len() == 1 && indent.len() + one.len() <= 80 {
+                let multiline = existing.is_some_and(|span| {
+                    self.src[span.start as usize..span.end as usize].contains('\n')
+                });
+                if lines.len() == 1 && !multiline && indent.len() + one.len() <= 80 {
                     one
                 } else {
                     let mut text = String::from("/**");
@@ -687,6 +732,41 @@ impl<'s> Strip<'s> {
             }
         }
     }
+}
+
+/// A type's text on one line: each run of white space outside string and
+/// template literals made one space.
+fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote = None;
+    let mut escaped = false;
+    let mut space = false;
+    for c in text.trim().chars() {
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None if c.is_whitespace() => space = true,
+            None => {
+                if space {
+                    out.push(' ');
+                    space = false;
+                }
+                if matches!(c, '"' | '\'' | '`') {
+                    quote = Some(c);
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 /// Where the tags of a doc comment start (its end when it has none).
@@ -748,17 +828,15 @@ fn doc_lines(comment: &str) -> Vec<String> {
     lines
 }
 
-/// (span, type only, local name, exported name) of each specifier.
-fn export_list(specifiers: &[ExportSpecifier]) -> Vec<(Span, bool, String, String)> {
+fn export_list(specifiers: &[ExportSpecifier]) -> Vec<Specifier> {
     specifiers
         .iter()
-        .map(|s| {
-            (
-                s.span,
-                s.export_kind.is_type(),
-                export_name(&s.local),
-                export_name(&s.exported),
-            )
+        .map(|s| Specifier {
+            span: s.span,
+            is_type: s.export_kind.is_type(),
+            imported: export_name(&s.local),
+            local: export_name(&s.exported),
+            kind: SpecifierKind::Braced,
         })
         .collect()
 }
@@ -779,31 +857,44 @@ impl<'a> Visit<'a> for Strip<'_> {
         let all_types = it.import_kind.is_type();
         let mut list = Vec::new();
         for specifier in specifiers {
-            match specifier {
-                ImportDeclarationSpecifier::ImportSpecifier(s) => list.push((
-                    s.span,
-                    s.import_kind.is_type(),
-                    export_name(&s.imported),
-                    s.local.name.to_string(),
-                )),
-                ImportDeclarationSpecifier::ImportDefaultSpecifier(s) if all_types => list.push((
-                    s.span,
-                    true,
-                    "default".to_string(),
-                    s.local.name.to_string(),
-                )),
-                ImportDeclarationSpecifier::ImportNamespaceSpecifier(s) if all_types => {
-                    self.error(s.span.start, "`import type * as`");
+            list.push(match specifier {
+                ImportDeclarationSpecifier::ImportSpecifier(s) => Specifier {
+                    span: s.span,
+                    is_type: s.import_kind.is_type(),
+                    imported: export_name(&s.imported),
+                    local: s.local.name.to_string(),
+                    kind: SpecifierKind::Braced,
+                },
+                ImportDeclarationSpecifier::ImportDefaultSpecifier(s) => Specifier {
+                    span: s.span,
+                    is_type: all_types,
+                    imported: "default".to_string(),
+                    local: s.local.name.to_string(),
+                    kind: SpecifierKind::Other,
+                },
+                ImportDeclarationSpecifier::ImportNamespaceSpecifier(s) => {
+                    if all_types {
+                        self.error(s.span.start, "`import type * as`");
+                        return;
+                    }
+                    Specifier {
+                        span: s.span,
+                        is_type: false,
+                        imported: String::new(),
+                        local: s.local.name.to_string(),
+                        kind: SpecifierKind::Other,
+                    }
                 }
-                _ => {}
-            }
+            });
         }
-        if all_types {
-            self.type_specifiers(it.span, Some(&it.source), true, &list);
-        } else if list.iter().any(|s| s.1) {
-            // Only the braced specifiers are rewritten.
-            self.type_specifiers(it.span, Some(&it.source), false, &list);
+        if it.with_clause.is_some() && list.iter().any(|s| s.is_type) && !all_types {
+            self.error(
+                it.span.start,
+                "an import with attributes and type specifiers",
+            );
+            return;
         }
+        self.type_specifiers(it.span, "import", Some(&it.source), all_types, &list);
     }
 
     fn visit_export_declaration(&mut self, it: &ExportDeclaration<'a>) {
@@ -812,20 +903,29 @@ impl<'a> Visit<'a> for Strip<'_> {
         self.export_anchor = None;
     }
 
+    fn visit_export_default_declaration(&mut self, it: &ExportDefaultDeclaration<'a>) {
+        self.export_anchor = Some(it.span.start);
+        walk::walk_export_default_declaration(self, it);
+        self.export_anchor = None;
+    }
+
     fn visit_export_named_declaration(&mut self, it: &ExportNamedDeclaration<'a>) {
         let list = export_list(&it.specifiers);
         let all_types = it.export_kind.is_type();
-        if all_types || list.iter().any(|s| s.1) {
-            self.type_specifiers(it.span, None, all_types, &list);
-        }
+        self.type_specifiers(it.span, "export", None, all_types, &list);
     }
 
     fn visit_export_from_declaration(&mut self, it: &ExportFromDeclaration<'a>) {
         let list = export_list(&it.specifiers);
         let all_types = it.export_kind.is_type();
-        if all_types || list.iter().any(|s| s.1) {
-            self.type_specifiers(it.span, Some(&it.source), all_types, &list);
+        if it.with_clause.is_some() && list.iter().any(|s| s.is_type) && !all_types {
+            self.error(
+                it.span.start,
+                "an export with attributes and type specifiers",
+            );
+            return;
         }
+        self.type_specifiers(it.span, "export", Some(&it.source), all_types, &list);
     }
 
     fn visit_ts_type_alias_declaration(&mut self, it: &TSTypeAliasDeclaration<'a>) {
@@ -902,7 +1002,15 @@ impl<'a> Visit<'a> for Strip<'_> {
     }
 
     fn visit_class(&mut self, it: &Class<'a>) {
-        let anchor = self.anchor(it.span.start);
+        let anchor = match self.export_anchor.take() {
+            Some(anchor) => anchor,
+            // A class expression: the declaration it initializes.
+            None => self
+                .fn_anchors
+                .get(&it.span.start)
+                .copied()
+                .unwrap_or(it.span.start),
+        };
         if it.r#abstract || it.declare {
             self.error(it.span.start, "an abstract or declared class");
         }
@@ -973,22 +1081,17 @@ impl<'a> Visit<'a> for Strip<'_> {
         }
         let anchor = it.span.start;
         let mut tags = self.modifiers(it.span.start, it.key.span().start);
-        if it.optional || it.definite {
-            self.error(
-                it.span.start,
-                "an optional (`?`) or definite (`!`) class field",
-            );
-        }
+        let key_end = key_end(self.src, &it.key, it.computed);
         if let Some(annotation) = &it.type_annotation {
-            tags.push(Tag::Plain(format!(
-                "@type {{{}}}",
-                self.annotation(annotation)
-            )));
-            self.edit(
-                key_end(self.src, &it.key, it.computed),
-                annotation.span.end,
-                "",
-            );
+            // `v?: T` may be undefined; `v!: T` is assigned elsewhere.
+            let mut ty = self.annotation(annotation);
+            if it.optional {
+                ty = format!("{ty} | undefined");
+            }
+            tags.push(Tag::Plain(format!("@type {{{ty}}}")));
+            self.edit(key_end, annotation.span.end, "");
+        } else if it.optional || it.definite {
+            self.edit(key_end, key_end + 1, "");
         } else if let Some(ty) = self.new_type(it.value.as_ref()) {
             tags.push(Tag::Plain(format!("@type {{{ty}}}")));
         }
@@ -1051,7 +1154,9 @@ impl<'a> Visit<'a> for Strip<'_> {
             } else if let Some(ty) = self.new_type(declarator.init.as_ref()) {
                 self.doc(anchor, vec![Tag::Plain(format!("@type {{{ty}}}"))]);
             } else if let Some(
-                Expression::ArrowFunctionExpression(_) | Expression::FunctionExpression(_),
+                Expression::ArrowFunctionExpression(_)
+                | Expression::FunctionExpression(_)
+                | Expression::ClassExpression(_),
             ) = &declarator.init
             {
                 let start = declarator.init.as_ref().expect("matched").span().start;
@@ -1182,6 +1287,18 @@ impl<'a> Visit<'a> for Strip<'_> {
         }
     }
 
+    fn visit_tagged_template_expression(&mut self, it: &TaggedTemplateExpression<'a>) {
+        if let Some(args) = &it.type_arguments {
+            if self.example {
+                self.remove(args.span);
+            } else {
+                self.error(args.span.start, "type arguments of a tagged template");
+            }
+        }
+        self.visit_expression(&it.tag);
+        self.visit_template_literal(&it.quasi);
+    }
+
     fn visit_new_expression(&mut self, it: &NewExpression<'a>) {
         if let Some(args) = &it.type_arguments
             && self.example
@@ -1223,12 +1340,12 @@ impl<'a> Strip<'_> {
         let start = self
             .doc_comment_before(it.span.start)
             .map_or(it.span.start, |c| c.start);
-        let start = start - self.indent(start).len() as u32;
+        let line = self.line_start(start);
         let mut end = it.span.end;
-        if self.src[end as usize..].starts_with('\n') {
+        if line < start && self.src[end as usize..].starts_with('\n') {
             end += 1;
         }
-        self.edit(start, end, "");
+        self.edit(line, end, "");
     }
 
     /// A method with one signature before it: the method gets the
@@ -1310,7 +1427,15 @@ impl<'a> Strip<'_> {
     /// `/** @type {T} */ (expression)`, parentheses kept where they are.
     fn cast(&mut self, tag: &str, ty: String, expression: &Expression, end: u32) {
         let start = expression.span().start;
-        if matches!(expression, Expression::ParenthesizedExpression(_)) {
+        // Parentheses that are not another cast's serve this one.
+        let own = match expression {
+            Expression::ParenthesizedExpression(inner) => !matches!(
+                inner.expression,
+                Expression::TSAsExpression(_) | Expression::TSSatisfiesExpression(_)
+            ),
+            _ => false,
+        };
+        if own {
             self.edit(start, start, format!("/** {tag} {{{ty}}} */ "));
             self.edit(expression.span().end, end, "");
         } else {
@@ -1554,6 +1679,82 @@ mod tests {
                 " */\n",
                 "export const x = 1;\n",
             )
+        );
+    }
+
+    #[test]
+    fn imports_keep_their_values_and_defaults() {
+        assert_eq!(
+            js(
+                "import D, { type A, b } from './x.js'\nimport * as ns from \"./n.js\";\nexport { b, type A as C };\nexport const a: A = D(ns, b);\n"
+            ),
+            concat!(
+                "import D, { b } from './x.js'\n",
+                "/** @typedef {import('./x.js').A} A */\n",
+                "import * as ns from \"./n.js\";\n",
+                "export { b };\n",
+                "/** @type {A} */\n",
+                "export const a = D(ns, b);\n",
+            )
+        );
+        // On one line with other code: only the statement changes.
+        assert_eq!(
+            js("let a = 1; import type { A, B } from \"./x.js\";\n"),
+            "let a = 1; /** @typedef {import(\"./x.js\").A} A */\n/** @typedef {import(\"./x.js\").B} B */\n"
+        );
+    }
+
+    #[test]
+    fn default_exports_get_their_doc_before_export() {
+        assert_eq!(
+            js("export default class Store<T> {\n\tget(v: T): T {\n\t\treturn v;\n\t}\n}\n"),
+            "/** @template T */\nexport default class Store {\n\t/**\n\t * @param {T} v\n\t * @returns {T}\n\t */\n\tget(v) {\n\t\treturn v;\n\t}\n}\n"
+        );
+        assert_eq!(
+            js("export default function id<T>(v: T): T {\n\treturn v;\n}\n"),
+            "/**\n * @template T\n * @param {T} v\n * @returns {T}\n */\nexport default function id(v) {\n\treturn v;\n}\n"
+        );
+        // The interface goes whole: nothing else becomes the default export.
+        assert_eq!(
+            js("export default interface Foo {\n\ta: string;\n}\nfunction f() {}\n"),
+            "/**\n * @typedef {object} Foo\n * @property {string} a\n */\nfunction f() {}\n"
+        );
+        assert_eq!(
+            js("export const A = class<T> {\n\tv?: T;\n};\n")
+                .lines()
+                .next(),
+            Some("/** @template T */")
+        );
+    }
+
+    #[test]
+    fn casts_nest_and_string_types_keep_their_text() {
+        assert_eq!(
+            js("const n = ((x as unknown) as number) + 1;\n"),
+            "const n = (/** @type {number} */ (/** @type {unknown} */ (x))) + 1;\n"
+        );
+        assert_eq!(
+            js("type S = \"draft  x\" | 'a*/b' | `t  ${string}`;\n"),
+            "/** @typedef {\"draft  x\" | 'a*\\/b' | `t  ${string}`} S */\n"
+        );
+        assert_eq!(
+            js("/**\n * @param [ttl=60] Seconds.\n */\nfunction f(ttl: number = 60) {}\n"),
+            "/**\n * @param {number} [ttl=60] Seconds.\n */\nfunction f(ttl = 60) {}\n"
+        );
+        let error = from_typescript("tag<string>`hello`;\n").unwrap_err();
+        assert!(
+            error.contains("line 1: type arguments of a tagged template"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn examples_keep_the_gap_after_the_star() {
+        let ts =
+            "/**\n *   ```ts\n *   const a = f<User>(1);\n *   ```\n */\nexport const x = 1;\n";
+        assert_eq!(
+            js(ts),
+            "/**\n *   ```js\n *   const a = f(1);\n *   ```\n */\nexport const x = 1;\n"
         );
     }
 }

@@ -156,6 +156,16 @@ impl Project {
         })
     }
 
+    /// Whether the JavaScript of this Worker is type-checked (its bindings
+    /// then belong in its Env types): a jsconfig.json from its folder up to
+    /// the workspace root, or a worker-configuration.d.ts.
+    pub fn checks_javascript_types(&self) -> bool {
+        crate::files::is_regular(&self.root.join("worker-configuration.d.ts"))
+            || workspace_dirs(&self.root)
+                .iter()
+                .any(|dir| crate::files::is_regular(&dir.join("jsconfig.json")))
+    }
+
     /// A path relative to the project root, with `/` separators, for messages.
     pub fn relative(&self, path: &Path) -> String {
         let rel = path.strip_prefix(&self.root).unwrap_or(path);

@@ -605,3 +605,40 @@ fn javascript_worker_round_trips() {
     assert!(project.read("kvgen.toml").contains("lang = \"js\""));
     assert!(project.path().join("src/kv/store.js").is_file());
 }
+
+#[test]
+fn a_javascript_worker_with_typescript_modules_keeps_them() {
+    // Modules written as TypeScript in a JavaScript Worker (`--lang ts`, or
+    // by a kvgen that wrote no JavaScript) stay TypeScript: kvgen init
+    // finds them, and a design without `lang` follows kvgen.lock.
+    let project = Project::copy("tests/fixtures/projects/javascript-worker");
+    for args in [&["create", "users", "--lang", "ts"][..], &["flags"]] {
+        kvgen(&project, None, args).assert_code(0);
+    }
+    assert!(project.path().join("src/kv/flags.ts").is_file());
+    fs::remove_file(project.path().join("kvgen.toml")).unwrap();
+    fs::remove_file(project.path().join("kvgen.lock")).unwrap();
+    let init = kvgen(&project, None, &["init"]);
+    init.assert_code(0);
+    let design = project.read("kvgen.toml");
+    assert!(
+        design.contains("lang = \"ts\""),
+        "{design}\n{}",
+        init.stdout
+    );
+    assert!(design.contains("modules = [\"flags\"]"), "{design}");
+
+    // The same design with its `lang` line taken out.
+    project.write("kvgen.toml", &design.replace("lang = \"ts\"\n", ""));
+    let before = snapshot(project.path());
+    let sync = kvgen(&project, None, &["sync"]);
+    sync.assert_code(0);
+    sync.assert_all_identical();
+    assert!(
+        sync.stdout
+            .contains("note: the Worker is JavaScript (src/index.js) and kvgen writes TypeScript"),
+        "{}",
+        sync.stdout
+    );
+    assert_same_tree(&before, &snapshot(project.path()), "sync");
+}

@@ -452,7 +452,11 @@ fn every_typescript_module_converts_to_javascript() {
             rendered.insert(command);
             for file in files {
                 for style in &styles {
-                    let ts = kvgen::ts_style::apply(&file.content, style);
+                    // As a JavaScript Worker's modules are styled: `.js` imports.
+                    let ts = kvgen::ts_style::with_js_extensions(&kvgen::ts_style::apply(
+                        &file.content,
+                        style,
+                    ));
                     let js = kvgen::js::from_typescript(&ts)
                         .unwrap_or_else(|e| panic!("{command}/{}: {e}", file.name));
                     for line in js.lines() {
@@ -470,4 +474,46 @@ fn every_typescript_module_converts_to_javascript() {
     }
     assert_eq!(rendered.len(), 11, "{rendered:?}");
     assert!(converted >= 60, "{converted}");
+}
+
+/// The typed-keys modules (from kvgen.toml's `[types]` and key patterns)
+/// convert too, string literal types kept as written: runs of spaces, and a
+/// `*/` that would end the JSDoc comment holding the type.
+#[test]
+fn typed_keys_modules_convert_to_javascript() {
+    let design = kvgen::design::parse(
+        concat!(
+            "[kvgen]\nlang = \"js\"\n\n",
+            "[namespaces.CACHE.keys.post]\npattern = \"post:{id}\"\nvalue = \"Post\"\nttl = 600\n\n",
+            "[namespaces.CACHE.keys.raw]\npattern = \"raw:{kind}-{id}\"\nvalue = \"bytes\"\n\n",
+            "[types.Post]\ntitle = \"string\"\ntags = \"string[]\"\n",
+            "status = \"'draft  x' | 'a*/b' | 'pub'\"\nviews = \"number?\"\n",
+        ),
+        "kvgen.toml",
+    )
+    .unwrap();
+    let namespaces: Vec<_> = design.namespaces.iter().collect();
+    for (module, ts) in [
+        ("schema", kvgen::keys::ts_schema::schema_ts(&design.types)),
+        (
+            "namespaces",
+            kvgen::keys::ts_namespaces::namespaces_ts(&namespaces),
+        ),
+    ] {
+        let ts = kvgen::ts_style::with_js_extensions(&kvgen::ts_style::apply(
+            &ts,
+            &kvgen::ts_style::Style::default(),
+        ));
+        let js = kvgen::js::from_typescript(&ts).unwrap_or_else(|e| panic!("{e}\n{ts}"));
+        if module == "schema" {
+            let status = js
+                .lines()
+                .find(|l| l.contains("@property") && l.contains("status"))
+                .unwrap_or_else(|| panic!("{js}"));
+            assert!(
+                status.contains("draft  x") && status.contains("a*\\/b"),
+                "{status}"
+            );
+        }
+    }
 }

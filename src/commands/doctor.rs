@@ -371,7 +371,7 @@ pub fn run(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<u8> {
     // The Env types know every binding of the design.
     let typed = match project.lang {
         Lang::Ts => true,
-        Lang::Js => super::spec::checks_types(&project),
+        Lang::Js => project.checks_javascript_types(),
         Lang::Rust => false,
     };
     if let (Some(design), true) = (&design, typed) {

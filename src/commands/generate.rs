@@ -368,7 +368,7 @@ pub fn binding_next_steps(
         .iter()
         .map(|f| f.path.as_str())
         .collect();
-    let usage = crate::env_types::usage(command, binding, &planned);
+    let usage = crate::env_types::usage(command, binding, &planned, project.lang);
     steps.extend(crate::env_types::steps(
         project,
         from,

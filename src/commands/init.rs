@@ -239,6 +239,43 @@ fn listed(items: &[String]) -> String {
     }
 }
 
+/// A file named as one kvgen generates, without kvgen's first line: its
+/// path and what kvgen would write there.
+type Foreign = (String, Known);
+
+/// The files of module folder `dir` that kvgen generates in `lang`: those
+/// with kvgen's first line, and those without it (the user's own).
+fn generated_files(
+    root: &Path,
+    dir: &str,
+    lang: Lang,
+) -> anyhow::Result<(Vec<Found>, Vec<Foreign>)> {
+    let mut found: Vec<Found> = Vec::new();
+    let mut foreign: Vec<Foreign> = Vec::new();
+    for known in known_files(lang)? {
+        let path = format!("{dir}/{}", known.name);
+        // Never through a link out of the project.
+        let absolute = crate::files::resolve_inside(root, &path)?;
+        let Some(content) = read_text(&absolute, &names::show_path(&root.join(&path)))? else {
+            continue;
+        };
+        if known
+            .first_lines
+            .iter()
+            .any(|line| line == first_line(&content))
+        {
+            found.push(Found {
+                path,
+                known,
+                content,
+            });
+        } else {
+            foreign.push((path, known));
+        }
+    }
+    Ok((found, foreign))
+}
+
 pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     // kvgen.toml first: init never replaces a design.
     let config = crate::project::config_path(cwd, global.config.as_deref())?;
@@ -251,7 +288,21 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
         ))
         .into());
     }
-    let ctx = sync::begin(cwd, global)?;
+    let mut ctx = sync::begin(cwd, global)?;
+    // A JavaScript Worker holding kvgen's TypeScript modules (written
+    // before kvgen wrote JavaScript) keeps TypeScript.
+    if ctx.project.lang == Lang::Js && global.lang.is_none() {
+        let dir = super::module_dir(global, &ctx.project)?;
+        if generated_files(&ctx.project.root, &dir, Lang::Js)?
+            .0
+            .is_empty()
+            && !generated_files(&ctx.project.root, &dir, Lang::Ts)?
+                .0
+                .is_empty()
+        {
+            ctx.project.lang = Lang::Ts;
+        }
+    }
     let project = &ctx.project;
     let root = project.root.clone();
     let shown_design = names::show_path(&root.join(design::FILE));
@@ -303,29 +354,7 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
     }
 
     // The generated files of the module folder, by name and first line.
-    let mut found: Vec<Found> = Vec::new();
-    let mut foreign: Vec<(String, Known)> = Vec::new();
-    for known in known_files(project.lang)? {
-        let path = format!("{dir}/{}", known.name);
-        // Never through a link out of the project.
-        let absolute = crate::files::resolve_inside(&root, &path)?;
-        let Some(content) = read_text(&absolute, &names::show_path(&root.join(&path)))? else {
-            continue;
-        };
-        if known
-            .first_lines
-            .iter()
-            .any(|line| line == first_line(&content))
-        {
-            found.push(Found {
-                path,
-                known,
-                content,
-            });
-        } else {
-            foreign.push((path, known));
-        }
-    }
+    let (found, foreign) = generated_files(&root, &dir, project.lang)?;
     let mut modules: Vec<Module> = found.iter().filter_map(|f| f.known.module).collect();
     modules.sort();
     modules.dedup();

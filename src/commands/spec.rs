@@ -334,7 +334,7 @@ fn namespace_report(
     });
     let types = match project.lang {
         Lang::Rust => Ok("workers-rs looks bindings up by name".to_string()),
-        Lang::Js if !checks_types(project) => Ok(
+        Lang::Js if !project.checks_javascript_types() => Ok(
             "JavaScript without type checking (no jsconfig.json, no worker-configuration.d.ts)"
                 .to_string(),
         ),
@@ -680,13 +680,4 @@ fn markdown(report: &Report) -> String {
         }
     }
     out
-}
-
-/// Whether a JavaScript Worker type-checks its code: a jsconfig.json from
-/// its folder up to the workspace root, or a worker-configuration.d.ts.
-pub(crate) fn checks_types(project: &Project) -> bool {
-    project.root.join("worker-configuration.d.ts").is_file()
-        || crate::project::workspace_dirs(&project.root)
-            .iter()
-            .any(|dir| dir.join("jsconfig.json").is_file())
 }

@@ -37,8 +37,24 @@ pub struct Context {
 }
 
 /// Finds the project, reads its design and lock, and takes the run's lock.
-/// The language is `--lang`, else the design's, else detected; `--lang`
-/// against the design's is bad input.
+/// The language is `--lang`, else the design's, else that of the modules
+/// kvgen.lock records, else detected; `--lang` against the design's is bad
+/// input.
+/// The language of the modules kvgen.lock records, for a design that does
+/// not name one: without it, detection alone could switch a Worker's
+/// modules to another language (a JavaScript Worker with kvgen's TypeScript
+/// modules, or a tsconfig.json added later).
+fn recorded_lang(lock: &Lock) -> Option<Lang> {
+    lock.files
+        .keys()
+        .find_map(|path| match path.rsplit_once('.')?.1 {
+            "ts" if !path.ends_with(".d.ts") => Some(Lang::Ts),
+            "js" => Some(Lang::Js),
+            "rs" => Some(Lang::Rust),
+            _ => None,
+        })
+}
+
 pub fn begin(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Context> {
     let config = crate::project::config_path(cwd, global.config.as_deref())?;
     let root = config.parent().unwrap_or(cwd);
@@ -62,12 +78,12 @@ pub fn begin(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Context> {
         ))
         .into());
     }
+    let (lock_raw, lock) = Lock::read(&root)?;
     let global = GlobalArgs {
-        lang: global.lang.or(design.lang),
+        lang: global.lang.or(design.lang).or_else(|| recorded_lang(&lock)),
         ..global.clone()
     };
     let project = super::project(cwd, &global)?;
-    let (lock_raw, lock) = Lock::read(&project.root)?;
     Ok(Context {
         project,
         design_raw,
