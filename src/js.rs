@@ -301,7 +301,12 @@ impl<'s> Strip<'s> {
     fn ty(&self, span: Span) -> String {
         let mut text = String::new();
         let mut at = span.start;
-        for comment in self.comments {
+        // The comments are in source order.
+        let first = self.comments.partition_point(|c| c.span.start < span.start);
+        for comment in &self.comments[first..] {
+            if comment.span.start >= span.end {
+                break;
+            }
             if comment.span.start >= at && comment.span.end <= span.end {
                 text.push_str(&self.src[at as usize..comment.span.start as usize]);
                 at = comment.span.end;
@@ -570,11 +575,8 @@ impl<'s> Strip<'s> {
 
     /// The JSDoc comment just before `at` (only white space between).
     fn doc_comment_before(&self, at: u32) -> Option<Span> {
-        let comment = self
-            .comments
-            .iter()
-            .take_while(|c| c.span.end <= at)
-            .last()?;
+        let before = self.comments.partition_point(|c| c.span.end <= at);
+        let comment = self.comments[..before].last()?;
         let between = &self.src[comment.span.end as usize..at as usize];
         let text = &self.src[comment.span.start as usize..comment.span.end as usize];
         (between.trim().is_empty() && text.starts_with("/**") && !text.starts_with("/**/"))
