@@ -1661,27 +1661,13 @@ mod tests {
             " */\n",
             "export const x = 1;\n",
         );
-        assert_eq!(
-            js(ts),
-            concat!(
-                "/**\n",
-                " * ```js\n",
-                " * const store = new KVStore(kv);\n",
-                " * const user = await store.get(key);\n",
-                " *\n",
-                " * ```\n",
-                " *\n",
-                " * ```ts\n",
-                " * const user: User = await store.get(key);\n",
-                " * ```\n",
-                " *\n",
-                " * ```ts\n",
-                " * async scheduled(controller, env) { ... }\n",
-                " * ```\n",
-                " */\n",
-                "export const x = 1;\n",
-            )
-        );
+        // The first block converts; the second would need a JSDoc comment
+        // inside the doc comment, the third does not parse: both stay.
+        let expected = ts
+            .replacen("```ts", "```js", 1)
+            .replace("KVStore<User>", "KVStore")
+            .replace("get<User>", "get");
+        assert_eq!(js(ts), expected);
     }
 
     #[test]

@@ -111,6 +111,24 @@ fn add_typed_keys_in(project: &Path, modules: &str, ext: &str) {
     assert_unchanged(&["sync"], &again);
 }
 
+/// The e2e workspace's packages in the project, where its tsconfig and
+/// wrangler look for them.
+fn link_node_modules(project: &Path) {
+    std::os::unix::fs::symlink(e2e_dir().join("node_modules"), project.join("node_modules"))
+        .unwrap();
+}
+
+/// Every command (with `extra` arguments), each twice: the second run
+/// changes nothing.
+fn every_command_twice(project: &Path, extra: &[&str]) {
+    for command in COMMANDS {
+        let args = [*command, extra].concat();
+        kvgen(project, &args);
+        let again = kvgen(project, &args);
+        assert_unchanged(&args, &again);
+    }
+}
+
 struct TsFixture<'a> {
     path: &'a str,
     config: &'a str,
@@ -123,19 +141,9 @@ struct TsFixture<'a> {
 fn typescript_worker(fixture: TsFixture<'_>) {
     node_workspace();
     let (_dir, project) = copy_fixture(fixture.path);
-    // The e2e workspace's packages, where the fixture's tsconfig and
-    // wrangler look for them.
-    std::os::unix::fs::symlink(e2e_dir().join("node_modules"), project.join("node_modules"))
-        .unwrap();
+    link_node_modules(&project);
     let env_args: Vec<&str> = fixture.env.map(|e| vec!["--env", e]).unwrap_or_default();
-
-    // Every command, each twice: the second run changes nothing.
-    for command in COMMANDS {
-        let args = [*command, &env_args].concat();
-        kvgen(&project, &args);
-        let again = kvgen(&project, &args);
-        assert_unchanged(&args, &again);
-    }
+    every_command_twice(&project, &env_args);
     // The typed keys of the design, from kvgen.toml.
     add_typed_keys(&project);
 
@@ -268,13 +276,8 @@ fn javascript_worker() {
     // every module comes out as JavaScript with JSDoc types.
     node_workspace();
     let (dir, project) = copy_fixture("tests/fixtures/projects/javascript-worker");
-    std::os::unix::fs::symlink(e2e_dir().join("node_modules"), project.join("node_modules"))
-        .unwrap();
-    for command in COMMANDS {
-        kvgen(&project, command);
-        let again = kvgen(&project, command);
-        assert_unchanged(command, &again);
-    }
+    link_node_modules(&project);
+    every_command_twice(&project, &[]);
     add_typed_keys_in(&project, "src/kv", "js");
     let design = std::fs::read_to_string(project.join("kvgen.toml")).unwrap();
     assert!(design.contains("lang = \"js\""), "{design}");
