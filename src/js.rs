@@ -113,9 +113,9 @@ fn examples(js: &str) -> String {
                 if l.trim().is_empty() { "\n" } else { l }
             })
             .collect();
-        let converted = convert(&code, true)
-            .ok()
-            .filter(|js| !js.contains("/*") || code.contains("/*"));
+        // The code sat in a comment, so it holds no `*/`; a conversion that
+        // adds one (a JSDoc comment) would end the doc comment.
+        let converted = convert(&code, true).ok().filter(|js| !js.contains("*/"));
         match (closed, converted) {
             (true, Some(js)) => {
                 out.push_str(&line.replacen("```ts", "```js", 1));
@@ -273,17 +273,20 @@ impl<'s> Strip<'s> {
         doc.tags.extend(tags);
     }
 
+    /// The text of `at`'s line before it.
+    fn line_before(&self, at: u32) -> &'s str {
+        let before = &self.src[..at as usize];
+        &before[before.rfind('\n').map_or(0, |i| i + 1)..]
+    }
+
     /// Whether only white space comes before `at` on its line.
     fn starts_line(&self, at: u32) -> bool {
-        let before = &self.src[..at as usize];
-        let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
-        line.trim().is_empty()
+        self.line_before(at).trim().is_empty()
     }
 
     /// The white space that starts the line of `at`.
     fn indent(&self, at: u32) -> &'s str {
-        let before = &self.src[..at as usize];
-        let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
+        let line = self.line_before(at);
         &line[..line.len() - line.trim_start().len()]
     }
 
@@ -456,11 +459,8 @@ impl<'s> Strip<'s> {
 
     /// A statement that is only types: replaced by its JSDoc.
     fn replace_statement(&mut self, anchor: u32, end: u32, tags: Vec<Tag>) {
-        let block = self.starts_line(anchor);
-        let doc = self.docs.entry(anchor).or_default();
-        doc.block = block;
-        doc.replaces = Some(end);
-        doc.tags.extend(tags);
+        self.doc(anchor, tags);
+        self.docs.entry(anchor).or_default().replaces = Some(end);
     }
 
     fn typedef_import(&self, source: &str, imported: &str, local: &str) -> String {
@@ -597,84 +597,7 @@ impl<'s> Strip<'s> {
                 .map(|span| doc_lines(&self.src[span.start as usize..span.end as usize]))
                 .unwrap_or_default();
             for tag in &doc.tags {
-                match tag {
-                    Tag::Plain(text) if text.starts_with("@template") => {
-                        let at =
-                            after_last(&lines, "@template").unwrap_or_else(|| tag_start(&lines));
-                        lines.insert(at, text.clone());
-                    }
-                    Tag::Plain(text) => lines.extend(text.lines().map(str::to_string)),
-                    Tag::Param {
-                        name,
-                        ty,
-                        optional,
-                        rest,
-                    } => {
-                        let ty = if *rest {
-                            format!("...{ty}")
-                        } else {
-                            ty.clone()
-                        };
-                        let shown = if *optional {
-                            format!("[{name}]")
-                        } else {
-                            name.clone()
-                        };
-                        match lines.iter_mut().find(|l| names_param(l, name)) {
-                            Some(line) => {
-                                let text = line["@param".len()..].trim_start();
-                                // `[name=default]` as written, else the name
-                                // (`[name]` when optional).
-                                let (shown, text) = match text.strip_prefix('[') {
-                                    Some(_) => match text.find(']') {
-                                        Some(close) => (&text[..=close], &text[close + 1..]),
-                                        None => (shown.as_str(), text),
-                                    },
-                                    None => (
-                                        shown.as_str(),
-                                        text.strip_prefix(name.as_str()).unwrap_or(text),
-                                    ),
-                                };
-                                *line = format!("@param {{{ty}}} {shown}{text}");
-                            }
-                            None => {
-                                // Before `@param name.field` lines, else
-                                // after the other parameters.
-                                let field = format!("{name}.");
-                                let at = lines
-                                    .iter()
-                                    .position(|l| {
-                                        l.strip_prefix("@param")
-                                            .is_some_and(|r| r.trim_start().starts_with(&field))
-                                    })
-                                    .or_else(|| after_last(&lines, "@param"))
-                                    .or_else(|| after_last(&lines, "@template"))
-                                    .unwrap_or_else(|| tag_start(&lines));
-                                lines.insert(at, format!("@param {{{ty}}} {shown}"));
-                            }
-                        }
-                    }
-                    Tag::Returns(ty) => {
-                        match lines.iter_mut().find(|l| {
-                            (l.starts_with("@returns") || l.starts_with("@return "))
-                                && !l.contains("@returns {")
-                        }) {
-                            Some(line) => {
-                                let text = line
-                                    .trim_start_matches("@returns")
-                                    .trim_start_matches("@return")
-                                    .to_string();
-                                *line = format!("@returns {{{ty}}}{text}");
-                            }
-                            None => {
-                                let at = after_last(&lines, "@param")
-                                    .or_else(|| after_last(&lines, "@template"))
-                                    .unwrap_or_else(|| tag_start(&lines));
-                                lines.insert(at, format!("@returns {{{ty}}}"));
-                            }
-                        }
-                    }
-                }
+                merge(&mut lines, tag);
             }
             let text = if doc.block {
                 let one = format!("/** {} */", lines.join(" "));
@@ -732,6 +655,84 @@ impl<'s> Strip<'s> {
                 let doc = self.docs.entry(start).or_default();
                 doc.tags.extend(tags);
             }
+        }
+    }
+}
+
+/// Adds `tag` to the lines of a doc comment: an existing untyped
+/// `@param name …` or `@returns …` line gains the type; a new tag goes
+/// where it reads in order (`@template`, `@param`, `@returns`), others last.
+fn merge(lines: &mut Vec<String>, tag: &Tag) {
+    match tag {
+        Tag::Plain(text) if text.starts_with("@template") => {
+            let at = after_last(lines, "@template").unwrap_or_else(|| tag_start(lines));
+            lines.insert(at, text.clone());
+        }
+        Tag::Plain(text) => lines.extend(text.lines().map(str::to_string)),
+        Tag::Param {
+            name,
+            ty,
+            optional,
+            rest,
+        } => {
+            let ty = if *rest {
+                format!("...{ty}")
+            } else {
+                ty.clone()
+            };
+            let shown = if *optional {
+                format!("[{name}]")
+            } else {
+                name.clone()
+            };
+            if let Some(line) = lines.iter_mut().find(|l| names_param(l, name)) {
+                let text = line["@param".len()..].trim_start();
+                // `[name=default]` as written, else the name (`[name]` when
+                // optional).
+                let (shown, text) = match text.strip_prefix('[').and(text.find(']')) {
+                    Some(close) => (&text[..=close], &text[close + 1..]),
+                    None => (
+                        shown.as_str(),
+                        text.strip_prefix(name.as_str()).unwrap_or(text),
+                    ),
+                };
+                *line = format!("@param {{{ty}}} {shown}{text}");
+                return;
+            }
+            // Before `@param name.field` lines, else after the other
+            // parameters.
+            let field = format!("{name}.");
+            let at = lines
+                .iter()
+                .position(|l| {
+                    l.strip_prefix("@param")
+                        .is_some_and(|r| r.trim_start().starts_with(&field))
+                })
+                .or_else(|| after_last(lines, "@param"))
+                .or_else(|| after_last(lines, "@template"))
+                .unwrap_or_else(|| tag_start(lines));
+            lines.insert(at, format!("@param {{{ty}}} {shown}"));
+        }
+        Tag::Returns(ty) => {
+            let untyped = |l: &String| {
+                ["@returns", "@return"].iter().find_map(|tag| {
+                    let rest = l.strip_prefix(tag)?;
+                    let words = rest.trim_start();
+                    (rest.is_empty() || rest.starts_with(' ') && !words.starts_with('{'))
+                        .then_some(rest.to_string())
+                })
+            };
+            if let Some((line, rest)) = lines
+                .iter_mut()
+                .find_map(|l| untyped(l).map(|rest| (l, rest)))
+            {
+                *line = format!("@returns {{{ty}}}{rest}");
+                return;
+            }
+            let at = after_last(lines, "@param")
+                .or_else(|| after_last(lines, "@template"))
+                .unwrap_or_else(|| tag_start(lines));
+            lines.insert(at, format!("@returns {{{ty}}}"));
         }
     }
 }
@@ -936,24 +937,12 @@ impl<'a> Visit<'a> for Strip<'_> {
         if it.declare {
             self.error(it.span.start, "`declare type`");
         }
-        let mut tags = self.template_tags(it.type_parameters.as_deref());
-        let name = it.id.name.to_string();
-        match &it.type_annotation {
-            TSType::TSTypeLiteral(literal) => match self.properties(&literal.members) {
-                Some(properties) => {
-                    tags.push(Tag::Plain(format!("@typedef {{object}} {name}")));
-                    tags.extend(properties);
-                }
-                None => tags.push(Tag::Plain(format!(
-                    "@typedef {{{}}} {name}",
-                    self.ty(literal.span)
-                ))),
-            },
-            other => tags.push(Tag::Plain(format!(
-                "@typedef {{{}}} {name}",
-                self.ty(other.span())
-            ))),
-        }
+        let members = match &it.type_annotation {
+            TSType::TSTypeLiteral(literal) => Some(&literal.members[..]),
+            _ => None,
+        };
+        let whole = self.ty(it.type_annotation.span());
+        let tags = self.typedef(&it.id.name, it.type_parameters.as_deref(), members, whole);
         self.replace_statement(anchor, end, tags);
     }
 
@@ -963,27 +952,16 @@ impl<'a> Visit<'a> for Strip<'_> {
         if it.declare {
             self.error(it.span.start, "`declare interface`");
         }
-        let mut tags = self.template_tags(it.type_parameters.as_deref());
-        let name = it.id.name.to_string();
-        let properties = if it.extends.is_empty() {
-            self.properties(&it.body.body)
-        } else {
-            None
-        };
-        match properties {
-            Some(properties) => {
-                tags.push(Tag::Plain(format!("@typedef {{object}} {name}")));
-                tags.extend(properties);
-            }
-            None => {
-                let mut parts: Vec<String> = it.extends.iter().map(|e| self.ty(e.span)).collect();
-                parts.push(self.ty(it.body.span));
-                tags.push(Tag::Plain(format!(
-                    "@typedef {{{}}} {name}",
-                    parts.join(" & ")
-                )));
-            }
-        }
+        // `interface A extends B { … }` is the type `B & { … }`.
+        let members = it.extends.is_empty().then_some(&it.body.body[..]);
+        let mut parts: Vec<String> = it.extends.iter().map(|e| self.ty(e.span)).collect();
+        parts.push(self.ty(it.body.span));
+        let tags = self.typedef(
+            &it.id.name,
+            it.type_parameters.as_deref(),
+            members,
+            parts.join(" & "),
+        );
         self.replace_statement(anchor, end, tags);
     }
 
@@ -1174,7 +1152,7 @@ impl<'a> Visit<'a> for Strip<'_> {
         }
     }
 
-    fn visit_function(&mut self, it: &Function<'a>, flags: ScopeFlags) {
+    fn visit_function(&mut self, it: &Function<'a>, _flags: ScopeFlags) {
         if it.declare || it.body.is_none() {
             self.error(
                 it.span.start,
@@ -1197,7 +1175,6 @@ impl<'a> Visit<'a> for Strip<'_> {
         if let Some(body) = &it.body {
             self.visit_function_body(body);
         }
-        let _ = flags;
     }
 
     fn visit_arrow_function_expression(&mut self, it: &ArrowFunctionExpression<'a>) {
@@ -1273,13 +1250,9 @@ impl<'a> Visit<'a> for Strip<'_> {
     }
 
     fn visit_call_expression(&mut self, it: &CallExpression<'a>) {
-        if let Some(args) = &it.type_arguments
-            && self.example
-        {
-            self.remove(args.span);
-        } else if let Some(args) = &it.type_arguments {
-            self.error(
-                args.span.start,
+        if let Some(args) = &it.type_arguments {
+            self.type_arguments(
+                args,
                 "type arguments of a call (cast the result with `as` instead)",
             );
         }
@@ -1291,11 +1264,7 @@ impl<'a> Visit<'a> for Strip<'_> {
 
     fn visit_tagged_template_expression(&mut self, it: &TaggedTemplateExpression<'a>) {
         if let Some(args) = &it.type_arguments {
-            if self.example {
-                self.remove(args.span);
-            } else {
-                self.error(args.span.start, "type arguments of a tagged template");
-            }
+            self.type_arguments(args, "type arguments of a tagged template");
         }
         self.visit_expression(&it.tag);
         self.visit_template_literal(&it.quasi);
@@ -1303,15 +1272,10 @@ impl<'a> Visit<'a> for Strip<'_> {
 
     fn visit_new_expression(&mut self, it: &NewExpression<'a>) {
         if let Some(args) = &it.type_arguments
-            && self.example
             && !self.allowed_type_args.contains(&args.span.start)
         {
-            self.remove(args.span);
-        } else if let Some(args) = &it.type_arguments
-            && !self.allowed_type_args.contains(&args.span.start)
-        {
-            self.error(
-                args.span.start,
+            self.type_arguments(
+                args,
                 "type arguments of `new` outside a declaration (annotate the variable instead)",
             );
         }
@@ -1327,6 +1291,16 @@ impl<'a> Visit<'a> for Strip<'_> {
 }
 
 impl<'a> Strip<'_> {
+    /// Type arguments JSDoc cannot carry: dropped from an example, else
+    /// refused as `what`.
+    fn type_arguments(&mut self, args: &TSTypeParameterInstantiation<'a>, what: &str) {
+        if self.example {
+            self.remove(args.span);
+        } else {
+            self.error(args.span.start, what);
+        }
+    }
+
     /// A `declare` field (a property with no initializer of its own): in
     /// JavaScript the constructor's assignment declares it, so the field
     /// goes, with its doc comment and its line.
@@ -1391,6 +1365,26 @@ impl<'a> Strip<'_> {
         if let Some(body) = &function.body {
             self.visit_function_body(body);
         }
+    }
+
+    /// The `@typedef` of a declared type: an object with one `@property` per
+    /// member when `members` can each be one, else the `whole` type.
+    fn typedef(
+        &self,
+        name: &str,
+        params: Option<&TSTypeParameterDeclaration>,
+        members: Option<&[TSSignature]>,
+        whole: String,
+    ) -> Vec<Tag> {
+        let mut tags = self.template_tags(params);
+        match members.and_then(|members| self.properties(members)) {
+            Some(properties) => {
+                tags.push(Tag::Plain(format!("@typedef {{object}} {name}")));
+                tags.extend(properties);
+            }
+            None => tags.push(Tag::Plain(format!("@typedef {{{whole}}} {name}"))),
+        }
+        tags
     }
 
     /// `@template` tags of a type declaration (nothing removed: the
