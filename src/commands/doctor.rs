@@ -374,7 +374,7 @@ pub fn run(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<u8> {
         Lang::Js => project.checks_javascript_types(),
         Lang::Rust => false,
     };
-    if let (Some(design), true) = (&design, typed) {
+    if typed && let Some(design) = &design {
         let types = super::spec::EnvTypes::read(&project);
         let metrics = design
             .namespaces

@@ -197,15 +197,20 @@ pub fn styled(
                 }
                 let content = crate::js::from_typescript(&content)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", file.name))?;
-                let name = match file.name.strip_suffix(".ts") {
-                    Some(stem) => format!("{stem}.js"),
-                    None => file.name,
-                };
-                Ok((name, content))
+                Ok((javascript_name(file.name), content))
             }
             None => Ok((file.name, file.content)),
         })
         .collect()
+}
+
+/// The name of a TypeScript module's JavaScript twin: `store.ts` →
+/// `store.js`.
+pub(crate) fn javascript_name(name: String) -> String {
+    match name.strip_suffix(".ts") {
+        Some(stem) => format!("{stem}.js"),
+        None => name,
+    }
 }
 
 /// `mod.rs`, `mod <dir>;` in the crate root, and the dependencies.

@@ -72,8 +72,8 @@ fn known_files(lang: Lang) -> anyhow::Result<Vec<Known>> {
         }
     };
     // JavaScript modules are the TypeScript ones under their own name.
-    let named = |name: String| match (lang, name.strip_suffix(".ts")) {
-        (Lang::Js, Some(stem)) => format!("{stem}.js"),
+    let named = |name: String| match lang {
+        Lang::Js => super::generate::javascript_name(name),
         _ => name,
     };
     let known = |name: String, module: Option<Module>, content: &str| {
@@ -289,25 +289,22 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
         .into());
     }
     let mut ctx = sync::begin(cwd, global)?;
+    let dir = super::module_dir(global, &ctx.project)?;
+    // The generated files of the module folder, by name and first line.
+    let (mut found, mut foreign) = generated_files(&ctx.project.root, &dir, ctx.project.lang)?;
     // A JavaScript Worker holding kvgen's TypeScript modules (written
     // before kvgen wrote JavaScript) keeps TypeScript.
-    if ctx.project.lang == Lang::Js && global.lang.is_none() {
-        let dir = super::module_dir(global, &ctx.project)?;
-        if generated_files(&ctx.project.root, &dir, Lang::Js)?
-            .0
-            .is_empty()
-            && !generated_files(&ctx.project.root, &dir, Lang::Ts)?
-                .0
-                .is_empty()
-        {
+    if ctx.project.lang == Lang::Js && global.lang.is_none() && found.is_empty() {
+        let typescript = generated_files(&ctx.project.root, &dir, Lang::Ts)?;
+        if !typescript.0.is_empty() {
             ctx.project.lang = Lang::Ts;
+            (found, foreign) = typescript;
         }
     }
     let project = &ctx.project;
     let root = project.root.clone();
     let shown_design = names::show_path(&root.join(design::FILE));
     let shown_config = names::show_path(&project.config);
-    let dir = super::module_dir(global, project)?;
     // Paths in notes as the report's header shows them.
     let header = super::header(cwd, project, &dir);
     let (config_name, dir_name) = (header.config.clone(), header.modules.clone());
@@ -353,8 +350,6 @@ pub fn plan(cwd: &Path, global: &GlobalArgs) -> anyhow::Result<Plan> {
         ));
     }
 
-    // The generated files of the module folder, by name and first line.
-    let (found, foreign) = generated_files(&root, &dir, project.lang)?;
     let mut modules: Vec<Module> = found.iter().filter_map(|f| f.known.module).collect();
     modules.sort();
     modules.dedup();
